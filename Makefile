@@ -1,0 +1,73 @@
+# kore-fanout: build, run, test and benchmark.
+#
+# kodev names the app after the current directory and compiles in
+# conf/<dir>.conf, so the build links conf/<dir>.conf to conf/app.conf and
+# works whatever the checkout is called.
+
+APP		:= $(notdir $(CURDIR))
+BIN		:= build/fanout
+ASAN_BIN	:= build/asan/$(APP)
+KORE_SRC	:= build/kore
+PYTHON		?= python3
+
+DEPS_BUILD	:= kore libcurl4-openssl-dev libyajl-dev libssl-dev gcc make \
+		   curl python3
+DEPS_TEST	:= $(DEPS_BUILD) libclang-rt-14-dev
+DEPS_BENCH	:= $(DEPS_BUILD) wrk
+
+SRCS		:= $(shell find src assets conf -type f 2>/dev/null)
+
+.PHONY: all deps deps-test deps-bench build run test test-unit \
+	test-integration test-asan bench clean
+
+all: build
+
+deps:
+	@sh tests/deps.sh $(DEPS_BUILD)
+
+deps-test:
+	@sh tests/deps.sh $(DEPS_TEST)
+
+deps-bench:
+	@sh tests/deps.sh $(DEPS_BENCH)
+
+$(KORE_SRC):
+	@mkdir -p build
+	cp -a /usr/share/kore $(KORE_SRC).tmp
+	mv $(KORE_SRC).tmp $(KORE_SRC)
+
+conf/$(APP).conf:
+	@if [ "$(APP)" != "app" ]; then ln -sf app.conf conf/$(APP).conf; fi
+
+$(BIN): $(KORE_SRC) conf/$(APP).conf $(SRCS)
+	KORE_BUILD_FLAVOR=dev kodev build
+	cp $(APP) $(BIN).tmp && mv $(BIN).tmp $(BIN)
+
+build: deps $(BIN)
+
+run: build
+	./$(BIN) -fnr
+
+$(ASAN_BIN): $(KORE_SRC) conf/$(APP).conf $(SRCS)
+	@mkdir -p build/asan
+	KORE_BUILD_FLAVOR=asan KORE_OBJDIR=.objs-asan KODEV_OUTPUT=build/asan \
+	    KORE_FLAVOR="CURL=1 SANITIZE=address,undefined" kodev build
+
+test: deps-test $(BIN) $(ASAN_BIN)
+	$(PYTHON) tests/run.py --bin $(BIN) --asan-bin $(ASAN_BIN)
+
+test-unit: deps-test
+	$(PYTHON) tests/run.py --only unit
+
+test-integration: deps-test $(BIN)
+	$(PYTHON) tests/run.py --bin $(BIN) --only integration
+
+test-asan: deps-test $(ASAN_BIN)
+	$(PYTHON) tests/run.py --bin $(ASAN_BIN) --only asan
+
+bench: deps-bench $(BIN)
+	$(PYTHON) bench/bench.py --bin $(BIN)
+
+clean:
+	rm -rf .objs .objs-asan build cert $(APP)
+	@if [ "$(APP)" != "app" ]; then rm -f conf/$(APP).conf; fi

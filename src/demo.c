@@ -1,0 +1,145 @@
+/*
+ * The blog's basic pair: /get_data (sync) and /async_get_data (async).
+ *
+ * Both make `calls` GETs to <upstream>/delay/<delay>/ and answer
+ * {"response_1": 200, ...}; with calls=0 they make none and answer "ok",
+ * the blog's first step.  They share one fanout_page: the engine decides
+ * whether the calls run one after another or all at once.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "demojson.h"
+#include "fanout.h"
+#include "reply.h"
+#include "settings.h"
+
+#define DEMO_CALLS_DEFAULT	2
+#define DEMO_DELAY_DEFAULT	1000
+#define DEMO_DELAY_MAX		60000
+
+int	page_get_data(struct http_request *);
+int	page_async_get_data(struct http_request *);
+int	page_engine_stats(struct http_request *);
+
+static int	demo_setup(struct http_request *, struct fanout *);
+static void	demo_finish(struct http_request *, struct fanout *);
+
+static const struct fanout_page	demo_page = {
+	"get_data", 0, demo_setup, demo_finish
+};
+
+int
+page_get_data(struct http_request *req)
+{
+	return (fanout_serve_sync(req, &demo_page));
+}
+
+int
+page_async_get_data(struct http_request *req)
+{
+	return (fanout_serve_async(req, &demo_page));
+}
+
+int
+page_engine_stats(struct http_request *req)
+{
+	struct fanout_stats	st;
+	struct kore_buf		buf;
+
+	fanout_get_stats(&st);
+
+	kore_buf_init(&buf, 256);
+	kore_buf_appendf(&buf, "{\"pid\":%d,\"fanouts_live\":%llu,"
+	    "\"calls_live\":%llu,\"calls_detached\":%llu,"
+	    "\"calls_started\":%llu,\"conns_opened\":%llu,"
+	    "\"peak_in_flight\":%llu}", (int)getpid(),
+	    (unsigned long long)st.fanouts_live,
+	    (unsigned long long)st.calls_live,
+	    (unsigned long long)st.calls_detached,
+	    (unsigned long long)st.calls_started,
+	    (unsigned long long)st.conns_opened,
+	    (unsigned long long)st.peak_in_flight);
+	reply_json(req, HTTP_STATUS_OK, (const char *)buf.data, buf.offset);
+	kore_buf_cleanup(&buf);
+
+	return (KORE_RESULT_OK);
+}
+
+static int
+demo_setup(struct http_request *req, struct fanout *fo)
+{
+	struct qparams		qp;
+	long long		calls, delay, i;
+	char			err[QPARAM_ERR_MAX], url[SETTINGS_STR_MAX + 32];
+
+	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
+		http_response_header(req, "allow", "GET, HEAD");
+		reply_text(req, HTTP_STATUS_METHOD_NOT_ALLOWED,
+		    "only GET and HEAD are allowed here");
+		return (KORE_RESULT_ERROR);
+	}
+
+	if (!reply_params(req, &qp))
+		return (KORE_RESULT_ERROR);
+
+	if (!qparam_number(&qp, "calls", DEMO_CALLS_DEFAULT, 0,
+	    (long long)fanout_limits(fo)->max_calls, &calls, err,
+	    sizeof(err)) ||
+	    !qparam_number(&qp, "delay", DEMO_DELAY_DEFAULT, 0,
+	    DEMO_DELAY_MAX, &delay, err, sizeof(err))) {
+		reply_text(req, HTTP_STATUS_BAD_REQUEST, err);
+		return (KORE_RESULT_ERROR);
+	}
+
+	(void)snprintf(url, sizeof(url), "%s/delay/%lld/", settings.upstream,
+	    delay);
+
+	for (i = 0; i < calls; i++) {
+		if (!fanout_add(fo, HTTP_METHOD_GET, url))
+			fatal("demo_setup: call %lld over the checked max", i);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+static void
+demo_finish(struct http_request *req, struct fanout *fo)
+{
+	const struct fanout_result	*r;
+	struct demo_entry		*e;
+	size_t				i, n, len;
+	char				*body;
+
+	fanout_server_timing(req, fo);
+
+	if ((n = fanout_count(fo)) == 0) {
+		http_response_header(req, "content-type",
+		    "text/plain; charset=utf-8");
+		http_response(req, HTTP_STATUS_OK, "ok", 2);
+		return;
+	}
+
+	e = kore_calloc(n, sizeof(*e));
+	for (i = 0; i < n; i++) {
+		r = fanout_result(fo, i);
+		e[i].status = (r->error == FANOUT_ERR_NONE ||
+		    r->error == FANOUT_ERR_HTTP) ? r->status : 0;
+		e[i].kind = fanout_strerror(r->error);
+		e[i].msg = r->errmsg;
+	}
+
+	if ((body = demo_json(e, n, &len)) == NULL) {
+		reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
+		    "could not encode the response");
+	} else {
+		reply_json(req, HTTP_STATUS_OK, body, len);
+		free(body);
+	}
+
+	kore_free(e);
+}

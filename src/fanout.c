@@ -1,0 +1,710 @@
+/*
+ * The fan-out engine.
+ *
+ * A page's setup() adds calls; the engine runs them and hands the results
+ * to the page's finish().  Async pages run this state machine:
+ *
+ *   SETUP  setup() reads the request and adds calls (nothing runs yet).
+ *   WAIT   harvest finished calls (a finished kore_curl client has a NULL
+ *          handle), start queued calls while fewer than `concurrency` are
+ *          in flight, sleep while any is in flight.  Each started call is
+ *          bound to the request: binding puts the request to sleep and a
+ *          completion wakes it (several completions may give one wake-up,
+ *          hence the harvest loop).
+ *   DONE   finish() answers.
+ *
+ * Two things Kore 4.1.0 does not do for us:
+ *
+ * - The kick.  Adding a transfer only asks libcurl for an immediate
+ *   timeout; the worker would sleep up to 100 ms before acting on it.
+ *   kore_curl_do_timeout() right after starting transfers runs them now.
+ *
+ * - Surviving a client that goes away mid-flight.  Kore frees the request
+ *   and cancels its bound transfers, which can make libcurl report a socket
+ *   it already closed; Kore then dies in kore_platform_disable_read().  So
+ *   the request's onfree hook detaches every unfinished call first: it
+ *   leaves the request's list, gets a callback instead, and finishes (at
+ *   the latest at its curl timeout) into call_detached_done(), which frees
+ *   it.  Nothing touches the freed request afterwards.
+ *
+ * The overall deadline needs no timer: each call's curl timeout is capped
+ * at what is left of it, and a queued call whose turn comes after the
+ * deadline is failed without starting.
+ *
+ * Sync pages use the same calls and results, run one after another with
+ * blocking transfers (which stall the whole worker: that is the lesson).
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/curl.h>
+
+#include "fanout.h"
+#include "stiming.h"
+
+#define FANOUT_STATE_SETUP	0
+#define FANOUT_STATE_WAIT	1
+#define FANOUT_STATE_DONE	2
+
+#define CALL_QUEUED		0
+#define CALL_RUNNING		1
+#define CALL_DONE		2
+
+#define CALL_HEADERS_MAX	16
+
+struct fanout_call {
+	struct kore_curl	curl;
+	struct fanout		*fo;
+	int			state;
+	int			inited;
+	int			toobig;
+	int			capped;
+	int			method;
+	char			*url;
+	char			*hname[CALL_HEADERS_MAX];
+	char			*hvalue[CALL_HEADERS_MAX];
+	size_t			nheaders;
+	u_int8_t		*body;
+	size_t			body_len;
+	size_t			max_body;
+	u_int64_t		start_us;
+	char			errtext[CURL_ERROR_SIZE];
+	struct fanout_result	result;
+};
+
+struct fanout {
+	struct http_request		*req;
+	const struct fanout_page	*page;
+	struct fanout_limits		limits;
+	int				async;
+	struct fanout_call		**calls;
+	size_t				ncalls;
+	size_t				cap;
+	size_t				next;
+	size_t				running;
+	u_int64_t			start_us;
+	u_int64_t			deadline_us;
+	double				elapsed_ms;
+	void				*udata;
+};
+
+struct fanout_state {
+	struct fanout		*fo;
+};
+
+CURLM		*__real_curl_multi_init(void);
+CURLM		*__wrap_curl_multi_init(void);
+
+static int	state_setup(struct http_request *);
+static int	state_wait(struct http_request *);
+static int	state_done(struct http_request *);
+
+static struct fanout	*fanout_alloc(struct http_request *,
+			    const struct fanout_page *, int);
+static void		fanout_free(struct fanout *);
+static void		fanout_onfree(struct http_request *);
+static void		fanout_harvest(struct fanout *);
+static size_t		fanout_start_queued(struct fanout *);
+
+static int		call_start(struct fanout *, struct fanout_call *, int);
+static void		call_finish(struct fanout_call *);
+static void		call_fail(struct fanout_call *, int, const char *);
+static void		call_free(struct fanout_call *);
+static void		call_detach(struct fanout_call *);
+static void		call_detached_done(struct kore_curl *, void *);
+static size_t		call_write(char *, size_t, size_t, void *);
+static curl_socket_t	call_opensocket(void *, curlsocktype,
+			    struct curl_sockaddr *);
+static u_int64_t	now_us(void);
+
+static struct http_state	states[] = {
+	{ "FANOUT_STATE_SETUP",	state_setup },
+	{ "FANOUT_STATE_WAIT",	state_wait },
+	{ "FANOUT_STATE_DONE",	state_done },
+};
+
+#define states_size	(sizeof(states) / sizeof(states[0]))
+
+static CURLM			*multi = NULL;
+static struct fanout_limits	defaults = {
+	.max_calls = 100,
+	.concurrency = 10,
+	.call_timeout_ms = 10000,
+	.connect_timeout_ms = 2000,
+	.deadline_ms = 15000,
+	.max_body = 1024 * 1024,
+};
+static struct fanout_stats	stats;
+static u_int64_t		in_flight = 0;
+
+/*
+ * Kore keeps its curl multi handle to itself; the link wraps
+ * curl_multi_init() (-Wl,--wrap) so the engine can size its connection
+ * cache, the one thing that decides whether upstream connections are
+ * reused under load.
+ */
+CURLM *
+__wrap_curl_multi_init(void)
+{
+	multi = __real_curl_multi_init();
+	return (multi);
+}
+
+void
+fanout_configure(const struct fanout_limits *limits, long maxconns)
+{
+	defaults = *limits;
+
+	if (multi != NULL && maxconns > 0)
+		curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, maxconns);
+}
+
+int
+fanout_serve_async(struct http_request *req, const struct fanout_page *page)
+{
+	struct fanout_state	*st;
+
+	if (!http_state_exists(req)) {
+		st = http_state_create(req, sizeof(*st), fanout_onfree);
+		st->fo = fanout_alloc(req, page, 1);
+	}
+
+	return (http_state_run(states, states_size, req));
+}
+
+int
+fanout_serve_sync(struct http_request *req, const struct fanout_page *page)
+{
+	struct fanout		*fo;
+	size_t			i;
+
+	fo = fanout_alloc(req, page, 0);
+
+	if (page->setup(req, fo)) {
+		for (i = 0; i < fo->ncalls; i++)
+			(void)call_start(fo, fo->calls[i], KORE_CURL_SYNC);
+		fo->next = fo->ncalls;
+		fo->elapsed_ms = (now_us() - fo->start_us) / 1000.0;
+		page->finish(req, fo);
+	}
+
+	fanout_free(fo);
+
+	return (KORE_RESULT_OK);
+}
+
+int
+fanout_add(struct fanout *fo, int method, const char *url)
+{
+	struct fanout_call	*c;
+
+	if (fo->ncalls >= fo->limits.max_calls)
+		return (KORE_RESULT_ERROR);
+
+	if (fo->ncalls == fo->cap) {
+		fo->cap = fo->cap == 0 ? 8 : fo->cap * 2;
+		fo->calls = kore_realloc(fo->calls,
+		    fo->cap * sizeof(fo->calls[0]));
+	}
+
+	c = kore_calloc(1, sizeof(*c));
+	c->fo = fo;
+	c->state = CALL_QUEUED;
+	c->method = method;
+	c->url = kore_strdup(url);
+	c->max_body = fo->limits.max_body;
+
+	fo->calls[fo->ncalls++] = c;
+	stats.calls_live++;
+
+	return (KORE_RESULT_OK);
+}
+
+int
+fanout_add_header(struct fanout *fo, const char *name, const char *value)
+{
+	struct fanout_call	*c;
+
+	if (fo->ncalls == 0)
+		return (KORE_RESULT_ERROR);
+
+	c = fo->calls[fo->ncalls - 1];
+	if (c->nheaders == CALL_HEADERS_MAX || value == NULL)
+		return (KORE_RESULT_ERROR);
+
+	c->hname[c->nheaders] = kore_strdup(name);
+	c->hvalue[c->nheaders] = kore_strdup(value);
+	c->nheaders++;
+
+	return (KORE_RESULT_OK);
+}
+
+int
+fanout_add_body(struct fanout *fo, const void *body, size_t len)
+{
+	struct fanout_call	*c;
+
+	if (fo->ncalls == 0)
+		return (KORE_RESULT_ERROR);
+
+	c = fo->calls[fo->ncalls - 1];
+	kore_free(c->body);
+	c->body = kore_malloc(len);
+	memcpy(c->body, body, len);
+	c->body_len = len;
+
+	return (KORE_RESULT_OK);
+}
+
+size_t
+fanout_count(const struct fanout *fo)
+{
+	return (fo->ncalls);
+}
+
+int
+fanout_is_async(const struct fanout *fo)
+{
+	return (fo->async);
+}
+
+void *
+fanout_udata(struct fanout *fo)
+{
+	return (fo->udata);
+}
+
+double
+fanout_elapsed_ms(const struct fanout *fo)
+{
+	return (fo->elapsed_ms);
+}
+
+const struct fanout_limits *
+fanout_limits(const struct fanout *fo)
+{
+	return (&fo->limits);
+}
+
+const struct fanout_result *
+fanout_result(const struct fanout *fo, size_t idx)
+{
+	if (idx >= fo->ncalls)
+		return (NULL);
+
+	return (&fo->calls[idx]->result);
+}
+
+const char *
+fanout_strerror(int error)
+{
+	switch (error) {
+	case FANOUT_ERR_NONE:
+		return ("ok");
+	case FANOUT_ERR_HTTP:
+		return ("http_status");
+	case FANOUT_ERR_TIMEOUT:
+		return ("timeout");
+	case FANOUT_ERR_DEADLINE:
+		return ("deadline");
+	case FANOUT_ERR_CONNECT:
+		return ("connect");
+	case FANOUT_ERR_TOOBIG:
+		return ("body_too_large");
+	case FANOUT_ERR_TRANSPORT:
+		return ("transport");
+	case FANOUT_ERR_SETUP:
+		return ("setup");
+	}
+
+	return ("unknown");
+}
+
+void
+fanout_server_timing(struct http_request *req, struct fanout *fo)
+{
+	struct stiming_entry	*e;
+	const struct fanout_result *r;
+	size_t			i, n;
+	char			*buf, (*names)[24], (*descs)[24];
+
+	n = fo->ncalls + 1;
+	e = kore_calloc(n, sizeof(*e));
+	names = kore_calloc(n, sizeof(*names));
+	descs = kore_calloc(n, sizeof(*descs));
+	buf = kore_malloc(STIMING_MAX);
+
+	e[0].name = "total";
+	e[0].ms = fo->elapsed_ms;
+	e[0].desc = fo->async ? "async" : "sync";
+
+	for (i = 0; i < fo->ncalls; i++) {
+		r = &fo->calls[i]->result;
+		(void)snprintf(names[i + 1], sizeof(names[i + 1]),
+		    "call%zu", i + 1);
+		if (r->error == FANOUT_ERR_NONE ||
+		    r->error == FANOUT_ERR_HTTP) {
+			(void)snprintf(descs[i + 1], sizeof(descs[i + 1]),
+			    "%ld", r->status);
+		} else {
+			(void)snprintf(descs[i + 1], sizeof(descs[i + 1]),
+			    "%s", fanout_strerror(r->error));
+		}
+		e[i + 1].name = names[i + 1];
+		e[i + 1].ms = r->ms;
+		e[i + 1].desc = descs[i + 1];
+	}
+
+	if (stiming_format(buf, STIMING_MAX, e, n) > 0)
+		http_response_header(req, "server-timing", buf);
+
+	kore_free(buf);
+	kore_free(descs);
+	kore_free(names);
+	kore_free(e);
+}
+
+void
+fanout_get_stats(struct fanout_stats *out)
+{
+	*out = stats;
+}
+
+static int
+state_setup(struct http_request *req)
+{
+	struct fanout_state	*st = http_state_get(req);
+
+	if (!st->fo->page->setup(req, st->fo))
+		return (HTTP_STATE_COMPLETE);
+
+	req->fsm_state = FANOUT_STATE_WAIT;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+state_wait(struct http_request *req)
+{
+	struct fanout_state	*st = http_state_get(req);
+	struct fanout		*fo = st->fo;
+
+	do {
+		fanout_harvest(fo);
+	} while (fanout_start_queued(fo) > 0);
+
+	if (fo->running > 0) {
+		http_request_sleep(req);
+		return (HTTP_STATE_RETRY);
+	}
+
+	fo->elapsed_ms = (now_us() - fo->start_us) / 1000.0;
+	req->fsm_state = FANOUT_STATE_DONE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+state_done(struct http_request *req)
+{
+	struct fanout_state	*st = http_state_get(req);
+
+	/* Answering a sleeping request is fatal in Kore 4.1.0. */
+	http_request_wakeup(req);
+	st->fo->page->finish(req, st->fo);
+
+	return (HTTP_STATE_COMPLETE);
+}
+
+static struct fanout *
+fanout_alloc(struct http_request *req, const struct fanout_page *page,
+    int async)
+{
+	struct fanout	*fo;
+
+	fo = kore_calloc(1, sizeof(*fo));
+	fo->req = req;
+	fo->page = page;
+	fo->async = async;
+	fo->limits = defaults;
+	fo->start_us = now_us();
+	fo->deadline_us = fo->start_us + (u_int64_t)defaults.deadline_ms * 1000;
+
+	if (page->udata_len > 0)
+		fo->udata = kore_calloc(1, page->udata_len);
+
+	stats.fanouts_live++;
+
+	return (fo);
+}
+
+static void
+fanout_free(struct fanout *fo)
+{
+	size_t			i;
+	struct fanout_call	*c;
+
+	for (i = 0; i < fo->ncalls; i++) {
+		c = fo->calls[i];
+		if (c->state == CALL_RUNNING && c->curl.handle != NULL) {
+			call_detach(c);
+			continue;
+		}
+		if (c->state == CALL_RUNNING)
+			in_flight--;
+		call_free(c);
+	}
+
+	kore_free(fo->calls);
+	kore_free(fo->udata);
+	kore_free(fo);
+
+	stats.fanouts_live--;
+}
+
+static void
+fanout_onfree(struct http_request *req)
+{
+	struct fanout_state	*st = http_state_get(req);
+
+	if (st != NULL && st->fo != NULL) {
+		fanout_free(st->fo);
+		st->fo = NULL;
+	}
+}
+
+static void
+fanout_harvest(struct fanout *fo)
+{
+	size_t			i;
+	struct fanout_call	*c;
+
+	for (i = 0; i < fo->next && fo->running > 0; i++) {
+		c = fo->calls[i];
+		if (c->state != CALL_RUNNING || c->curl.handle != NULL)
+			continue;
+		call_finish(c);
+		fo->running--;
+		in_flight--;
+	}
+}
+
+static size_t
+fanout_start_queued(struct fanout *fo)
+{
+	size_t		started;
+
+	started = 0;
+	while (fo->next < fo->ncalls && fo->running < fo->limits.concurrency) {
+		if (call_start(fo, fo->calls[fo->next++], KORE_CURL_ASYNC)) {
+			fo->running++;
+			started++;
+			if (++in_flight > stats.peak_in_flight)
+				stats.peak_in_flight = in_flight;
+		}
+	}
+
+	/* The kick: run the new transfers now, not after the loop sleeps. */
+	if (started > 0)
+		kore_curl_do_timeout();
+
+	return (started);
+}
+
+static int
+call_start(struct fanout *fo, struct fanout_call *c, int flags)
+{
+	CURL		*h;
+	u_int64_t	now;
+	long		left, timeout;
+	size_t		i;
+
+	now = now_us();
+	left = fo->deadline_us > now ? (long)((fo->deadline_us - now) / 1000) : 0;
+	if (left < 1) {
+		call_fail(c, FANOUT_ERR_DEADLINE,
+		    "deadline passed before the call started");
+		return (KORE_RESULT_ERROR);
+	}
+
+	timeout = fo->limits.call_timeout_ms;
+	if (left < timeout) {
+		timeout = left;
+		c->capped = 1;
+	}
+
+	if (!kore_curl_init(&c->curl, c->url, flags)) {
+		call_fail(c, FANOUT_ERR_SETUP, c->curl.errbuf);
+		return (KORE_RESULT_ERROR);
+	}
+	c->inited = 1;
+
+	h = c->curl.handle;
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	    fo->limits.connect_timeout_ms < timeout ?
+	    fo->limits.connect_timeout_ms : timeout);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, call_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)c->max_body);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, call_opensocket);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
+
+	kore_curl_http_setup(&c->curl, c->method, c->body, c->body_len);
+	for (i = 0; i < c->nheaders; i++)
+		kore_curl_http_set_header(&c->curl, c->hname[i], c->hvalue[i]);
+
+	c->state = CALL_RUNNING;
+	c->start_us = now_us();
+	stats.calls_started++;
+
+	if (flags & KORE_CURL_ASYNC) {
+		kore_curl_bind_request(&c->curl, fo->req);
+		kore_curl_run(&c->curl);
+	} else {
+		kore_curl_run(&c->curl);
+		call_finish(c);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+static void
+call_finish(struct fanout_call *c)
+{
+	struct fanout_result	*r = &c->result;
+	CURLcode		code = c->curl.result;
+
+	r->ms = (now_us() - c->start_us) / 1000.0;
+	r->status = c->curl.http.status;
+	r->errmsg = "";
+	kore_curl_response_as_bytes(&c->curl, &r->body, &r->body_len);
+
+	if (code == CURLE_OK) {
+		r->error = (r->status >= 200 && r->status <= 299) ?
+		    FANOUT_ERR_NONE : FANOUT_ERR_HTTP;
+	} else if (c->toobig || code == CURLE_FILESIZE_EXCEEDED) {
+		(void)snprintf(c->errtext, sizeof(c->errtext),
+		    "body larger than %zu bytes", c->max_body);
+		r->error = FANOUT_ERR_TOOBIG;
+		r->errmsg = c->errtext;
+	} else if (code == CURLE_OPERATION_TIMEDOUT) {
+		r->error = c->capped ? FANOUT_ERR_DEADLINE : FANOUT_ERR_TIMEOUT;
+		r->errmsg = kore_curl_strerror(&c->curl);
+	} else if (code == CURLE_COULDNT_CONNECT ||
+	    code == CURLE_COULDNT_RESOLVE_HOST ||
+	    code == CURLE_COULDNT_RESOLVE_PROXY) {
+		r->error = FANOUT_ERR_CONNECT;
+		r->errmsg = kore_curl_strerror(&c->curl);
+	} else {
+		r->error = FANOUT_ERR_TRANSPORT;
+		r->errmsg = kore_curl_strerror(&c->curl);
+	}
+
+	if (r->error != FANOUT_ERR_NONE && r->error != FANOUT_ERR_HTTP) {
+		r->body = NULL;
+		r->body_len = 0;
+	}
+
+	c->state = CALL_DONE;
+}
+
+static void
+call_fail(struct fanout_call *c, int error, const char *msg)
+{
+	(void)snprintf(c->errtext, sizeof(c->errtext), "%s", msg);
+	c->result.error = error;
+	c->result.errmsg = c->errtext;
+	c->state = CALL_DONE;
+}
+
+static void
+call_free(struct fanout_call *c)
+{
+	size_t		i;
+
+	if (c->inited)
+		kore_curl_cleanup(&c->curl);
+
+	for (i = 0; i < c->nheaders; i++) {
+		kore_free(c->hname[i]);
+		kore_free(c->hvalue[i]);
+	}
+
+	kore_free(c->url);
+	kore_free(c->body);
+	kore_free(c);
+
+	stats.calls_live--;
+}
+
+static void
+call_detach(struct fanout_call *c)
+{
+	if (c->curl.flags & KORE_CURL_FLAG_BOUND) {
+		LIST_REMOVE(&c->curl, list);
+		c->curl.flags &= ~KORE_CURL_FLAG_BOUND;
+	}
+
+	c->curl.req = NULL;
+	c->fo = NULL;
+	kore_curl_bind_callback(&c->curl, call_detached_done, c);
+
+	stats.calls_detached++;
+}
+
+static void
+call_detached_done(struct kore_curl *curl, void *arg)
+{
+	struct fanout_call	*c = arg;
+
+	stats.calls_detached--;
+	in_flight--;
+	call_free(c);
+}
+
+static size_t
+call_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct fanout_call	*c = arg;
+	size_t			len;
+
+	len = size * nmemb;
+
+	if (c->curl.response == NULL)
+		c->curl.response = kore_buf_alloc(len > 4096 ? len : 4096);
+
+	if (len > c->max_body - c->curl.response->offset) {
+		c->toobig = 1;
+		return (0);
+	}
+
+	kore_buf_append(c->curl.response, ptr, len);
+
+	return (len);
+}
+
+static curl_socket_t
+call_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	stats.conns_opened++;
+
+	return (socket(addr->family, addr->socktype, addr->protocol));
+}
+
+static u_int64_t
+now_us(void)
+{
+	struct timespec		ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+
+	return ((u_int64_t)ts.tv_sec * 1000000 + (u_int64_t)ts.tv_nsec / 1000);
+}

@@ -1,0 +1,84 @@
+/*
+ * The fan-out engine: N upstream HTTP calls for one http_request, run at
+ * once (async, through kore_curl) or one after another (sync), with the
+ * same call description and result types either way.
+ *
+ * A page describes itself with a struct fanout_page: setup() reads the
+ * request and adds calls, finish() renders the results.  The engine owns
+ * the state machine, the curl clients and every bound.
+ */
+
+#ifndef __H_FANOUT_H
+#define __H_FANOUT_H
+
+#include <sys/types.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#define FANOUT_ERR_NONE		0	/* 2xx answer */
+#define FANOUT_ERR_HTTP		1	/* answered, but not 2xx */
+#define FANOUT_ERR_TIMEOUT	2	/* per-call timeout */
+#define FANOUT_ERR_DEADLINE	3	/* the page's overall deadline */
+#define FANOUT_ERR_CONNECT	4	/* refused, unreachable, no such host */
+#define FANOUT_ERR_TOOBIG	5	/* body over the size limit */
+#define FANOUT_ERR_TRANSPORT	6	/* any other transfer error */
+#define FANOUT_ERR_SETUP	7	/* the call could not be started */
+
+struct fanout_limits {
+	size_t		max_calls;
+	size_t		concurrency;
+	long		call_timeout_ms;
+	long		connect_timeout_ms;
+	long		deadline_ms;
+	size_t		max_body;
+};
+
+struct fanout_result {
+	int		error;
+	long		status;
+	const u_int8_t	*body;
+	size_t		body_len;
+	double		ms;
+	const char	*errmsg;
+};
+
+struct fanout_stats {
+	u_int64_t	fanouts_live;
+	u_int64_t	calls_live;
+	u_int64_t	calls_detached;
+	u_int64_t	calls_started;
+	u_int64_t	conns_opened;
+	u_int64_t	peak_in_flight;
+};
+
+struct fanout;
+
+struct fanout_page {
+	const char	*name;
+	size_t		udata_len;
+	int		(*setup)(struct http_request *, struct fanout *);
+	void		(*finish)(struct http_request *, struct fanout *);
+};
+
+void	fanout_configure(const struct fanout_limits *, long);
+
+int	fanout_serve_async(struct http_request *, const struct fanout_page *);
+int	fanout_serve_sync(struct http_request *, const struct fanout_page *);
+
+int	fanout_add(struct fanout *, int, const char *);
+int	fanout_add_header(struct fanout *, const char *, const char *);
+int	fanout_add_body(struct fanout *, const void *, size_t);
+
+size_t	fanout_count(const struct fanout *);
+int	fanout_is_async(const struct fanout *);
+void	*fanout_udata(struct fanout *);
+double	fanout_elapsed_ms(const struct fanout *);
+const struct fanout_limits	*fanout_limits(const struct fanout *);
+const struct fanout_result	*fanout_result(const struct fanout *, size_t);
+
+const char	*fanout_strerror(int);
+void		fanout_server_timing(struct http_request *, struct fanout *);
+void		fanout_get_stats(struct fanout_stats *);
+
+#endif

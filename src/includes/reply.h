@@ -1,0 +1,17 @@
+/*
+ * Small answers shared by every page.
+ */
+
+#ifndef __H_REPLY_H
+#define __H_REPLY_H
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "qparam.h"
+
+void	reply_text(struct http_request *, int, const char *);
+void	reply_json(struct http_request *, int, const char *, size_t);
+int	reply_params(struct http_request *, struct qparams *);
+
+#endif

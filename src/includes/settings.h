@@ -1,0 +1,49 @@
+/*
+ * Run-time settings: one table, read from the environment and then from
+ * the command line, validated before any worker starts.
+ */
+
+#ifndef __H_SETTINGS_H
+#define __H_SETTINGS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define SETTINGS_ROLE_APP	0
+#define SETTINGS_ROLE_SIM	1
+
+#define SETTINGS_STR_MAX	512
+
+struct settings {
+	int		role;
+	char		bind[SETTINGS_STR_MAX];
+	long long	port;
+	long long	workers;
+	char		upstream[SETTINGS_STR_MAX];
+	long long	sim_port;
+	long long	call_timeout_ms;
+	long long	connect_timeout_ms;
+	long long	deadline_ms;
+	long long	fanout_limit;
+	long long	max_calls;
+	long long	max_body;
+	long long	upstream_conns;
+	char		pidfile[SETTINGS_STR_MAX];
+	int		sim_embedded;
+
+	/* Kore's own flags, passed through. */
+	int		foreground;
+	int		skip_chroot;
+	int		skip_runas;
+	int		quiet;
+};
+
+extern struct settings	settings;
+
+int	settings_load(struct settings *, int, char **, char **,
+	    char *, size_t);
+void	settings_usage(FILE *, const char *);
+int	settings_parse_number(const char *, long long, long long,
+	    long long *);
+
+#endif

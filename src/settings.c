@@ -1,0 +1,285 @@
+/*
+ * Run-time settings.
+ *
+ * One table names every setting once: its flag, its environment variable,
+ * its default and its range.  settings_load() applies the defaults, then
+ * the environment, then the command line, and fails with the name of the
+ * first bad value.  It uses libc only so the unit tests can call it.
+ */
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "settings.h"
+
+#define SET_INT		1
+#define SET_STR		2
+#define SET_URL		3
+
+struct setting {
+	const char	*name;
+	const char	*env;
+	int		type;
+	const char	*def;
+	long long	min;
+	long long	max;
+	size_t		off;
+	const char	*help;
+};
+
+#define OFF(f)		offsetof(struct settings, f)
+
+static const struct setting	table[] = {
+	{ "bind", "FANOUT_BIND", SET_STR, "127.0.0.1", 0, 0, OFF(bind),
+	    "address to listen on" },
+	{ "port", "FANOUT_PORT", SET_INT, "8888", 1, 65535, OFF(port),
+	    "port to listen on (the simulator role defaults to 8889)" },
+	{ "workers", "FANOUT_WORKERS", SET_INT, "0", 0, 64, OFF(workers),
+	    "worker processes (0: one per CPU)" },
+	{ "upstream", "FANOUT_UPSTREAM", SET_URL, "", 0, 0, OFF(upstream),
+	    "delay service base URL (default: the embedded simulator)" },
+	{ "sim-port", "FANOUT_SIM_PORT", SET_INT, "8889", 0, 65535,
+	    OFF(sim_port), "port of the embedded simulator (0: do not start)" },
+	{ "call-timeout", "FANOUT_CALL_TIMEOUT_MS", SET_INT, "10000", 1,
+	    600000, OFF(call_timeout_ms), "per upstream call timeout, ms" },
+	{ "connect-timeout", "FANOUT_CONNECT_TIMEOUT_MS", SET_INT, "2000", 1,
+	    60000, OFF(connect_timeout_ms), "upstream connect timeout, ms" },
+	{ "deadline", "FANOUT_DEADLINE_MS", SET_INT, "15000", 1, 600000,
+	    OFF(deadline_ms), "overall deadline for one page's calls, ms" },
+	{ "fanout-limit", "FANOUT_LIMIT", SET_INT, "10", 1, 1000,
+	    OFF(fanout_limit), "upstream calls in flight per request" },
+	{ "max-calls", "FANOUT_MAX_CALLS", SET_INT, "100", 1, 1000,
+	    OFF(max_calls), "upstream calls allowed per request" },
+	{ "max-body", "FANOUT_MAX_BODY", SET_INT, "1048576", 1, 67108864,
+	    OFF(max_body), "largest upstream body accepted, bytes" },
+	{ "upstream-conns", "FANOUT_UPSTREAM_CONNS", SET_INT, "4096", 1,
+	    65536, OFF(upstream_conns),
+	    "idle upstream connections kept per worker" },
+	{ "pidfile", "FANOUT_PIDFILE", SET_STR, "", 0, 0, OFF(pidfile),
+	    "pid file (default: /tmp/kore-fanout-<port>.pid)" },
+};
+
+#define TABLE_LEN	(sizeof(table) / sizeof(table[0]))
+
+static int	setting_apply(struct settings *, const struct setting *,
+		    const char *, char *, size_t);
+static void	*setting_ptr(struct settings *, const struct setting *);
+
+struct settings		settings;
+
+int
+settings_parse_number(const char *str, long long min, long long max,
+    long long *out)
+{
+	char		*ep;
+	long long	v;
+
+	if (*str == '\0' || !isdigit((unsigned char)*str))
+		return (0);
+
+	errno = 0;
+	v = strtoll(str, &ep, 10);
+	if (errno != 0 || *ep != '\0' || v < min || v > max)
+		return (0);
+
+	*out = v;
+	return (1);
+}
+
+int
+settings_load(struct settings *s, int argc, char **argv, char **envp,
+    char *err, size_t errlen)
+{
+	struct option	longopts[TABLE_LEN + 3];
+	const char	*v;
+	size_t		i, elen;
+	int		ch, idx, port_given;
+
+	memset(s, 0, sizeof(*s));
+	s->role = SETTINGS_ROLE_APP;
+	port_given = 0;
+
+	for (i = 0; i < TABLE_LEN; i++) {
+		if (!setting_apply(s, &table[i], table[i].def, err,
+		    errlen))
+			return (0);
+	}
+
+	for (i = 0; i < TABLE_LEN; i++) {
+		elen = strlen(table[i].env);
+		for (idx = 0; envp != NULL && envp[idx] != NULL; idx++) {
+			if (strncmp(envp[idx], table[i].env, elen) != 0 ||
+			    envp[idx][elen] != '=')
+				continue;
+			v = envp[idx] + elen + 1;
+			if (!setting_apply(s, &table[i], v, err, errlen))
+				return (0);
+			if (table[i].off == OFF(port))
+				port_given = 1;
+		}
+	}
+
+	for (i = 0; i < TABLE_LEN; i++) {
+		longopts[i].name = table[i].name;
+		longopts[i].has_arg = required_argument;
+		longopts[i].flag = NULL;
+		longopts[i].val = 0;
+	}
+	longopts[TABLE_LEN].name = "simulator";
+	longopts[TABLE_LEN].has_arg = no_argument;
+	longopts[TABLE_LEN].flag = NULL;
+	longopts[TABLE_LEN].val = 'S';
+	longopts[TABLE_LEN + 1].name = "help";
+	longopts[TABLE_LEN + 1].has_arg = no_argument;
+	longopts[TABLE_LEN + 1].flag = NULL;
+	longopts[TABLE_LEN + 1].val = 'h';
+	memset(&longopts[TABLE_LEN + 2], 0, sizeof(longopts[0]));
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":fhnqrv", longopts,
+	    &idx)) != -1) {
+		switch (ch) {
+		case 0:
+			if (!setting_apply(s, &table[idx], optarg, err,
+			    errlen))
+				return (0);
+			if (table[idx].off == OFF(port))
+				port_given = 1;
+			break;
+		case 'S':
+			s->role = SETTINGS_ROLE_SIM;
+			break;
+		case 'f':
+			s->foreground = 1;
+			break;
+		case 'n':
+			s->skip_chroot = 1;
+			break;
+		case 'q':
+			s->quiet = 1;
+			break;
+		case 'r':
+			s->skip_runas = 1;
+			break;
+		case 'h':
+			return (-1);
+		case 'v':
+			return (-2);
+		case ':':
+			(void)snprintf(err, errlen, "option %s needs a value",
+			    argv[optind - 1]);
+			return (0);
+		default:
+			(void)snprintf(err, errlen, "unknown option '%s'",
+			    argv[optind - 1]);
+			return (0);
+		}
+	}
+
+	if (optind < argc) {
+		(void)snprintf(err, errlen, "unexpected argument '%s'",
+		    argv[optind]);
+		return (0);
+	}
+
+	if (s->role == SETTINGS_ROLE_SIM && !port_given)
+		s->port = s->sim_port != 0 ? s->sim_port : 8889;
+
+	if (s->role == SETTINGS_ROLE_APP && s->upstream[0] == '\0') {
+		if (s->sim_port == 0) {
+			(void)snprintf(err, errlen, "--upstream "
+			    "(FANOUT_UPSTREAM) is required when --sim-port is 0");
+			return (0);
+		}
+		if (s->sim_port == s->port) {
+			(void)snprintf(err, errlen, "--sim-port must differ "
+			    "from --port (both %lld)", s->port);
+			return (0);
+		}
+		(void)snprintf(s->upstream, sizeof(s->upstream),
+		    "http://127.0.0.1:%lld", s->sim_port);
+		s->sim_embedded = 1;
+	}
+
+	if (s->pidfile[0] == '\0') {
+		(void)snprintf(s->pidfile, sizeof(s->pidfile),
+		    "/tmp/kore-fanout-%lld.pid", s->port);
+	}
+
+	return (1);
+}
+
+void
+settings_usage(FILE *fp, const char *prog)
+{
+	size_t		i;
+
+	fprintf(fp, "usage: %s [-fnqr] [--simulator] [--name value ...]\n\n",
+	    prog);
+	fprintf(fp, "  -f  foreground   -n  no chroot   -q  quiet   "
+	    "-r  keep user\n");
+	fprintf(fp, "  --simulator      run the upstream simulator only\n\n");
+	fprintf(fp, "settings (flag, environment, default):\n");
+	for (i = 0; i < TABLE_LEN; i++) {
+		fprintf(fp, "  --%-16s %-26s %s\n      %s\n", table[i].name,
+		    table[i].env, table[i].def[0] ? table[i].def : "(none)",
+		    table[i].help);
+	}
+}
+
+static void *
+setting_ptr(struct settings *s, const struct setting *st)
+{
+	return ((char *)s + st->off);
+}
+
+static int
+setting_apply(struct settings *s, const struct setting *st, const char *v,
+    char *err, size_t errlen)
+{
+	char		*str;
+	long long	*num;
+
+	switch (st->type) {
+	case SET_INT:
+		num = setting_ptr(s, st);
+		if (!settings_parse_number(v, st->min, st->max, num)) {
+			(void)snprintf(err, errlen, "invalid value '%s' for "
+			    "--%s (%s): expected an integer from %lld to %lld",
+			    v, st->name, st->env, st->min, st->max);
+			return (0);
+		}
+		break;
+	case SET_URL:
+		if (*v != '\0' && strncmp(v, "http://", 7) != 0 &&
+		    strncmp(v, "https://", 8) != 0) {
+			(void)snprintf(err, errlen, "invalid value '%s' for "
+			    "--%s (%s): expected an http:// or https:// URL",
+			    v, st->name, st->env);
+			return (0);
+		}
+		/* FALLTHROUGH */
+	case SET_STR:
+		str = setting_ptr(s, st);
+		if (strlen(v) >= SETTINGS_STR_MAX) {
+			(void)snprintf(err, errlen, "value for --%s (%s) is "
+			    "longer than %d bytes", st->name, st->env,
+			    SETTINGS_STR_MAX - 1);
+			return (0);
+		}
+		(void)strcpy(str, v);
+		/* A base URL is joined with paths: drop a trailing slash. */
+		if (st->type == SET_URL && *str != '\0' &&
+		    str[strlen(str) - 1] == '/')
+			str[strlen(str) - 1] = '\0';
+		break;
+	}
+
+	return (1);
+}
