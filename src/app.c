@@ -16,6 +16,7 @@
 
 #include <sys/types.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -45,6 +46,7 @@ void	kore_parent_teardown(void);
 void	kore_worker_configure(void);
 
 static void	app_listen(void);
+static void	app_limits(void);
 static void	app_spawn_simulator(void);
 
 extern char	**environ;
@@ -115,6 +117,8 @@ kore_parent_configure(int argc, char **argv)
 	if (settings.workers > 0)
 		worker_count = (u_int8_t)settings.workers;
 
+	app_limits();
+
 	/* Plain HTTP in this configuration: no HSTS. */
 	http_hsts_enable = 0;
 
@@ -153,6 +157,26 @@ kore_worker_configure(void)
 	limits.max_body = (size_t)settings.max_body;
 
 	fanout_configure(&limits, (long)settings.upstream_conns);
+}
+
+/*
+ * A page holds its client's connection plus up to fanout-limit upstream
+ * connections, and idle upstream connections stay cached: size the file
+ * limit to what the system allows, and connections to a third of it.
+ */
+static void
+app_limits(void)
+{
+	struct rlimit	rl;
+	rlim_t		n;
+
+	n = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+	    rl.rlim_max < n + 64)
+		n = rl.rlim_max > 1024 + 64 ? rl.rlim_max - 64 : 1024;
+
+	worker_rlimit_nofiles = (u_int32_t)n;
+	worker_max_connections = (u_int32_t)(n / 3);
 }
 
 static void
