@@ -1,0 +1,82 @@
+"""Start-up configuration: bad values stop start-up with a clear message
+and a non-zero exit; the embedded simulator comes and goes with the app."""
+
+import json
+import os
+import subprocess
+import time
+
+from lib import Server, check, free_port, port_open, request
+
+
+def start_fails(ctx, args, env=None, word=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run([ctx.bin, "-fnr"] + args, env=e, capture_output=True,
+                       text=True, timeout=10, stdin=subprocess.DEVNULL)
+    out = p.stdout + p.stderr
+    check(p.returncode != 0, "%r %r: exit 0, output %r" % (args, env, out))
+    if word:
+        check(word in out, "%r %r: message %r lacks %r" %
+              (args, env, out, word))
+    return out
+
+
+def test_invalid_settings_stop_startup(ctx):
+    start_fails(ctx, ["--port", "abc"], word="--port")
+    start_fails(ctx, ["--port", "70000"], word="1 to 65535")
+    start_fails(ctx, [], env={"FANOUT_DEADLINE_MS": "0"},
+                word="FANOUT_DEADLINE_MS")
+    start_fails(ctx, [], env={"FANOUT_LIMIT": "lots"}, word="FANOUT_LIMIT")
+    start_fails(ctx, ["--upstream", "ftp://example"], word="--upstream")
+    start_fails(ctx, ["--sim-port", "0"], word="--upstream")
+    start_fails(ctx, ["--bogus"], word="unknown option")
+    start_fails(ctx, ["--workers"], word="needs a value")
+    port = free_port()
+    start_fails(ctx, ["--port", str(port), "--sim-port", str(port)],
+                word="--sim-port")
+
+
+def test_help_lists_settings(ctx):
+    p = subprocess.run([ctx.bin, "--help"], capture_output=True, text=True,
+                       timeout=10)
+    check(p.returncode == 0, "exit %d" % p.returncode)
+    for word in ("--port", "FANOUT_UPSTREAM", "--fanout-limit",
+                 "--call-timeout", "--deadline", "--simulator"):
+        check(word in p.stdout, "--help lacks %s" % word)
+
+
+def test_environment_settings_apply(ctx):
+    app = ctx.app(env={"FANOUT_MAX_CALLS": "3"})
+    st, _, body, _ = request(app.port, "/async_get_data?calls=4&delay=0")
+    check(st == 400 and "0 to 3" in body, "%d %r" % (st, body))
+    # A flag wins over the environment.
+    app2 = ctx.app(["--max-calls", "5"], env={"FANOUT_MAX_CALLS": "3"})
+    st, _, body, _ = request(app2.port, "/async_get_data?calls=5&delay=0")
+    check(st == 200, "%d %r" % (st, body))
+
+
+def test_embedded_simulator_default(ctx):
+    """What `make run` does: no upstream given, the app starts its own
+    simulator as a separate process, and stops it on exit."""
+    simport = free_port()
+    app = ctx.server(["--sim-port", str(simport), "--workers", "1"])
+    end = time.monotonic() + 5
+    while not port_open(simport) and time.monotonic() < end:
+        time.sleep(0.05)
+    check(port_open(simport), "simulator did not start: %s" % app.logtail())
+    for page in ("/get_data", "/async_get_data"):
+        st, _, body, _ = request(app.port, page + "?delay=100")
+        check(st == 200 and json.loads(body) == {"response_1": 200,
+                                                 "response_2": 200},
+              "%s: %d %r" % (page, st, body))
+    # The sync page blocks its worker; the simulator lives in another
+    # process, so the page cannot deadlock on its own upstream.
+    app.stop()
+    end = time.monotonic() + 5
+    while port_open(simport) and time.monotonic() < end:
+        time.sleep(0.05)
+    check(not port_open(simport), "simulator outlived the app")
+
+
+test_embedded_simulator_default.asan = True

@@ -1,0 +1,31 @@
+"""The index page and its assets are compiled in and load nothing from
+other hosts."""
+
+import re
+
+from lib import check, request
+
+
+def test_index_page(ctx):
+    app = ctx.app()
+    st, h, body, _ = request(app.port, "/")
+    check(st == 200 and h.get("content-type", "").startswith("text/html"),
+          "%d %r" % (st, h.get("content-type")))
+    for needle in ('href="/get_data"', 'href="/async_get_data"',
+                   'src="/app.js"', 'href="/style.css"', 'id="compare"'):
+        check(needle in body, "index lacks %s" % needle)
+    for path, ctype in (("/app.js", "application/javascript"),
+                        ("/style.css", "text/css")):
+        st, h, asset, _ = request(app.port, path)
+        check(st == 200 and h.get("content-type", "").startswith(ctype),
+              "%s: %d %r" % (path, st, h.get("content-type")))
+        check(len(asset) > 100, "%s is empty" % path)
+    # No CDN: every src/href is local (the kore.io link is a plain link).
+    for m in re.finditer(r'(src|href)="([^"]+)"', body):
+        attr, url = m.groups()
+        if attr == "src" or url.endswith((".css", ".js")):
+            check(url.startswith("/"), "external resource %s" % url)
+    st, _, js, _ = request(app.port, "/app.js")
+    check("fetch(" in js and "/async_get_data" in js, "app.js content")
+    check(not re.search(r"https?://(?!www\.w3\.org/2000/svg)", js),
+          "app.js names an external host")

@@ -1,0 +1,158 @@
+"""Helpers for the black-box tests: start the real binary on free loopback
+ports, talk HTTP to it, read its log.  Python standard library only."""
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+LOGDIR = tempfile.mkdtemp(prefix="fanout-tests-")
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout=10.0, proc=None):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Server:
+    """One process of the binary (app or simulator role)."""
+
+    count = 0
+
+    def __init__(self, binary, args, env=None, name="app", wait=True,
+                 port=None):
+        Server.count += 1
+        self.port = port or free_port()
+        self.name = name
+        self.logpath = os.path.join(LOGDIR, "%s-%d.log" % (name, Server.count))
+        self.args = [binary, "-fnr", "--port", str(self.port),
+                     "--pidfile", os.path.join(LOGDIR, "%s-%d.pid" %
+                                               (name, Server.count))] + args
+        full_env = dict(os.environ)
+        full_env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
+        if env:
+            full_env.update(env)
+        self.log = open(self.logpath, "wb")
+        self.proc = subprocess.Popen(self.args, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=full_env,
+                                     stdin=subprocess.DEVNULL)
+        if wait and not wait_port(self.port, proc=self.proc):
+            self.stop()
+            raise TestFailure("%s did not start: %s" % (name, self.logtail()))
+        # Workers log "worker N started" once they accept: wait for them.
+        if wait:
+            end = time.monotonic() + 5
+            while time.monotonic() < end and not self.worker_pids():
+                time.sleep(0.05)
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def logtext(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.logpath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def logtail(self, n=15):
+        return "\n".join(self.logtext().splitlines()[-n:])
+
+    def worker_pids(self):
+        return re.findall(r"worker \d+ started \(cpu#\d+, pid#(\d+)\)",
+                          self.logtext())
+
+    def crashes(self):
+        bad = []
+        for line in self.logtext().splitlines():
+            low = line.lower()
+            if ("fatal" in low or "exited with status" in low or
+                    "sandbox violation" in low or
+                    "addresssanitizer" in low or "runtime error:" in low):
+                bad.append(line)
+        return bad
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def request(port, path, method="GET", timeout=30, headers=None, body=None):
+    """One request on a fresh connection: (status, headers dict, body str,
+    seconds)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    t0 = time.monotonic()
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        elapsed = time.monotonic() - t0
+        hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        return resp.status, hdrs, data.decode("utf-8", "replace"), elapsed
+    finally:
+        conn.close()
+
+
+def parse_server_timing(value):
+    """Parse a Server-Timing value into [(name, dur, desc)]."""
+    out = []
+    for entry in value.split(", "):
+        parts = entry.split(";")
+        name = parts[0]
+        dur = None
+        desc = None
+        for p in parts[1:]:
+            if p.startswith("dur="):
+                dur = float(p[4:])
+            elif p.startswith("desc="):
+                check(p[5] == '"' and p[-1] == '"',
+                      "desc not quoted in %r" % entry)
+                desc = p[6:-1]
+            else:
+                raise TestFailure("unexpected param %r in %r" % (p, entry))
+        check(re.match(r"^[a-z0-9]+$", name), "bad name %r" % name)
+        check(dur is not None, "no dur in %r" % entry)
+        out.append((name, dur, desc))
+    return out
