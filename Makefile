@@ -51,7 +51,7 @@ run: build
 $(ASAN_BIN): $(KORE_SRC) conf/$(APP).conf $(SRCS)
 	@mkdir -p build/asan
 	KORE_BUILD_FLAVOR=asan KORE_OBJDIR=.objs-asan KODEV_OUTPUT=build/asan \
-	    KORE_FLAVOR="CURL=1 SANITIZE=address,undefined" kodev build
+	    KORE_FLAVOR="CURL=1 SANITIZE=address" kodev build
 
 test: deps-test $(BIN) $(ASAN_BIN)
 	$(PYTHON) tests/run.py --bin $(BIN) --asan-bin $(ASAN_BIN)

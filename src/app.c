@@ -113,6 +113,7 @@ kore_parent_configure(int argc, char **argv)
 	skip_runas = settings.skip_runas;
 	kore_quiet = settings.quiet;
 	kore_pidfile = kore_strdup(settings.pidfile);
+	kore_seccomp_tracing = (int)settings.seccomp_trace;
 
 	if (settings.workers > 0)
 		worker_count = (u_int8_t)settings.workers;

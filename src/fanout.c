@@ -333,7 +333,7 @@ fanout_server_timing(struct http_request *req, struct fanout *fo)
 	struct stiming_entry	*e;
 	const struct fanout_result *r;
 	size_t			i, n;
-	char			*buf, (*names)[24], (*descs)[24];
+	char			*buf, (*names)[32], (*descs)[24];
 
 	n = fo->ncalls + 1;
 	e = kore_calloc(n, sizeof(*e));

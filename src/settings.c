@@ -60,6 +60,8 @@ static const struct setting	table[] = {
 	{ "upstream-conns", "FANOUT_UPSTREAM_CONNS", SET_INT, "4096", 1,
 	    65536, OFF(upstream_conns),
 	    "idle upstream connections kept per worker" },
+	{ "seccomp-trace", "FANOUT_SECCOMP_TRACE", SET_INT, "0", 0, 1,
+	    OFF(seccomp_trace), "log sandbox violations instead of dying (1)" },
 	{ "pidfile", "FANOUT_PIDFILE", SET_STR, "", 0, 0, OFF(pidfile),
 	    "pid file (default: /tmp/kore-fanout-<port>.pid)" },
 };

@@ -28,6 +28,7 @@ struct settings {
 	long long	max_calls;
 	long long	max_body;
 	long long	upstream_conns;
+	long long	seccomp_trace;
 	char		pidfile[SETTINGS_STR_MAX];
 	int		sim_embedded;
 
