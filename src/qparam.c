@@ -5,7 +5,6 @@
  * libc only, so the unit tests can call it.
  */
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -141,7 +140,8 @@ hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return (c - '0');
-	c = tolower(c);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
 	if (c >= 'a' && c <= 'f')
 		return (c - 'a' + 10);
 	return (-1);

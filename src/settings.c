@@ -142,7 +142,8 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 	longopts[TABLE_LEN + 1].val = 'h';
 	memset(&longopts[TABLE_LEN + 2], 0, sizeof(longopts[0]));
 
-	optind = 1;
+	/* 0, not 1: glibc then also forgets a half-read "-abc" group. */
+	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":fhnqrv", longopts,
 	    &idx)) != -1) {
@@ -178,8 +179,15 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 			    argv[optind - 1]);
 			return (0);
 		default:
-			(void)snprintf(err, errlen, "unknown option '%s'",
-			    argv[optind - 1]);
+			/* glibc: optopt is 0 or a long option's val for a
+			 * bad long option, the letter for a short one. */
+			if (optopt == 0 || optopt == 'S' || optopt == 'h') {
+				(void)snprintf(err, errlen,
+				    "unknown option '%s'", argv[optind - 1]);
+			} else {
+				(void)snprintf(err, errlen,
+				    "unknown option '-%c'", optopt);
+			}
 			return (0);
 		}
 	}
@@ -276,8 +284,8 @@ setting_apply(struct settings *s, const struct setting *st, const char *v,
 			return (0);
 		}
 		(void)strcpy(str, v);
-		/* A base URL is joined with paths: drop a trailing slash. */
-		if (st->type == SET_URL && *str != '\0' &&
+		/* A base URL is joined with paths: drop trailing slashes. */
+		while (st->type == SET_URL && *str != '\0' &&
 		    str[strlen(str) - 1] == '/')
 			str[strlen(str) - 1] = '\0';
 		break;

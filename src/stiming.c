@@ -6,6 +6,8 @@
  * so they are quoted with '"' and '\\' escaped; control and non-ASCII bytes
  * are dropped.
  * An entry that does not fit is left out whole: the value stays valid.
+ * A duration that is not a number, negative or absurd (over 1e12 ms)
+ * is written as 0.
  */
 
 #include <stdio.h>
@@ -55,7 +57,8 @@ stiming_entry(char *buf, size_t len, const struct stiming_entry *e)
 	size_t		off;
 	int		r;
 
-	r = snprintf(buf, len, "%s;dur=%.1f", e->name, e->ms < 0 ? 0 : e->ms);
+	r = snprintf(buf, len, "%s;dur=%.1f", e->name,
+	    e->ms >= 0 && e->ms < 1e12 ? e->ms : 0);
 	if (r < 0 || (size_t)r >= len)
 		return (0);
 	off = (size_t)r;

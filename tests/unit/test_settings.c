@@ -1,0 +1,659 @@
+/*
+ * settings_load() and settings_parse_number(): defaults, environment,
+ * flags, roles, and the errors that name the bad value.
+ */
+
+#include <getopt.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "settings.h"
+#include "unit.h"
+
+#define ARGS_MAX	12
+#define ENVS_MAX	6
+#define WANTS_MAX	10
+#define ERR_LEN		(SETTINGS_STR_MAX + 128)
+
+#define F_LL		1
+#define F_INT		2
+#define F_STR		3
+
+struct field {
+	const char	*name;
+	int		 type;
+	size_t		 off;
+};
+
+#define FLD(n, t, f)	{ n, t, offsetof(struct settings, f) }
+
+static const struct field	fields[] = {
+	FLD("role", F_INT, role),
+	FLD("bind", F_STR, bind),
+	FLD("port", F_LL, port),
+	FLD("workers", F_LL, workers),
+	FLD("upstream", F_STR, upstream),
+	FLD("sim_port", F_LL, sim_port),
+	FLD("call_timeout_ms", F_LL, call_timeout_ms),
+	FLD("connect_timeout_ms", F_LL, connect_timeout_ms),
+	FLD("deadline_ms", F_LL, deadline_ms),
+	FLD("fanout_limit", F_LL, fanout_limit),
+	FLD("max_calls", F_LL, max_calls),
+	FLD("max_body", F_LL, max_body),
+	FLD("upstream_conns", F_LL, upstream_conns),
+	FLD("pidfile", F_STR, pidfile),
+	FLD("sim_embedded", F_INT, sim_embedded),
+	FLD("foreground", F_INT, foreground),
+	FLD("skip_chroot", F_INT, skip_chroot),
+	FLD("skip_runas", F_INT, skip_runas),
+	FLD("quiet", F_INT, quiet),
+};
+
+/*
+ * One call of settings_load(): argv after argv[0], the environment, the
+ * expected return, a substring of the error (return 0) and the fields
+ * expected afterwards, as "field=value".
+ */
+struct load_case {
+	int		 line;
+	const char	*args[ARGS_MAX];
+	const char	*envs[ENVS_MAX];
+	int		 ret;
+	const char	*err;
+	const char	*want[WANTS_MAX];
+};
+
+/* Every default, as settings_load() leaves them with no flags. */
+static const char	*defaults[] = {
+	"role=0", "bind=127.0.0.1", "port=8888", "workers=0",
+	"upstream=http://127.0.0.1:8889", "sim_port=8889",
+	"call_timeout_ms=10000", "connect_timeout_ms=2000",
+	"deadline_ms=15000", "fanout_limit=10", "max_calls=100",
+	"max_body=1048576", "upstream_conns=4096",
+	"pidfile=/tmp/kore-fanout-8888.pid", "sim_embedded=1",
+	"foreground=0", "skip_chroot=0", "skip_runas=0", "quiet=0",
+};
+
+#define S(...)		{ __VA_ARGS__ }
+
+static const struct load_case	load_cases[] = {
+	/* Defaults. */
+	{ __LINE__, S(NULL), S(NULL), 1, NULL, S("port=8888") },
+	{ __LINE__, S(NULL), S("PATH=/bin", "HOME=/", "FANOUT=1"), 1, NULL,
+	    S("port=8888", "upstream=http://127.0.0.1:8889") },
+
+	/* --name value and --name=value. */
+	{ __LINE__, S("--port", "9000"), S(NULL), 1, NULL,
+	    S("port=9000", "pidfile=/tmp/kore-fanout-9000.pid",
+	    "upstream=http://127.0.0.1:8889", "sim_embedded=1") },
+	{ __LINE__, S("--port=9000"), S(NULL), 1, NULL, S("port=9000") },
+	{ __LINE__, S("--port", "1"), S(NULL), 1, NULL, S("port=1") },
+	{ __LINE__, S("--port", "65535"), S(NULL), 1, NULL,
+	    S("port=65535") },
+	{ __LINE__, S("--port", "09000"), S(NULL), 1, NULL,
+	    S("port=9000") },
+	{ __LINE__, S("--port", "9000", "--port", "9001"), S(NULL), 1, NULL,
+	    S("port=9001") },
+	{ __LINE__, S("--bind", "0.0.0.0", "--workers", "64",
+	    "--call-timeout", "600000", "--connect-timeout", "60000",
+	    "--deadline", "1", "--fanout-limit", "1000"), S(NULL), 1, NULL,
+	    S("bind=0.0.0.0", "workers=64", "call_timeout_ms=600000",
+	    "connect_timeout_ms=60000", "deadline_ms=1",
+	    "fanout_limit=1000") },
+	{ __LINE__, S("--max-calls=1", "--max-body=67108864",
+	    "--upstream-conns=65536", "--pidfile=/run/x.pid"), S(NULL), 1,
+	    NULL, S("max_calls=1", "max_body=67108864",
+	    "upstream_conns=65536", "pidfile=/run/x.pid") },
+
+	/* Bad numbers: the error names the value, flag and variable. */
+	{ __LINE__, S("--port", "0"), S(NULL), 0,
+	    "invalid value '0' for --port (FANOUT_PORT): expected an integer "
+	    "from 1 to 65535", S(NULL) },
+	{ __LINE__, S("--port", "65536"), S(NULL), 0, "'65536' for --port",
+	    S(NULL) },
+	{ __LINE__, S("--port", "abc"), S(NULL), 0, "'abc' for --port",
+	    S(NULL) },
+	{ __LINE__, S("--port="), S(NULL), 0, "'' for --port", S(NULL) },
+	{ __LINE__, S("--port", ""), S(NULL), 0, "'' for --port", S(NULL) },
+	{ __LINE__, S("--port", "+80"), S(NULL), 0, "'+80' for --port",
+	    S(NULL) },
+	{ __LINE__, S("--port", "-80"), S(NULL), 0, "'-80' for --port",
+	    S(NULL) },
+	{ __LINE__, S("--port", " 80"), S(NULL), 0, "' 80' for --port",
+	    S(NULL) },
+	{ __LINE__, S("--port", "80 "), S(NULL), 0, "'80 ' for --port",
+	    S(NULL) },
+	{ __LINE__, S("--port", "0x50"), S(NULL), 0, "'0x50' for --port",
+	    S(NULL) },
+	{ __LINE__, S("--port", "8e3"), S(NULL), 0, "'8e3' for --port",
+	    S(NULL) },
+	{ __LINE__, S("--port", "99999999999999999999"), S(NULL), 0,
+	    "'99999999999999999999' for --port", S(NULL) },
+	{ __LINE__, S("--workers", "65"), S(NULL), 0,
+	    "from 0 to 64", S(NULL) },
+	{ __LINE__, S("--max-body", "67108865"), S(NULL), 0,
+	    "--max-body (FANOUT_MAX_BODY)", S(NULL) },
+	{ __LINE__, S("--deadline", "0"), S(NULL), 0,
+	    "--deadline (FANOUT_DEADLINE_MS)", S(NULL) },
+	{ __LINE__, S("--sim-port", "65536"), S(NULL), 0,
+	    "--sim-port (FANOUT_SIM_PORT)", S(NULL) },
+
+	/* The environment, and flags over the environment. */
+	{ __LINE__, S(NULL), S("FANOUT_PORT=9100"), 1, NULL,
+	    S("port=9100", "pidfile=/tmp/kore-fanout-9100.pid") },
+	{ __LINE__, S("--port", "9200"), S("FANOUT_PORT=9100"), 1, NULL,
+	    S("port=9200") },
+	{ __LINE__, S("--port=9200"), S("FANOUT_PORT=9100"), 1, NULL,
+	    S("port=9200") },
+	{ __LINE__, S(NULL), S("FANOUT_PORT=abc"), 0,
+	    "invalid value 'abc' for --port (FANOUT_PORT)", S(NULL) },
+	{ __LINE__, S(NULL), S("FANOUT_PORT="), 0, "'' for --port",
+	    S(NULL) },
+	{ __LINE__, S(NULL), S("FANOUT_PORTS=1", "FANOUT_PORT",
+	    "XFANOUT_PORT=2", "fanout_port=3"), 1, NULL, S("port=8888") },
+	{ __LINE__, S(NULL), S("FANOUT_UPSTREAM_CONNS=10"), 1, NULL,
+	    S("upstream_conns=10", "upstream=http://127.0.0.1:8889",
+	    "sim_embedded=1") },
+	{ __LINE__, S(NULL), S("FANOUT_UPSTREAM=http://env:1/"), 1, NULL,
+	    S("upstream=http://env:1", "sim_embedded=0") },
+	{ __LINE__, S("--upstream", "http://flag"),
+	    S("FANOUT_UPSTREAM=http://env"), 1, NULL,
+	    S("upstream=http://flag") },
+	{ __LINE__, S(NULL), S("FANOUT_LIMIT=5", "FANOUT_MAX_CALLS=7",
+	    "FANOUT_BIND=::1", "FANOUT_WORKERS=3"), 1, NULL,
+	    S("fanout_limit=5", "max_calls=7", "bind=::1", "workers=3") },
+	{ __LINE__, S(NULL), S("FANOUT_PIDFILE=/tmp/p.pid",
+	    "FANOUT_SIM_PORT=7777", "FANOUT_CALL_TIMEOUT_MS=5",
+	    "FANOUT_CONNECT_TIMEOUT_MS=6", "FANOUT_DEADLINE_MS=7",
+	    "FANOUT_MAX_BODY=8"), 1, NULL,
+	    S("pidfile=/tmp/p.pid", "sim_port=7777",
+	    "upstream=http://127.0.0.1:7777", "call_timeout_ms=5",
+	    "connect_timeout_ms=6", "deadline_ms=7", "max_body=8") },
+
+	/* Options that are not known, or lack their value. */
+	{ __LINE__, S("--bogus"), S(NULL), 0, "unknown option '--bogus'",
+	    S(NULL) },
+	{ __LINE__, S("--bogus=1"), S(NULL), 0, "unknown option '--bogus=1'",
+	    S(NULL) },
+	{ __LINE__, S("-x"), S(NULL), 0, "unknown option '-x'", S(NULL) },
+	{ __LINE__, S("-fx"), S(NULL), 0, "unknown option '-x'", S(NULL) },
+	{ __LINE__, S("-xf"), S(NULL), 0, "unknown option '-x", S(NULL) },
+	{ __LINE__, S("--port", "1", "-xq"), S(NULL), 0,
+	    "unknown option '-x", S(NULL) },
+	{ __LINE__, S("--simulator=1"), S(NULL), 0, "--simulator=1",
+	    S(NULL) },
+	{ __LINE__, S("--port"), S(NULL), 0, "option --port needs a value",
+	    S(NULL) },
+	{ __LINE__, S("-f", "--upstream"), S(NULL), 0,
+	    "option --upstream needs a value", S(NULL) },
+	{ __LINE__, S("--port", "--simulator"), S(NULL), 0,
+	    "'--simulator' for --port", S(NULL) },
+	{ __LINE__, S("extra"), S(NULL), 0, "unexpected argument 'extra'",
+	    S(NULL) },
+	{ __LINE__, S("extra", "--port", "9000"), S(NULL), 0,
+	    "unexpected argument 'extra'", S(NULL) },
+	{ __LINE__, S("--", "--port"), S(NULL), 0,
+	    "unexpected argument '--port'", S(NULL) },
+	{ __LINE__, S("-"), S(NULL), 0, "unexpected argument '-'", S(NULL) },
+	{ __LINE__, S("--port", "9000", "--"), S(NULL), 1, NULL,
+	    S("port=9000") },
+
+	/* --upstream: http(s) only, one trailing slash dropped. */
+	{ __LINE__, S("--upstream", "ftp://x"), S(NULL), 0,
+	    "invalid value 'ftp://x' for --upstream (FANOUT_UPSTREAM): "
+	    "expected an http:// or https:// URL", S(NULL) },
+	{ __LINE__, S(NULL), S("FANOUT_UPSTREAM=ftp://x"), 0,
+	    "'ftp://x' for --upstream", S(NULL) },
+	{ __LINE__, S("--upstream", "127.0.0.1:8889"), S(NULL), 0,
+	    "--upstream", S(NULL) },
+	{ __LINE__, S("--upstream", "http:/x"), S(NULL), 0, "--upstream",
+	    S(NULL) },
+	{ __LINE__, S("--upstream", "/"), S(NULL), 0, "--upstream",
+	    S(NULL) },
+	{ __LINE__, S("--upstream", "http://x/"), S(NULL), 1, NULL,
+	    S("upstream=http://x", "sim_embedded=0") },
+	{ __LINE__, S("--upstream", "http://x"), S(NULL), 1, NULL,
+	    S("upstream=http://x", "sim_embedded=0") },
+	{ __LINE__, S("--upstream=https://x:1/api/"), S(NULL), 1, NULL,
+	    S("upstream=https://x:1/api", "sim_embedded=0") },
+	{ __LINE__, S("--upstream", ""), S(NULL), 1, NULL,
+	    S("upstream=http://127.0.0.1:8889", "sim_embedded=1") },
+
+	/* The embedded simulator's port and the derived upstream. */
+	{ __LINE__, S("--sim-port", "9999"), S(NULL), 1, NULL,
+	    S("sim_port=9999", "upstream=http://127.0.0.1:9999",
+	    "sim_embedded=1", "port=8888") },
+	{ __LINE__, S("--sim-port", "0"), S(NULL), 0,
+	    "--upstream (FANOUT_UPSTREAM) is required when --sim-port is 0",
+	    S(NULL) },
+	{ __LINE__, S(NULL), S("FANOUT_SIM_PORT=0"), 0,
+	    "is required when --sim-port is 0", S(NULL) },
+	{ __LINE__, S("--sim-port", "0", "--upstream", "http://up/"), S(NULL),
+	    1, NULL, S("sim_port=0", "upstream=http://up",
+	    "sim_embedded=0") },
+	{ __LINE__, S("--port", "8889"), S(NULL), 0,
+	    "--sim-port must differ from --port (both 8889)", S(NULL) },
+	{ __LINE__, S("--port", "8889", "--upstream", "http://x"), S(NULL),
+	    1, NULL, S("port=8889", "sim_embedded=0") },
+	{ __LINE__, S("--port", "7000", "--sim-port", "7000"), S(NULL), 0,
+	    "(both 7000)", S(NULL) },
+
+	/* The simulator role. */
+	{ __LINE__, S("--simulator"), S(NULL), 1, NULL,
+	    S("role=1", "port=8889", "upstream=", "sim_embedded=0",
+	    "pidfile=/tmp/kore-fanout-8889.pid") },
+	{ __LINE__, S("--simulator", "--port", "7000"), S(NULL), 1, NULL,
+	    S("role=1", "port=7000", "pidfile=/tmp/kore-fanout-7000.pid") },
+	{ __LINE__, S("--port", "7000", "--simulator"), S(NULL), 1, NULL,
+	    S("role=1", "port=7000") },
+	{ __LINE__, S("--simulator", "--sim-port", "7001"), S(NULL), 1, NULL,
+	    S("role=1", "port=7001") },
+	{ __LINE__, S("--simulator", "--sim-port", "0"), S(NULL), 1, NULL,
+	    S("role=1", "port=8889", "upstream=", "sim_embedded=0") },
+	{ __LINE__, S("--simulator", "--port", "8888"), S(NULL), 1, NULL,
+	    S("role=1", "port=8888") },
+	{ __LINE__, S("--simulator"), S("FANOUT_PORT=7002"), 1, NULL,
+	    S("role=1", "port=7002") },
+	{ __LINE__, S("--simulator", "--upstream", "http://x/"), S(NULL), 1,
+	    NULL, S("role=1", "upstream=http://x", "sim_embedded=0") },
+
+	/* Kore's flags, alone and bundled. */
+	{ __LINE__, S("-f", "-n", "-q", "-r"), S(NULL), 1, NULL,
+	    S("foreground=1", "skip_chroot=1", "quiet=1", "skip_runas=1") },
+	{ __LINE__, S("-fnqr"), S(NULL), 1, NULL,
+	    S("foreground=1", "skip_chroot=1", "quiet=1", "skip_runas=1") },
+	{ __LINE__, S("-rf", "--port", "9000"), S(NULL), 1, NULL,
+	    S("foreground=1", "skip_chroot=0", "quiet=0", "skip_runas=1",
+	    "port=9000") },
+
+	/* --help/-h and -v. */
+	{ __LINE__, S("-h"), S(NULL), -1, NULL, S(NULL) },
+	{ __LINE__, S("--help"), S(NULL), -1, NULL, S(NULL) },
+	{ __LINE__, S("-v"), S(NULL), -2, NULL, S(NULL) },
+	{ __LINE__, S("-fv"), S(NULL), -2, NULL, S(NULL) },
+	{ __LINE__, S("--help", "--port", "0"), S(NULL), -1, NULL, S(NULL) },
+	{ __LINE__, S("--port", "0", "--help"), S(NULL), 0,
+	    "'0' for --port", S(NULL) },
+	{ __LINE__, S("--sim-port", "0", "--help"), S(NULL), -1, NULL,
+	    S(NULL) },
+};
+
+static void	getopt_reset(void);
+static int	load(struct settings *, const char *const *,
+		    const char *const *, int, char *, size_t);
+static void	field_str(const struct settings *, const char *, char *,
+		    size_t);
+static void	check_want(const char *, int, const struct settings *,
+		    const char *);
+static void	test_load_table(void);
+static void	test_load_defaults(void);
+static void	test_load_long(void);
+static void	test_load_small_err(void);
+static void	test_load_repeated(void);
+static void	test_parse_number(void);
+
+void
+test_settings(void)
+{
+	test_parse_number();
+	test_load_defaults();
+	test_load_table();
+	test_load_long();
+	test_load_small_err();
+	test_load_repeated();
+	getopt_reset();
+}
+
+/*
+ * Forget any state glibc's getopt keeps between calls (optind = 0 asks it
+ * to reinitialise), so each table row starts as a fresh process would.
+ */
+static void
+getopt_reset(void)
+{
+#if defined(__GLIBC__)
+	char		*argv[] = { "reset", NULL };
+
+	optind = 0;
+	opterr = 0;
+	(void)getopt(1, argv, ":");
+#endif
+	optind = 1;
+}
+
+/*
+ * settings_load() with argv = "unit" + args and envp = envs (NULL: pass
+ * envp NULL).  getopt_long() permutes argv, so both are built fresh.
+ */
+static int
+load(struct settings *s, const char *const *args, const char *const *envs,
+    int nullenv, char *err, size_t errlen)
+{
+	char		*argv[ARGS_MAX + 2], *envp[ENVS_MAX + 1];
+	int		argc, i;
+
+	argc = 0;
+	argv[argc++] = "unit";
+	for (i = 0; i < ARGS_MAX && args[i] != NULL; i++)
+		argv[argc++] = (char *)args[i];
+	argv[argc] = NULL;
+
+	for (i = 0; i < ENVS_MAX && envs[i] != NULL; i++)
+		envp[i] = (char *)envs[i];
+	envp[i] = NULL;
+
+	memset(s, 0xa5, sizeof(*s));
+	if (err != NULL && errlen > 0) {
+		memset(err, 'E', errlen - 1);
+		err[errlen - 1] = '\0';
+	}
+
+	return (settings_load(s, argc, argv, nullenv ? NULL : envp, err,
+	    errlen));
+}
+
+static void
+field_str(const struct settings *s, const char *name, char *buf, size_t len)
+{
+	const char	*p;
+	size_t		i;
+
+	for (i = 0; i < NELEM(fields); i++) {
+		if (strcmp(fields[i].name, name) == 0)
+			break;
+	}
+	if (i == NELEM(fields)) {
+		(void)snprintf(buf, len, "<no field %s>", name);
+		return;
+	}
+
+	p = (const char *)s + fields[i].off;
+	switch (fields[i].type) {
+	case F_LL:
+		(void)snprintf(buf, len, "%lld", *(const long long *)p);
+		break;
+	case F_INT:
+		(void)snprintf(buf, len, "%d", *(const int *)p);
+		break;
+	case F_STR:
+		(void)snprintf(buf, len, "%.*s", SETTINGS_STR_MAX - 1, p);
+		break;
+	}
+}
+
+/* want is "field=value". */
+static void
+check_want(const char *file, int line, const struct settings *s,
+    const char *want)
+{
+	char		name[64], what[96], got[SETTINGS_STR_MAX + 32];
+	const char	*eq;
+
+	if ((eq = strchr(want, '=')) == NULL ||
+	    (size_t)(eq - want) >= sizeof(name)) {
+		unit_check(0, file, line, "bad expectation %s", want);
+		return;
+	}
+	memcpy(name, want, (size_t)(eq - want));
+	name[eq - want] = '\0';
+
+	field_str(s, name, got, sizeof(got));
+	(void)snprintf(what, sizeof(what), "settings.%s", name);
+	(void)unit_str(file, line, what, eq + 1, got);
+}
+
+static void
+test_load_table(void)
+{
+	const struct load_case	*c;
+	struct settings		 s;
+	char			 err[ERR_LEN], what[64];
+	size_t			 i, j;
+	int			 r;
+
+	for (i = 0; i < NELEM(load_cases); i++) {
+		c = &load_cases[i];
+		getopt_reset();
+		r = load(&s, c->args, c->envs, 0, err, sizeof(err));
+		(void)snprintf(what, sizeof(what), "settings_load row %zu "
+		    "return (err %s)", i, r == 0 ? unit_quote(err, strlen(err))
+		    : "-");
+		if (!unit_num(__FILE__, c->line, what, c->ret, r))
+			continue;
+		if (r == 0)
+			(void)unit_has(__FILE__, c->line, "settings_load err",
+			    c->err, err);
+		for (j = 0; j < WANTS_MAX && c->want[j] != NULL; j++)
+			check_want(__FILE__, c->line, &s, c->want[j]);
+	}
+}
+
+static void
+test_load_defaults(void)
+{
+	const char	*none[] = { NULL };
+	struct settings	 s;
+	char		 err[ERR_LEN];
+	size_t		 i;
+	int		 r;
+
+	getopt_reset();
+	r = load(&s, none, none, 0, err, sizeof(err));
+	CHECK(r == 1, "defaults: settings_load returned %d (%s)", r, err);
+	for (i = 0; i < NELEM(defaults); i++)
+		check_want(__FILE__, __LINE__, &s, defaults[i]);
+
+	/* envp may be NULL. */
+	getopt_reset();
+	r = load(&s, none, none, 1, err, sizeof(err));
+	CHECK(r == 1, "NULL envp: settings_load returned %d (%s)", r, err);
+	for (i = 0; i < NELEM(defaults); i++)
+		check_want(__FILE__, __LINE__, &s, defaults[i]);
+}
+
+/* String settings: up to SETTINGS_STR_MAX - 1 bytes, longer is an error. */
+static void
+test_load_long(void)
+{
+	static char	 val[SETTINGS_STR_MAX + 16], env[SETTINGS_STR_MAX + 64];
+	const char	*args[4], *envs[2], *none[] = { NULL };
+	struct settings	 s;
+	char		 err[ERR_LEN];
+	int		 r;
+
+	memset(val, 'b', SETTINGS_STR_MAX - 1);
+	val[SETTINGS_STR_MAX - 1] = '\0';
+	args[0] = "--bind";
+	args[1] = val;
+	args[2] = NULL;
+	getopt_reset();
+	r = load(&s, args, none, 0, err, sizeof(err));
+	CHECK(r == 1, "--bind of %d bytes: returned %d (%s)",
+	    SETTINGS_STR_MAX - 1, r, err);
+	CHECK(strcmp(s.bind, val) == 0, "--bind of %d bytes not kept",
+	    SETTINGS_STR_MAX - 1);
+
+	memset(val, 'b', SETTINGS_STR_MAX);
+	val[SETTINGS_STR_MAX] = '\0';
+	getopt_reset();
+	r = load(&s, args, none, 0, err, sizeof(err));
+	CHECK(r == 0, "--bind of %d bytes: returned %d", SETTINGS_STR_MAX, r);
+	(void)unit_str(__FILE__, __LINE__, "--bind too long err",
+	    "value for --bind (FANOUT_BIND) is longer than 511 bytes", err);
+
+	/* A long URL: the error quotes it, err must not overflow. */
+	(void)snprintf(env, sizeof(env), "FANOUT_UPSTREAM=http://%s", val);
+	envs[0] = env;
+	envs[1] = NULL;
+	getopt_reset();
+	r = load(&s, none, envs, 0, err, sizeof(err));
+	CHECK(r == 0, "FANOUT_UPSTREAM too long: returned %d", r);
+	(void)unit_has(__FILE__, __LINE__, "upstream too long err",
+	    "longer than 511 bytes", err);
+
+	/* 511 bytes of URL ending in '/': kept, minus the slash. */
+	memset(val, 'u', SETTINGS_STR_MAX - 1 - 8);
+	val[SETTINGS_STR_MAX - 1 - 8] = '\0';
+	(void)snprintf(env, sizeof(env), "https://%s", val);
+	env[strlen(env) - 1] = '/';
+	args[0] = "--upstream";
+	args[1] = env;
+	getopt_reset();
+	r = load(&s, args, none, 0, err, sizeof(err));
+	CHECK(r == 1 && strlen(s.upstream) == SETTINGS_STR_MAX - 2 &&
+	    s.upstream[strlen(s.upstream) - 1] == 'u',
+	    "--upstream of 511 bytes ending in '/': returned %d, %zu bytes",
+	    r, strlen(s.upstream));
+}
+
+/* A short err buffer is truncated, never overrun (ASan watches). */
+static void
+test_load_small_err(void)
+{
+	const char	*args[] = { "--port", "99999999999999999999", NULL };
+	const char	*none[] = { NULL };
+	struct settings	 s;
+	char		 err[8];
+	int		 r;
+
+	getopt_reset();
+	r = load(&s, args, none, 0, err, sizeof(err));
+	CHECK(r == 0, "small err buffer: returned %d", r);
+	(void)unit_str(__FILE__, __LINE__, "small err buffer", "invalid",
+	    err);
+
+	args[0] = "--bogus";
+	args[1] = NULL;
+	getopt_reset();
+	r = load(&s, args, none, 0, err, 1);
+	CHECK(r == 0 && err[0] == '\0', "err buffer of 1: returned %d, "
+	    "err %s", r, unit_quote(err, strlen(err)));
+}
+
+/*
+ * settings_load() resets optind itself: calls in a row, with no reset in
+ * between, must each see only their own argv.
+ */
+static const struct load_case	seq_cases[] = {
+	{ __LINE__, S("--port", "9000", "-f"), S(NULL), 1, NULL,
+	    S("port=9000", "foreground=1") },
+	{ __LINE__, S(NULL), S(NULL), 1, NULL,
+	    S("port=8888", "foreground=0") },
+	{ __LINE__, S("--port", "0"), S(NULL), 0, "'0' for --port", S(NULL) },
+	{ __LINE__, S("--port=9001"), S(NULL), 1, NULL, S("port=9001") },
+	{ __LINE__, S("extra", "--port", "1"), S(NULL), 0,
+	    "unexpected argument 'extra'", S(NULL) },
+	{ __LINE__, S("--port", "2"), S(NULL), 1, NULL, S("port=2") },
+	{ __LINE__, S("--port"), S(NULL), 0, "needs a value", S(NULL) },
+	{ __LINE__, S("--simulator"), S(NULL), 1, NULL,
+	    S("role=1", "port=8889") },
+	{ __LINE__, S(NULL), S(NULL), 1, NULL, S("role=0", "port=8888") },
+	/* Stopped inside a bundle of short flags: "f" is left over. */
+	{ __LINE__, S("-hf"), S(NULL), -1, NULL, S(NULL) },
+	{ __LINE__, S("-q", "-n"), S(NULL), 1, NULL,
+	    S("quiet=1", "skip_chroot=1", "foreground=0") },
+	{ __LINE__, S("-vr"), S(NULL), -2, NULL, S(NULL) },
+	{ __LINE__, S("--port", "9002"), S(NULL), 1, NULL,
+	    S("port=9002", "skip_runas=0") },
+	{ __LINE__, S("-xn"), S(NULL), 0, "unknown option", S(NULL) },
+	{ __LINE__, S("-q"), S(NULL), 1, NULL,
+	    S("quiet=1", "skip_chroot=0") },
+	{ __LINE__, S(NULL), S(NULL), 1, NULL,
+	    S("quiet=0", "skip_chroot=0", "foreground=0", "skip_runas=0") },
+};
+
+static void
+test_load_repeated(void)
+{
+	const struct load_case	*c;
+	struct settings		 s;
+	char			 err[ERR_LEN], what[64];
+	size_t			 i, j;
+	int			 r;
+
+	getopt_reset();
+	for (i = 0; i < NELEM(seq_cases); i++) {
+		c = &seq_cases[i];
+		r = load(&s, c->args, c->envs, 0, err, sizeof(err));
+		(void)snprintf(what, sizeof(what), "repeated call %zu return "
+		    "(err %s)", i, r == 0 ? unit_quote(err, strlen(err)) : "-");
+		if (!unit_num(__FILE__, c->line, what, c->ret, r))
+			continue;
+		if (r == 0)
+			(void)unit_has(__FILE__, c->line, "repeated call err",
+			    c->err, err);
+		for (j = 0; j < WANTS_MAX && c->want[j] != NULL; j++)
+			check_want(__FILE__, c->line, &s, c->want[j]);
+	}
+}
+
+struct number_case {
+	int		 line;
+	const char	*in;
+	long long	 min;
+	long long	 max;
+	int		 ok;
+	long long	 out;
+};
+
+static const struct number_case	number_cases[] = {
+	{ __LINE__, "0", 0, 10, 1, 0 },
+	{ __LINE__, "10", 0, 10, 1, 10 },
+	{ __LINE__, "11", 0, 10, 0, 0 },
+	{ __LINE__, "0", 1, 10, 0, 0 },
+	{ __LINE__, "1", 1, 10, 1, 1 },
+	{ __LINE__, "007", 0, 10, 1, 7 },
+	{ __LINE__, "00000000000000000000000000001", 0, 10, 1, 1 },
+	{ __LINE__, "", 0, 10, 0, 0 },
+	{ __LINE__, " ", 0, 10, 0, 0 },
+	{ __LINE__, " 5", 0, 10, 0, 0 },
+	{ __LINE__, "\t5", 0, 10, 0, 0 },
+	{ __LINE__, "5 ", 0, 10, 0, 0 },
+	{ __LINE__, "5\n", 0, 10, 0, 0 },
+	{ __LINE__, "+5", 0, 10, 0, 0 },
+	{ __LINE__, "-5", 0, 10, 0, 0 },
+	{ __LINE__, "-0", 0, 10, 0, 0 },
+	{ __LINE__, "-5", -10, 10, 0, 0 },
+	{ __LINE__, "0x5", 0, 10, 0, 0 },
+	{ __LINE__, "0x10", 0, 100, 0, 0 },
+	{ __LINE__, "5.0", 0, 10, 0, 0 },
+	{ __LINE__, "5e0", 0, 10, 0, 0 },
+	{ __LINE__, "5a", 0, 10, 0, 0 },
+	{ __LINE__, "a5", 0, 10, 0, 0 },
+	{ __LINE__, "99999999999999999999", 0, LLONG_MAX, 0, 0 },
+	{ __LINE__, "9223372036854775807", 0, LLONG_MAX, 1, LLONG_MAX },
+	{ __LINE__, "9223372036854775808", 0, LLONG_MAX, 0, 0 },
+	{ __LINE__, "18446744073709551616", 0, LLONG_MAX, 0, 0 },
+	{ __LINE__, "65535", 1, 65535, 1, 65535 },
+	{ __LINE__, "65536", 1, 65535, 0, 0 },
+	{ __LINE__, "4294967296", 0, 65535, 0, 0 },
+};
+
+static void
+test_parse_number(void)
+{
+	const struct number_case	*c;
+	long long			 out;
+	char				 what[96];
+	size_t				 i;
+	int				 r;
+
+	for (i = 0; i < NELEM(number_cases); i++) {
+		c = &number_cases[i];
+		out = -42;
+		r = settings_parse_number(c->in, c->min, c->max, &out);
+		(void)snprintf(what, sizeof(what),
+		    "settings_parse_number(%s, %lld, %lld) return",
+		    unit_quote(c->in, strlen(c->in)), c->min, c->max);
+		(void)unit_num(__FILE__, c->line, what, c->ok, r);
+		(void)snprintf(what, sizeof(what),
+		    "settings_parse_number(%s) out",
+		    unit_quote(c->in, strlen(c->in)));
+		/* On failure the output is left alone. */
+		(void)unit_num(__FILE__, c->line, what, c->ok ? c->out : -42,
+		    out);
+	}
+}
