@@ -79,20 +79,18 @@ demo_setup(struct http_request *req, struct fanout *fo)
 
 	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
 		http_response_header(req, "allow", "GET, HEAD");
-		reply_text(req, HTTP_STATUS_METHOD_NOT_ALLOWED,
+		fanout_reply_error(req, fo, HTTP_STATUS_METHOD_NOT_ALLOWED,
 		    "only GET and HEAD are allowed here");
 		return (KORE_RESULT_ERROR);
 	}
 
-	if (!reply_params(req, &qp))
-		return (KORE_RESULT_ERROR);
-
-	if (!qparam_number(&qp, "calls", DEMO_CALLS_DEFAULT, 0,
+	if (!qparam_parse(&qp, req->query_string, err, sizeof(err)) ||
+	    !qparam_number(&qp, "calls", DEMO_CALLS_DEFAULT, 0,
 	    (long long)fanout_limits(fo)->max_calls, &calls, err,
 	    sizeof(err)) ||
 	    !qparam_number(&qp, "delay", DEMO_DELAY_DEFAULT, 0,
 	    DEMO_DELAY_MAX, &delay, err, sizeof(err))) {
-		reply_text(req, HTTP_STATUS_BAD_REQUEST, err);
+		fanout_reply_error(req, fo, HTTP_STATUS_BAD_REQUEST, err);
 		return (KORE_RESULT_ERROR);
 	}
 

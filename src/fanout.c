@@ -47,6 +47,7 @@
 #include <kore/curl.h>
 
 #include "fanout.h"
+#include "reply.h"
 #include "stiming.h"
 
 #define FANOUT_STATE_SETUP	0
@@ -369,6 +370,15 @@ fanout_server_timing(struct http_request *req, struct fanout *fo)
 	kore_free(descs);
 	kore_free(names);
 	kore_free(e);
+}
+
+void
+fanout_reply_error(struct http_request *req, struct fanout *fo, int status,
+    const char *msg)
+{
+	fo->elapsed_ms = (now_us() - fo->start_us) / 1000.0;
+	fanout_server_timing(req, fo);
+	reply_text(req, status, msg);
 }
 
 void

@@ -1,6 +1,6 @@
 /*
  * Small answers shared by every page: a one-line text message (errors),
- * a JSON body, and query parsing that answers 400 itself.
+ * a JSON body.
  */
 
 #include <stdio.h>
@@ -31,17 +31,4 @@ reply_json(struct http_request *req, int status, const char *body,
 {
 	http_response_header(req, "content-type", "application/json");
 	http_response(req, status, body, len);
-}
-
-int
-reply_params(struct http_request *req, struct qparams *qp)
-{
-	char		err[QPARAM_ERR_MAX];
-
-	if (!qparam_parse(qp, req->query_string, err, sizeof(err))) {
-		reply_text(req, HTTP_STATUS_BAD_REQUEST, err);
-		return (KORE_RESULT_ERROR);
-	}
-
-	return (KORE_RESULT_OK);
 }

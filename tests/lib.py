@@ -72,7 +72,8 @@ class Server:
         self.log = open(self.logpath, "wb")
         self.proc = subprocess.Popen(self.args, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=full_env,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
         if wait and not wait_port(self.port, proc=self.proc):
             self.stop()
             raise TestFailure("%s did not start: %s" % (name, self.logtail()))
@@ -100,6 +101,8 @@ class Server:
 
     def crashes(self):
         bad = []
+        if getattr(self, "stragglers", False):
+            bad.append("processes outlived the parent after SIGTERM")
         for line in self.logtext().splitlines():
             low = line.lower()
             if ("fatal" in low or "exited with status" in low or
@@ -116,7 +119,15 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
+        # Anything left in the group (a worker that outlived its parent,
+        # the embedded simulator) goes too; a test reports it as a crash.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.stragglers = True
+        except ProcessLookupError:
+            pass
+        if not self.log.closed:
+            self.log.close()
 
 
 def request(port, path, method="GET", timeout=30, headers=None, body=None):

@@ -116,10 +116,11 @@ def run_integration(binary, label, only_asan, results, pattern):
             except Exception:
                 err = traceback.format_exc()
             finally:
-                crashes = []
-                for s in ctx.servers + ([ctx._sim] if ctx._sim else []):
-                    crashes += s.crashes()
+                servers = list(ctx.servers)
                 ctx.cleanup()
+                crashes = []
+                for s in servers + ([ctx._sim] if ctx._sim else []):
+                    crashes += s.crashes()
             if err is None and crashes:
                 err = "log shows a crash or sanitizer report:\n" + \
                     "\n".join(crashes[:10])

@@ -79,6 +79,8 @@ const struct fanout_result	*fanout_result(const struct fanout *, size_t);
 
 const char	*fanout_strerror(int);
 void		fanout_server_timing(struct http_request *, struct fanout *);
+void		fanout_reply_error(struct http_request *, struct fanout *, int,
+		    const char *);
 void		fanout_get_stats(struct fanout_stats *);
 
 #endif

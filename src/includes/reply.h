@@ -12,6 +12,5 @@
 
 void	reply_text(struct http_request *, int, const char *);
 void	reply_json(struct http_request *, int, const char *, size_t);
-int	reply_params(struct http_request *, struct qparams *);
 
 #endif

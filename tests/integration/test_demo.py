@@ -103,6 +103,9 @@ def test_bad_parameters_400(ctx):
                   "%s?%s: message %r" % (page, q, body))
             check(h.get("content-type", "").startswith("text/plain"),
                   "%s?%s: content-type %r" % (page, q, h.get("content-type")))
+            t = parse_server_timing(h.get("server-timing", "x;dur=0"))
+            check([x[0] for x in t] == ["total"],
+                  "%s?%s: server-timing %r" % (page, q, t))
         st, _, body, _ = request(app.port, page + "?calls=20&delay=0")
         check(st == 200 and len(json.loads(body)) == 20,
               "%s: calls at the max: %d %r" % (page, st, body[:80]))
