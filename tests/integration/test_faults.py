@@ -133,3 +133,24 @@ def test_simulator_bad_input(ctx):
           (st, body))
     st, _, body, _ = request(ctx.sim.port, "/delay/0")
     check(st == 200, "without trailing slash: %d" % st)
+
+
+def test_upstream_by_host_name(ctx):
+    """A host-name upstream makes libcurl resolve in a thread: Kore 4.1.0's
+    seccomp filter kills the worker on that unless the app allows the
+    syscalls (src/app.c).  Unknown names are a per-call error."""
+    app = ctx.app(["--upstream", "http://localhost:%d" % ctx.sim.port])
+    for page in PAGES:
+        st, _, body, _ = request(app.port, page + "?calls=2&delay=10")
+        check(st == 200 and values(body) == [200, 200],
+              "%s: %d %r" % (page, st, body))
+    pids = app.worker_pids()
+    app2 = ctx.app(["--upstream", "http://no-such-host.invalid:1"])
+    st, _, body, _ = request(app2.port, "/async_get_data?calls=2&delay=10")
+    check(st == 200 and all(x.startswith("connect: ") for x in values(body)),
+          "%d %r" % (st, body))
+    check(app.worker_pids() == pids and not app.crashes(),
+          "worker died: %r" % app.crashes())
+
+
+test_upstream_by_host_name.asan = True
