@@ -65,11 +65,9 @@ KORE_SECCOMP_FILTER("fanout",
 );
 
 static const struct route	routes[] = {
-	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/", "asset_serve_index_html" },
-	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/app.js",
-	    "asset_serve_app_js" },
-	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/style.css",
-	    "asset_serve_style_css" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/", "page_file" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/app.js", "page_file" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/style.css", "page_file" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/get_data",
 	    "page_get_data" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/async_get_data",

@@ -29,3 +29,20 @@ def test_index_page(ctx):
     check("fetch(" in js and "/async_get_data" in js, "app.js content")
     check(not re.search(r"https?://(?!www\.w3\.org/2000/svg)", js),
           "app.js names an external host")
+
+
+def test_assets_head_and_etag(ctx):
+    app = ctx.app()
+    for path in ("/", "/app.js", "/style.css"):
+        st, h, body, _ = request(app.port, path, method="HEAD")
+        check(st == 200 and body == "", "HEAD %s: %d %r" % (path, st, body))
+        etag = h.get("etag")
+        check(etag, "HEAD %s: no etag" % path)
+        st, h, body, _ = request(app.port, path,
+                                 headers={"If-None-Match": etag})
+        check(st == 304 and body == "", "If-None-Match %s: %d" % (path, st))
+        st, h, _, _ = request(app.port, path, method="POST", body="x")
+        check(st == 405 and "GET" in h.get("allow", ""),
+              "POST %s: %d" % (path, st))
+    st, _, _, _ = request(app.port, "/nope")
+    check(st == 404, "/nope: %d" % st)

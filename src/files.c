@@ -1,0 +1,83 @@
+/*
+ * The index page and its script and style, compiled into the binary from
+ * assets/ by kodev.  Served here rather than by kodev's asset_serve_*
+ * functions, which answer anything but GET (HEAD included) with a 400.
+ */
+
+#include <sys/types.h>
+
+#include <string.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "reply.h"
+
+#define ASSET(n)						\
+	extern const u_int8_t	asset_##n[];			\
+	extern const u_int32_t	asset_len_##n;			\
+	extern const char	*asset_sha256_##n
+
+ASSET(index_html);
+ASSET(app_js);
+ASSET(style_css);
+
+struct file {
+	const char		*path;
+	const char		*type;
+	const u_int8_t		*data;
+	const u_int32_t		*len;
+	const char		**etag;
+};
+
+int	page_file(struct http_request *);
+
+static const struct file	files[] = {
+	{ "/", "text/html; charset=utf-8", asset_index_html,
+	    &asset_len_index_html, &asset_sha256_index_html },
+	{ "/app.js", "application/javascript; charset=utf-8", asset_app_js,
+	    &asset_len_app_js, &asset_sha256_app_js },
+	{ "/style.css", "text/css; charset=utf-8", asset_style_css,
+	    &asset_len_style_css, &asset_sha256_style_css },
+};
+
+#define files_len	(sizeof(files) / sizeof(files[0]))
+
+int
+page_file(struct http_request *req)
+{
+	const struct file	*f;
+	const char		*match;
+	size_t			i;
+
+	for (i = 0; i < files_len; i++) {
+		if (strcmp(files[i].path, req->path) == 0)
+			break;
+	}
+	if (i == files_len) {
+		reply_text(req, HTTP_STATUS_NOT_FOUND, "not found");
+		return (KORE_RESULT_OK);
+	}
+	f = &files[i];
+
+	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
+		http_response_header(req, "allow", "GET, HEAD");
+		reply_text(req, HTTP_STATUS_METHOD_NOT_ALLOWED,
+		    "only GET and HEAD are allowed here");
+		return (KORE_RESULT_OK);
+	}
+
+	http_response_header(req, "etag", *f->etag);
+	http_response_header(req, "cache-control", "no-cache");
+
+	if (http_request_header(req, "if-none-match", &match) &&
+	    strcmp(match, *f->etag) == 0) {
+		http_response(req, HTTP_STATUS_NOT_MODIFIED, NULL, 0);
+		return (KORE_RESULT_OK);
+	}
+
+	http_response_header(req, "content-type", f->type);
+	http_response(req, HTTP_STATUS_OK, f->data, *f->len);
+
+	return (KORE_RESULT_OK);
+}
