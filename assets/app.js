@@ -55,7 +55,7 @@
 		}
 	}
 
-	form.addEventListener("submit", function (ev) {
+	function run(ev) {
 		var calls = document.getElementById("calls").value;
 		var delay = document.getElementById("delay").value;
 		var q = "?calls=" + encodeURIComponent(calls) +
@@ -85,5 +85,10 @@
 		}).catch(function (err) {
 			status.textContent = err.message;
 		});
-	});
+	}
+
+	form.addEventListener("submit", run);
+	/* /#run starts a comparison on load: a link that shows the result. */
+	if (window.location.hash === "#run")
+		run({ preventDefault: function () {} });
 })();

@@ -167,3 +167,23 @@ def parse_server_timing(value):
         check(dur is not None, "no dur in %r" % entry)
         out.append((name, dur, desc))
     return out
+
+
+def chromium_dom(url, budget_ms=10000):
+    """Load url in headless Chromium, let its scripts run (virtual time),
+    and return the DOM as HTML."""
+    import shutil
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    check(exe is not None, "chromium is not installed (make deps-test)")
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=LOGDIR)
+    p = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu",
+                        "--disable-quic", "--no-first-run",
+                        "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync",
+                        "--user-data-dir=" + profile,
+                        "--virtual-time-budget=%d" % budget_ms,
+                        "--dump-dom", url],
+                       capture_output=True, text=True, timeout=90,
+                       stdin=subprocess.DEVNULL)
+    check(p.returncode == 0, "chromium failed: %s" % p.stderr[-500:])
+    return p.stdout
