@@ -54,6 +54,7 @@ extern char	**environ;
 /*
  * Kore 4.1.0's curl filter lacks what a threaded host-name lookup needs;
  * without these the first upstream addressed by name kills the worker.
+ * (gettid: AddressSanitizer's thread start, in the ASan build.)
  */
 void	kore_seccomp_hook(void);
 
@@ -62,6 +63,7 @@ KORE_SECCOMP_FILTER("fanout",
 	KORE_SYSCALL_ALLOW(clone3),
 	KORE_SYSCALL_ALLOW(rseq),
 	KORE_SYSCALL_ALLOW(sched_getaffinity),
+	KORE_SYSCALL_ALLOW(gettid),
 );
 
 static const struct route	routes[] = {
