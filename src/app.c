@@ -76,9 +76,13 @@ static const struct route	routes[] = {
 	    "page_async_get_data" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/_/stats",
 	    "page_engine_stats" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/xkcd", "page_xkcd" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/xkcd/sync",
+	    "page_xkcd_sync" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/xkcd.js", "page_file" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/", "sim_index" },
-	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_DYNAMIC, "^/.*delay/", "sim_delay" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/_/stats", "sim_stats" },
+	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_DYNAMIC, "^/", "sim_serve" },
 };
 
 #define routes_len	(sizeof(routes) / sizeof(routes[0]))
@@ -131,6 +135,8 @@ kore_parent_configure(int argc, char **argv)
 		if (settings.sim_embedded)
 			app_spawn_simulator();
 		kore_log(LOG_NOTICE, "upstream: %s", settings.upstream);
+		kore_log(LOG_NOTICE, "xkcd upstream: %s",
+		    settings.xkcd_upstream);
 	}
 
 	return (KORE_RESULT_OK);

@@ -11,6 +11,8 @@
  *          bound to the request: binding puts the request to sleep and a
  *          completion wakes it (several completions may give one wake-up,
  *          hence the harvest loop).
+ *          When all are done, the page's next() (if any) may add another
+ *          round of calls (at most FANOUT_ROUNDS_MAX rounds).
  *   DONE   finish() answers.
  *
  * Two things Kore 4.1.0 does not do for us:
@@ -90,6 +92,7 @@ struct fanout {
 	size_t				cap;
 	size_t				next;
 	size_t				running;
+	int				rounds;
 	u_int64_t			start_us;
 	u_int64_t			deadline_us;
 	double				elapsed_ms;
@@ -113,6 +116,8 @@ static void		fanout_free(struct fanout *);
 static void		fanout_onfree(struct http_request *);
 static void		fanout_harvest(struct fanout *);
 static size_t		fanout_start_queued(struct fanout *);
+static int		fanout_next_round(struct http_request *,
+			    struct fanout *);
 
 static int		call_start(struct fanout *, struct fanout_call *, int);
 static void		call_finish(struct fanout_call *);
@@ -189,9 +194,13 @@ fanout_serve_sync(struct http_request *req, const struct fanout_page *page)
 	fo = fanout_alloc(req, page, 0);
 
 	if (page->setup(req, fo)) {
-		for (i = 0; i < fo->ncalls; i++)
-			(void)call_start(fo, fo->calls[i], KORE_CURL_SYNC);
-		fo->next = fo->ncalls;
+		do {
+			for (i = fo->next; i < fo->ncalls; i++) {
+				(void)call_start(fo, fo->calls[i],
+				    KORE_CURL_SYNC);
+			}
+			fo->next = fo->ncalls;
+		} while (fanout_next_round(req, fo));
 		fo->elapsed_ms = (now_us() - fo->start_us) / 1000.0;
 		page->finish(req, fo);
 	}
@@ -414,6 +423,9 @@ state_wait(struct http_request *req)
 		return (HTTP_STATE_RETRY);
 	}
 
+	if (fanout_next_round(req, fo))
+		return (HTTP_STATE_CONTINUE);
+
 	fo->elapsed_ms = (now_us() - fo->start_us) / 1000.0;
 	req->fsm_state = FANOUT_STATE_DONE;
 	return (HTTP_STATE_CONTINUE);
@@ -470,6 +482,9 @@ fanout_free(struct fanout *fo)
 		call_free(c);
 	}
 
+	if (fo->udata != NULL && fo->page->cleanup != NULL)
+		fo->page->cleanup(fo->udata);
+
 	kore_free(fo->calls);
 	kore_free(fo->udata);
 	kore_free(fo);
@@ -524,6 +539,25 @@ fanout_start_queued(struct fanout *fo)
 		kore_curl_do_timeout();
 
 	return (started);
+}
+
+/*
+ * Every call so far is done: let the page add another round.  Returns
+ * whether it did (then the caller runs the new calls).
+ */
+static int
+fanout_next_round(struct http_request *req, struct fanout *fo)
+{
+	size_t		before;
+
+	if (fo->page->next == NULL || fo->rounds == FANOUT_ROUNDS_MAX - 1)
+		return (0);
+
+	before = fo->ncalls;
+	fo->page->next(req, fo);
+	fo->rounds++;
+
+	return (fo->ncalls > before);
 }
 
 static int

@@ -12,15 +12,7 @@
 #include <kore/http.h>
 
 #include "reply.h"
-
-#define ASSET(n)						\
-	extern const u_int8_t	asset_##n[];			\
-	extern const u_int32_t	asset_len_##n;			\
-	extern const char	*asset_sha256_##n
-
-ASSET(index_html);
-ASSET(app_js);
-ASSET(style_css);
+#include "webassets.h"
 
 struct file {
 	const char		*path;
@@ -39,6 +31,8 @@ static const struct file	files[] = {
 	    &asset_len_app_js, &asset_sha256_app_js },
 	{ "/style.css", "text/css; charset=utf-8", asset_style_css,
 	    &asset_len_style_css, &asset_sha256_style_css },
+	{ "/xkcd.js", "application/javascript; charset=utf-8", asset_xkcd_js,
+	    &asset_len_xkcd_js, &asset_sha256_xkcd_js },
 };
 
 #define files_len	(sizeof(files) / sizeof(files[0]))

@@ -43,6 +43,14 @@ static const struct setting	table[] = {
 	    "worker processes (0: one per CPU)" },
 	{ "upstream", "FANOUT_UPSTREAM", SET_URL, "", 0, 0, OFF(upstream),
 	    "delay service base URL (default: the embedded simulator)" },
+	{ "xkcd-upstream", "FANOUT_XKCD_UPSTREAM", SET_URL, "",
+	    0, 0, OFF(xkcd_upstream),
+	    "xkcd base URL, e.g. https://xkcd.com (default: the simulator)" },
+	{ "xkcd-cache", "FANOUT_XKCD_CACHE", SET_INT, "1000", 0, 100000,
+	    OFF(xkcd_cache), "comics cached per worker (0: no cache)" },
+	{ "xkcd-latest-ttl", "FANOUT_XKCD_LATEST_TTL", SET_INT, "3600", 0,
+	    86400, OFF(xkcd_latest_ttl),
+	    "seconds the latest comic number is reused" },
 	{ "sim-port", "FANOUT_SIM_PORT", SET_INT, "8889", 0, 65535,
 	    OFF(sim_port), "port of the embedded simulator (0: do not start)" },
 	{ "call-timeout", "FANOUT_CALL_TIMEOUT_MS", SET_INT, "10000", 1,
@@ -71,6 +79,8 @@ static const struct setting	table[] = {
 static int	setting_apply(struct settings *, const struct setting *,
 		    const char *, char *, size_t);
 static void	*setting_ptr(struct settings *, const struct setting *);
+static int	settings_default_upstream(struct settings *, char *,
+		    const char *, const char *, char *, size_t);
 
 struct settings		settings;
 
@@ -201,20 +211,12 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 	if (s->role == SETTINGS_ROLE_SIM && !port_given)
 		s->port = s->sim_port != 0 ? s->sim_port : 8889;
 
-	if (s->role == SETTINGS_ROLE_APP && s->upstream[0] == '\0') {
-		if (s->sim_port == 0) {
-			(void)snprintf(err, errlen, "--upstream "
-			    "(FANOUT_UPSTREAM) is required when --sim-port is 0");
+	if (s->role == SETTINGS_ROLE_APP) {
+		if (!settings_default_upstream(s, s->upstream, "",
+		    "--upstream (FANOUT_UPSTREAM)", err, errlen) ||
+		    !settings_default_upstream(s, s->xkcd_upstream, "/xkcd",
+		    "--xkcd-upstream (FANOUT_XKCD_UPSTREAM)", err, errlen))
 			return (0);
-		}
-		if (s->sim_port == s->port) {
-			(void)snprintf(err, errlen, "--sim-port must differ "
-			    "from --port (both %lld)", s->port);
-			return (0);
-		}
-		(void)snprintf(s->upstream, sizeof(s->upstream),
-		    "http://127.0.0.1:%lld", s->sim_port);
-		s->sim_embedded = 1;
 	}
 
 	if (s->pidfile[0] == '\0') {
@@ -241,6 +243,35 @@ settings_usage(FILE *fp, const char *prog)
 		    table[i].env, table[i].def[0] ? table[i].def : "(none)",
 		    table[i].help);
 	}
+}
+
+/*
+ * An upstream left unset points at the embedded simulator, which the app
+ * then starts (sim_embedded).
+ */
+static int
+settings_default_upstream(struct settings *s, char *url, const char *path,
+    const char *name, char *err, size_t errlen)
+{
+	if (*url != '\0')
+		return (1);
+
+	if (s->sim_port == 0) {
+		(void)snprintf(err, errlen, "%s is required when --sim-port "
+		    "is 0", name);
+		return (0);
+	}
+	if (s->sim_port == s->port) {
+		(void)snprintf(err, errlen, "--sim-port must differ from "
+		    "--port (both %lld)", s->port);
+		return (0);
+	}
+
+	(void)snprintf(url, SETTINGS_STR_MAX, "http://127.0.0.1:%lld%s",
+	    s->sim_port, path);
+	s->sim_embedded = 1;
+
+	return (1);
 }
 
 static void *

@@ -1,18 +1,31 @@
 /*
  * The upstream simulator (the --simulator role).
  *
- * GET /delay/<ms>/ answers after <ms> milliseconds with a small JSON body,
- * like the blog's "flash" delay service.  Waiting costs nothing: the request
- * sleeps and a one-shot Kore timer wakes it, so thousands can wait at once
- * in one worker.
+ * Endpoints:
  *
- * Faults are path segments before delay/, so a test points an app's
+ *   /delay/<ms>/                 a small JSON body after <ms> ms, like the
+ *                                blog's "flash" delay service
+ *   /xkcd/info.0.json            the latest comic (SIM_XKCD_LATEST)
+ *   /xkcd/<n>/info.0.json        comic <n>, xkcd's format, generated
+ *   /xkcd/<n>/                   the comic's page
+ *   /xkcd/img/<n>.svg            its image
+ *
+ * Waiting costs nothing: the request sleeps and a one-shot Kore timer
+ * wakes it, so thousands can wait at once in one worker.  xkcd documents
+ * wait SIM_XKCD_LAG ms unless told otherwise.
+ *
+ * Faults are path segments before the endpoint, so a test points an app's
  * upstream base URL at them and the app's own paths stay unchanged:
  *
- *   /status/<code>/delay/<ms>/   answer with that HTTP status
- *   /malformed/delay/<ms>/       a JSON body cut off half way
- *   /huge/<bytes>/delay/<ms>/    a body of <bytes> bytes (oversized)
- *   /stall/delay/<ms>/           headers and part of the body, then nothing
+ *   status/<code>      answer with that HTTP status
+ *   malformed          a JSON body cut off half way
+ *   huge/<bytes>       a body of <bytes> bytes (oversized)
+ *   stall              headers and part of the body, then nothing
+ *   lag/<ms>           wait <ms> before answering (xkcd endpoints)
+ *
+ * Some comics are broken on purpose (see sim_comic()): 404 does not exist
+ * (as on the real site), 405-411 are malformed, incomplete, oversized,
+ * hostile or absurdly nested documents.
  *
  * States: START parses and arms the timer; ANSWER responds (or, for stall,
  * writes a partial response and moves to STALLED, which sleeps until the
@@ -27,6 +40,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <yajl/yajl_gen.h>
+
 #include <kore/kore.h>
 #include <kore/http.h>
 
@@ -39,15 +54,24 @@
 
 #define SIM_DELAY_MAX		60000
 #define SIM_HUGE_MAX		(16 * 1024 * 1024)
+#define SIM_XKCD_LATEST		420
+#define SIM_XKCD_LAG		200
 
-#define SIM_BODY_JSON		0
+#define SIM_BODY_NORMAL		0
 #define SIM_BODY_MALFORMED	1
 #define SIM_BODY_HUGE		2
 #define SIM_BODY_STALL		3
 
+#define SIM_EP_DELAY		0
+#define SIM_EP_COMIC		1
+#define SIM_EP_PAGE		2
+#define SIM_EP_IMAGE		3
+
 struct sim_wait {
 	struct kore_timer	*timer;
+	int			endpoint;
 	long long		ms;
+	long long		num;
 	long long		status;
 	long long		size;
 	int			body;
@@ -55,7 +79,7 @@ struct sim_wait {
 };
 
 int	sim_index(struct http_request *);
-int	sim_delay(struct http_request *);
+int	sim_serve(struct http_request *);
 int	sim_stats(struct http_request *);
 
 static int	state_start(struct http_request *);
@@ -63,6 +87,12 @@ static int	state_answer(struct http_request *);
 static int	state_stalled(struct http_request *);
 
 static int	sim_parse(struct sim_wait *, const char *, char *, size_t);
+static int	sim_endpoint(struct sim_wait *, char **, int, char *, size_t);
+static void	sim_comic(struct http_request *, struct sim_wait *,
+		    struct kore_buf *);
+static void	sim_image(struct http_request *, struct sim_wait *);
+static void	sim_gen_str(yajl_gen, const char *, const char *);
+static void	sim_gen_int(yajl_gen, const char *, long long);
 static void	sim_wake(void *, u_int64_t);
 static void	sim_onfree(struct http_request *);
 static void	sim_waiting(struct sim_wait *, int);
@@ -75,6 +105,15 @@ static struct http_state	states[] = {
 
 #define states_size	(sizeof(states) / sizeof(states[0]))
 
+static const char	*words[] = {
+	"Orbital", "Mechanics", "Regex", "Golf", "Compiling", "Standards",
+	"Sandwich", "Dependency", "Tar", "Password", "Strength", "Estimation",
+	"Exploits", "Mom", "Automation", "Nerd", "Sniping", "Purity",
+	"Lisp", "Cycles", "Correlation", "Causation", "Bobby", "Tables",
+};
+
+#define words_len	(sizeof(words) / sizeof(words[0]))
+
 static u_int64_t	requests = 0;
 static u_int64_t	waiting = 0;
 static u_int64_t	peak_waiting = 0;
@@ -84,13 +123,14 @@ int
 sim_index(struct http_request *req)
 {
 	reply_text(req, HTTP_STATUS_OK, "kore-fanout upstream simulator: "
-	    "GET /delay/<ms>/ (0-60000); faults: /status/<code>/, "
-	    "/malformed/, /huge/<bytes>/, /stall/ before delay/");
+	    "GET /delay/<ms>/, /xkcd/info.0.json, /xkcd/<n>/info.0.json; "
+	    "faults before the endpoint: status/<code>/, malformed/, "
+	    "huge/<bytes>/, stall/, lag/<ms>/");
 	return (KORE_RESULT_OK);
 }
 
 int
-sim_delay(struct http_request *req)
+sim_serve(struct http_request *req)
 {
 	if (!http_state_exists(req))
 		(void)http_state_create(req, sizeof(struct sim_wait),
@@ -119,7 +159,7 @@ static int
 state_start(struct http_request *req)
 {
 	struct sim_wait		*w = http_state_get(req);
-	char			err[128];
+	char			err[160];
 
 	requests++;
 
@@ -180,14 +220,33 @@ state_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	kore_buf_init(&buf, 128);
-	kore_buf_appendf(&buf, "{\"delay_ms\": %lld, \"status\": %lld",
-	    w->ms, w->status);
-	if (w->body == SIM_BODY_JSON)
-		kore_buf_appendf(&buf, ", \"pid\": %d}\n", (int)getpid());
+	kore_buf_init(&buf, 256);
 
-	http_response_header(req, "content-type", "application/json");
-	http_response(req, (int)w->status, buf.data, buf.offset);
+	switch (w->endpoint) {
+	case SIM_EP_COMIC:
+		sim_comic(req, w, &buf);
+		break;
+	case SIM_EP_IMAGE:
+		sim_image(req, w);
+		break;
+	case SIM_EP_PAGE:
+		kore_buf_appendf(&buf, "<!doctype html><title>xkcd-sim %lld"
+		    "</title><h1>Simulated comic %lld</h1>\n", w->num, w->num);
+		http_response_header(req, "content-type",
+		    "text/html; charset=utf-8");
+		http_response(req, (int)w->status, buf.data, buf.offset);
+		break;
+	default:
+		kore_buf_appendf(&buf, "{\"delay_ms\": %lld, \"status\": %lld",
+		    w->ms, w->status);
+		if (w->body == SIM_BODY_NORMAL)
+			kore_buf_appendf(&buf, ", \"pid\": %d}\n",
+			    (int)getpid());
+		http_response_header(req, "content-type", "application/json");
+		http_response(req, (int)w->status, buf.data, buf.offset);
+		break;
+	}
+
 	kore_buf_cleanup(&buf);
 
 	return (HTTP_STATE_COMPLETE);
@@ -205,10 +264,12 @@ static int
 sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 {
 	char		copy[256], *seg[16], *p;
+	long long	lag;
 	int		n, i;
 
 	w->status = 200;
-	w->body = SIM_BODY_JSON;
+	w->body = SIM_BODY_NORMAL;
+	lag = -1;
 
 	if (strlen(path) >= sizeof(copy)) {
 		(void)snprintf(err, errlen, "path too long");
@@ -226,13 +287,11 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 	}
 
 	for (i = 0; i < n; i++) {
-		if (!strcmp(seg[i], "delay") && i == n - 2) {
-			if (!settings_parse_number(seg[i + 1], 0,
-			    SIM_DELAY_MAX, &w->ms)) {
-				(void)snprintf(err, errlen, "delay: expected "
-				    "milliseconds from 0 to %d", SIM_DELAY_MAX);
+		if (!strcmp(seg[i], "delay") || !strcmp(seg[i], "xkcd")) {
+			if (!sim_endpoint(w, seg + i, n - i, err, errlen))
 				return (0);
-			}
+			if (lag >= 0 && w->endpoint != SIM_EP_DELAY)
+				w->ms = lag;
 			return (1);
 		} else if (!strcmp(seg[i], "status") && i + 1 < n) {
 			if (!settings_parse_number(seg[++i], 200, 599,
@@ -249,6 +308,13 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 				return (0);
 			}
 			w->body = SIM_BODY_HUGE;
+		} else if (!strcmp(seg[i], "lag") && i + 1 < n) {
+			if (!settings_parse_number(seg[++i], 0, SIM_DELAY_MAX,
+			    &lag)) {
+				(void)snprintf(err, errlen, "lag: expected "
+				    "milliseconds from 0 to %d", SIM_DELAY_MAX);
+				return (0);
+			}
 		} else if (!strcmp(seg[i], "malformed")) {
 			w->body = SIM_BODY_MALFORMED;
 		} else if (!strcmp(seg[i], "stall")) {
@@ -258,9 +324,193 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 		}
 	}
 
-	(void)snprintf(err, errlen, "expected [fault/...]delay/<ms>/, faults: "
-	    "status/<code>, malformed, huge/<bytes>, stall");
+	(void)snprintf(err, errlen, "expected [fault/...]delay/<ms>/ or "
+	    "[fault/...]xkcd/...; faults: status/<code>, malformed, "
+	    "huge/<bytes>, stall, lag/<ms>");
 	return (0);
+}
+
+static int
+sim_endpoint(struct sim_wait *w, char **seg, int n, char *err,
+    size_t errlen)
+{
+	char		*dot;
+
+	if (!strcmp(seg[0], "delay")) {
+		w->endpoint = SIM_EP_DELAY;
+		if (n != 2 || !settings_parse_number(seg[1], 0, SIM_DELAY_MAX,
+		    &w->ms)) {
+			(void)snprintf(err, errlen, "delay: expected "
+			    "milliseconds from 0 to %d", SIM_DELAY_MAX);
+			return (0);
+		}
+		return (1);
+	}
+
+	/* xkcd/... */
+	w->ms = SIM_XKCD_LAG;
+	if (n == 2 && !strcmp(seg[1], "info.0.json")) {
+		w->endpoint = SIM_EP_COMIC;
+		w->num = SIM_XKCD_LATEST;
+		return (1);
+	}
+	if (n == 3 && !strcmp(seg[1], "img") &&
+	    (dot = strchr(seg[2], '.')) != NULL && !strcmp(dot, ".svg")) {
+		*dot = '\0';
+		if (settings_parse_number(seg[2], 1, SIM_XKCD_LATEST,
+		    &w->num)) {
+			w->endpoint = SIM_EP_IMAGE;
+			w->ms = 0;
+			return (1);
+		}
+	}
+	if ((n == 2 || (n == 3 && !strcmp(seg[2], "info.0.json"))) &&
+	    settings_parse_number(seg[1], 1, 1000000, &w->num)) {
+		w->endpoint = n == 2 ? SIM_EP_PAGE : SIM_EP_COMIC;
+		if (n == 2)
+			w->ms = 0;
+		if (w->num > SIM_XKCD_LATEST || w->num == 404)
+			w->status = 404;
+		return (1);
+	}
+
+	(void)snprintf(err, errlen, "xkcd: expected info.0.json, "
+	    "<n>/info.0.json, <n>/ or img/<n>.svg");
+	return (0);
+}
+
+/*
+ * Comic <num> in xkcd's format, deterministic.  404 and anything past the
+ * latest do not exist; 405-411 are broken on purpose.
+ */
+static void
+sim_comic(struct http_request *req, struct sim_wait *w, struct kore_buf *b)
+{
+	yajl_gen		g;
+	const unsigned char	*out;
+	size_t			len;
+	const char		*host;
+	long long		n = w->num;
+	char			title[128], alt[256], img[300], *pad;
+
+	http_response_header(req, "content-type", "application/json");
+
+	if (w->status == 404) {
+		http_response_header(req, "content-type", "text/html");
+		kore_buf_appendf(b, "<h1>404 Not Found</h1>\n");
+		http_response(req, 404, b->data, b->offset);
+		return;
+	}
+
+	if (n == 405 || w->body == SIM_BODY_MALFORMED) {
+		kore_buf_appendf(b, "{\"num\": %lld, \"title\": \"Cut off", n);
+		http_response(req, (int)w->status, b->data, b->offset);
+		return;
+	}
+	if (n == 410) {
+		kore_buf_appendf(b, "{\"num\": \"410\", \"title\": 7, "
+		    "\"safe_title\": [], \"alt\": null, \"img\": {}}");
+		http_response(req, (int)w->status, b->data, b->offset);
+		return;
+	}
+	if (n == 411) {
+		/* Deep enough to crash a recursive parser without a cap. */
+		pad = kore_malloc(200000);
+		memset(pad, '[', 200000);
+		kore_buf_appendf(b, "{\"num\": 411, \"x\": ");
+		kore_buf_append(b, pad, 200000);
+		kore_free(pad);
+		http_response(req, (int)w->status, b->data, b->offset);
+		return;
+	}
+
+	if (!http_request_header(req, "host", &host) ||
+	    strlen(host) > 200 || strpbrk(host, "\"<> \\") != NULL)
+		host = "127.0.0.1";
+
+	(void)snprintf(title, sizeof(title), "%s %s",
+	    words[(n * 7) % words_len], words[(n * 13 + 5) % words_len]);
+	(void)snprintf(alt, sizeof(alt), "Comic %lld: the one about %s and "
+	    "%s.", n, words[(n * 3) % words_len], words[(n * 11) % words_len]);
+	(void)snprintf(img, sizeof(img), "http://%s/xkcd/img/%lld.svg",
+	    host, n);
+
+	if (n == 408) {
+		(void)snprintf(title, sizeof(title),
+		    "<script>alert(1)</script>");
+		(void)snprintf(alt, sizeof(alt),
+		    "\"><img src=x onerror=alert(1)> & 'quotes'");
+	}
+	if (n == 409)
+		(void)snprintf(img, sizeof(img), "javascript:alert(1)");
+
+	g = yajl_gen_alloc(NULL);
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	yajl_gen_map_open(g);
+	sim_gen_str(g, "month", "1");
+	sim_gen_int(g, "num", n);
+	sim_gen_str(g, "link", "");
+	sim_gen_int(g, "year", 2006 + n / 150);
+	sim_gen_str(g, "news", "");
+	sim_gen_str(g, "safe_title", title);
+	sim_gen_str(g, "transcript", "");
+	if (n == 407) {
+		/* Over the app's default 1 MiB body limit. */
+		pad = kore_malloc(2 * 1024 * 1024);
+		memset(pad, 'a', 2 * 1024 * 1024 - 1);
+		pad[2 * 1024 * 1024 - 1] = '\0';
+		sim_gen_str(g, "alt", pad);
+		kore_free(pad);
+	} else {
+		sim_gen_str(g, "alt", alt);
+	}
+	if (n != 406)
+		sim_gen_str(g, "img", img);
+	sim_gen_str(g, "title", title);
+	sim_gen_int(g, "day", 1 + n % 28);
+	yajl_gen_map_close(g);
+
+	yajl_gen_get_buf(g, &out, &len);
+	http_response(req, (int)w->status, out, len);
+	yajl_gen_free(g);
+}
+
+static void
+sim_image(struct http_request *req, struct sim_wait *w)
+{
+	struct kore_buf		buf;
+
+	kore_buf_init(&buf, 512);
+	kore_buf_appendf(&buf, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
+	    "width=\"240\" height=\"160\" viewBox=\"0 0 240 160\">"
+	    "<rect width=\"240\" height=\"160\" fill=\"#fff\" "
+	    "stroke=\"#222\" stroke-width=\"4\"/>"
+	    "<circle cx=\"60\" cy=\"60\" r=\"14\" fill=\"none\" "
+	    "stroke=\"#222\" stroke-width=\"3\"/>"
+	    "<path d=\"M60 74v40m0-30l-20 14m20-14l20 14m-20 16l-16 24m16-24"
+	    "l16 24\" stroke=\"#222\" stroke-width=\"3\" fill=\"none\"/>"
+	    "<text x=\"150\" y=\"90\" font-family=\"sans-serif\" "
+	    "font-size=\"28\" text-anchor=\"middle\">#%lld</text></svg>\n",
+	    w->num);
+
+	http_response_header(req, "content-type", "image/svg+xml");
+	http_response_header(req, "cache-control", "max-age=86400");
+	http_response(req, HTTP_STATUS_OK, buf.data, buf.offset);
+	kore_buf_cleanup(&buf);
+}
+
+static void
+sim_gen_str(yajl_gen g, const char *key, const char *value)
+{
+	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+	yajl_gen_string(g, (const unsigned char *)value, strlen(value));
+}
+
+static void
+sim_gen_int(yajl_gen g, const char *key, long long value)
+{
+	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+	yajl_gen_integer(g, value);
 }
 
 static void

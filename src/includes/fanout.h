@@ -54,12 +54,24 @@ struct fanout_stats {
 
 struct fanout;
 
+/*
+ * setup() adds the first calls (or answers itself and returns
+ * KORE_RESULT_ERROR); next(), when set, runs each time every call so far
+ * is done and may add another round; finish() answers.  udata_len bytes
+ * of zeroed page state come with each request (fanout_udata()); cleanup(),
+ * when set, frees what they own, whether the page answered or its client
+ * went away.
+ */
 struct fanout_page {
 	const char	*name;
 	size_t		udata_len;
 	int		(*setup)(struct http_request *, struct fanout *);
+	void		(*next)(struct http_request *, struct fanout *);
 	void		(*finish)(struct http_request *, struct fanout *);
+	void		(*cleanup)(void *);
 };
+
+#define FANOUT_ROUNDS_MAX	4
 
 void	fanout_configure(const struct fanout_limits *, long);
 

@@ -20,6 +20,9 @@ struct settings {
 	long long	port;
 	long long	workers;
 	char		upstream[SETTINGS_STR_MAX];
+	char		xkcd_upstream[SETTINGS_STR_MAX];
+	long long	xkcd_cache;
+	long long	xkcd_latest_ttl;
 	long long	sim_port;
 	long long	call_timeout_ms;
 	long long	connect_timeout_ms;

@@ -1,0 +1,23 @@
+/*
+ * Files from assets/, compiled in by kodev (asset_<name>_<ext>).
+ */
+
+#ifndef __H_WEBASSETS_H
+#define __H_WEBASSETS_H
+
+#include <sys/types.h>
+
+#define WEBASSET(n)						\
+	extern const u_int8_t	asset_##n[];			\
+	extern const u_int32_t	asset_len_##n;			\
+	extern const char	*asset_sha256_##n
+
+WEBASSET(index_html);
+WEBASSET(app_js);
+WEBASSET(style_css);
+WEBASSET(xkcd_js);
+WEBASSET(xkcd_html);
+WEBASSET(xkcd_card_html);
+WEBASSET(xkcd_error_html);
+
+#endif

@@ -1,0 +1,622 @@
+/*
+ * The xkcd gallery: /xkcd (async) and /xkcd/sync.
+ *
+ * A gallery is `count` random comics (or the comics in `ids`), each
+ * fetched from <xkcd-upstream>/<n>/info.0.json.  Random picks need the
+ * latest comic's number first (<xkcd-upstream>/info.0.json, reused for
+ * --xkcd-latest-ttl seconds), so a random gallery can take two rounds:
+ * setup() asks for the latest number when it has none, next() picks the
+ * comics once it has.  Comics never change once published: parsed ones
+ * are cached per worker (--xkcd-cache entries, oldest out first), and a
+ * gallery only fetches what it does not have.
+ *
+ * A comic that is missing, malformed, incomplete or too large becomes an
+ * error card; the page still answers.  Everything from the upstream goes
+ * through tmpl_render() (HTML) or yajl_gen (JSON), and only http(s) image
+ * URLs are used (comic.c).
+ */
+
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_gen.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/curl.h>
+
+#include "comic.h"
+#include "fanout.h"
+#include "qparam.h"
+#include "reply.h"
+#include "settings.h"
+#include "tmpl.h"
+#include "webassets.h"
+
+#define XKCD_COUNT_DEFAULT	5
+#define XKCD_COUNT_MAX		50
+#define XKCD_NUM_MAX		100000000
+#define XKCD_BUCKETS		256
+
+struct xkcd_slot {
+	long long		num;
+	long			call;
+	int			cached;
+	int			ok;
+	struct comic		comic;
+	char			err[CURL_ERROR_SIZE + 32];
+};
+
+struct xkcd_req {
+	int			json;
+	int			random;
+	long long		count;
+	long			latest_call;
+	size_t			nslots;
+	struct xkcd_slot	slots[XKCD_COUNT_MAX];
+	char			fail[CURL_ERROR_SIZE + 64];
+};
+
+struct cache_entry {
+	struct comic			comic;
+	LIST_ENTRY(cache_entry)		bucket;
+	TAILQ_ENTRY(cache_entry)	age;
+};
+
+int	page_xkcd(struct http_request *);
+int	page_xkcd_sync(struct http_request *);
+
+static int	xkcd_setup(struct http_request *, struct fanout *);
+static void	xkcd_next(struct http_request *, struct fanout *);
+static void	xkcd_finish(struct http_request *, struct fanout *);
+static void	xkcd_cleanup(void *);
+
+static int	xkcd_params(struct http_request *, struct xkcd_req *, char *,
+		    size_t);
+static int	xkcd_parse_ids(struct xkcd_req *, const char *, char *, size_t);
+static void	xkcd_pick(struct xkcd_req *, long long);
+static void	xkcd_request_comics(struct fanout *, struct xkcd_req *);
+static void	xkcd_take_result(struct fanout *, struct xkcd_slot *);
+static void	xkcd_html(struct http_request *, struct fanout *,
+		    struct xkcd_req *);
+static void	xkcd_json(struct http_request *, struct fanout *,
+		    struct xkcd_req *);
+static size_t	xkcd_from_cache(const struct xkcd_req *);
+static void	xkcd_link(char *, size_t, long long);
+
+static const struct comic	*cache_get(long long);
+static void			cache_put(const struct comic *);
+
+static const struct fanout_page	xkcd_page = {
+	"xkcd", sizeof(struct xkcd_req), xkcd_setup, xkcd_next, xkcd_finish,
+	xkcd_cleanup
+};
+
+static LIST_HEAD(, cache_entry)		buckets[XKCD_BUCKETS];
+static TAILQ_HEAD(, cache_entry)	ages = TAILQ_HEAD_INITIALIZER(ages);
+static size_t				cached = 0;
+static long long			latest = 0;
+static u_int64_t			latest_at = 0;
+
+int
+page_xkcd(struct http_request *req)
+{
+	return (fanout_serve_async(req, &xkcd_page));
+}
+
+int
+page_xkcd_sync(struct http_request *req)
+{
+	return (fanout_serve_sync(req, &xkcd_page));
+}
+
+static int
+xkcd_setup(struct http_request *req, struct fanout *fo)
+{
+	struct xkcd_req		*x = fanout_udata(fo);
+	char			url[SETTINGS_STR_MAX + 32];
+	char			err[QPARAM_ERR_MAX];
+
+	x->latest_call = -1;
+
+	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
+		http_response_header(req, "allow", "GET, HEAD");
+		fanout_reply_error(req, fo, HTTP_STATUS_METHOD_NOT_ALLOWED,
+		    "only GET and HEAD are allowed here");
+		return (KORE_RESULT_ERROR);
+	}
+
+	if (!xkcd_params(req, x, err, sizeof(err))) {
+		fanout_reply_error(req, fo, HTTP_STATUS_BAD_REQUEST, err);
+		return (KORE_RESULT_ERROR);
+	}
+
+	if (!x->random) {
+		xkcd_request_comics(fo, x);
+		return (KORE_RESULT_OK);
+	}
+
+	if (latest > 0 && kore_time_ms() - latest_at <
+	    (u_int64_t)settings.xkcd_latest_ttl * 1000) {
+		xkcd_pick(x, latest);
+		xkcd_request_comics(fo, x);
+		return (KORE_RESULT_OK);
+	}
+
+	(void)snprintf(url, sizeof(url), "%s/info.0.json",
+	    settings.xkcd_upstream);
+	x->latest_call = (long)fanout_count(fo);
+	if (!fanout_add(fo, HTTP_METHOD_GET, url))
+		fatal("xkcd_setup: no room for one call");
+
+	return (KORE_RESULT_OK);
+}
+
+/* The latest comic's number is in: pick the gallery and fetch it. */
+static void
+xkcd_next(struct http_request *req, struct fanout *fo)
+{
+	struct xkcd_req			*x = fanout_udata(fo);
+	const struct fanout_result	*r;
+	struct comic			c;
+	char				err[128];
+
+	if (x->latest_call < 0 || x->nslots > 0)
+		return;
+
+	r = fanout_result(fo, (size_t)x->latest_call);
+	if (r->error == FANOUT_ERR_NONE &&
+	    comic_parse(r->body, r->body_len, &c, err, sizeof(err))) {
+		latest = c.num;
+		latest_at = kore_time_ms();
+		cache_put(&c);
+		comic_cleanup(&c);
+	} else if (latest == 0) {
+		if (r->error == FANOUT_ERR_NONE) {
+			(void)snprintf(x->fail, sizeof(x->fail),
+			    "the latest comic could not be read: %s", err);
+		} else if (r->error == FANOUT_ERR_HTTP) {
+			(void)snprintf(x->fail, sizeof(x->fail),
+			    "the latest comic could not be fetched: "
+			    "upstream answered %ld", r->status);
+		} else {
+			(void)snprintf(x->fail, sizeof(x->fail),
+			    "the latest comic could not be fetched: %s: %s",
+			    fanout_strerror(r->error), r->errmsg);
+		}
+		return;
+	}
+	/* Otherwise the number we had, however old, will do. */
+
+	xkcd_pick(x, latest);
+	xkcd_request_comics(fo, x);
+}
+
+static void
+xkcd_finish(struct http_request *req, struct fanout *fo)
+{
+	struct xkcd_req		*x = fanout_udata(fo);
+	size_t			i;
+
+	fanout_server_timing(req, fo);
+	http_response_header(req, "vary", "accept");
+
+	if (x->fail[0] != '\0') {
+		reply_text(req, HTTP_STATUS_BAD_GATEWAY, x->fail);
+		return;
+	}
+
+	for (i = 0; i < x->nslots; i++)
+		xkcd_take_result(fo, &x->slots[i]);
+
+	if (x->json)
+		xkcd_json(req, fo, x);
+	else
+		xkcd_html(req, fo, x);
+}
+
+static void
+xkcd_cleanup(void *arg)
+{
+	struct xkcd_req		*x = arg;
+	size_t			i;
+
+	for (i = 0; i < x->nslots; i++)
+		comic_cleanup(&x->slots[i].comic);
+}
+
+static int
+xkcd_params(struct http_request *req, struct xkcd_req *x, char *err,
+    size_t errlen)
+{
+	struct qparams		qp;
+	const char		*fmt, *accept, *ids;
+
+	if (!qparam_parse(&qp, req->query_string, err, errlen))
+		return (KORE_RESULT_ERROR);
+
+	if ((fmt = qparam_get(&qp, "format")) != NULL) {
+		if (strcmp(fmt, "json") == 0) {
+			x->json = 1;
+		} else if (strcmp(fmt, "html") != 0) {
+			(void)snprintf(err, errlen, "invalid parameter "
+			    "'format': expected json or html");
+			return (KORE_RESULT_ERROR);
+		}
+	} else if (http_request_header(req, "accept", &accept) &&
+	    strstr(accept, "application/json") != NULL) {
+		x->json = 1;
+	}
+
+	if ((ids = qparam_get(&qp, "ids")) != NULL) {
+		if (qparam_get(&qp, "count") != NULL) {
+			(void)snprintf(err, errlen,
+			    "give either 'ids' or 'count', not both");
+			return (KORE_RESULT_ERROR);
+		}
+		return (xkcd_parse_ids(x, ids, err, errlen));
+	}
+
+	x->random = 1;
+	return (qparam_number(&qp, "count", XKCD_COUNT_DEFAULT, 1,
+	    XKCD_COUNT_MAX, &x->count, err, errlen));
+}
+
+static int
+xkcd_parse_ids(struct xkcd_req *x, const char *ids, char *err,
+    size_t errlen)
+{
+	char		copy[QPARAM_QS_MAX + 1], *p, *comma;
+	long long	num;
+	size_t		i;
+
+	(void)snprintf(copy, sizeof(copy), "%s", ids);
+
+	for (p = copy; p != NULL; p = comma) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma++ = '\0';
+		if (!settings_parse_number(p, 1, XKCD_NUM_MAX, &num)) {
+			(void)snprintf(err, errlen, "invalid parameter 'ids': "
+			    "expected comic numbers from 1 to %d, separated "
+			    "by commas", XKCD_NUM_MAX);
+			return (KORE_RESULT_ERROR);
+		}
+		for (i = 0; i < x->nslots; i++) {
+			if (x->slots[i].num == num)
+				break;
+		}
+		if (i < x->nslots)
+			continue;
+		if (x->nslots == XKCD_COUNT_MAX) {
+			(void)snprintf(err, errlen, "invalid parameter 'ids': "
+			    "at most %d comics", XKCD_COUNT_MAX);
+			return (KORE_RESULT_ERROR);
+		}
+		x->slots[x->nslots].num = num;
+		x->slots[x->nslots].call = -1;
+		x->nslots++;
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+/* count distinct comics from 1 .. max (all of them if there are fewer). */
+static void
+xkcd_pick(struct xkcd_req *x, long long max)
+{
+	long long	num;
+	size_t		i, want;
+
+	want = (size_t)(x->count < max ? x->count : max);
+
+	while (x->nslots < want) {
+		num = 1 + (long long)arc4random_uniform((u_int32_t)max);
+		for (i = 0; i < x->nslots; i++) {
+			if (x->slots[i].num == num)
+				break;
+		}
+		if (i < x->nslots)
+			continue;
+		x->slots[x->nslots].num = num;
+		x->slots[x->nslots].call = -1;
+		x->nslots++;
+	}
+}
+
+/* One call per comic the cache does not have. */
+static void
+xkcd_request_comics(struct fanout *fo, struct xkcd_req *x)
+{
+	const struct comic	*c;
+	struct xkcd_slot	*s;
+	size_t			i;
+	char			url[SETTINGS_STR_MAX + 48];
+
+	for (i = 0; i < x->nslots; i++) {
+		s = &x->slots[i];
+		if ((c = cache_get(s->num)) != NULL && comic_copy(&s->comic, c)) {
+			s->cached = 1;
+			s->ok = 1;
+			continue;
+		}
+		(void)snprintf(url, sizeof(url), "%s/%lld/info.0.json",
+		    settings.xkcd_upstream, s->num);
+		s->call = (long)fanout_count(fo);
+		if (!fanout_add(fo, HTTP_METHOD_GET, url)) {
+			s->call = -1;
+			(void)snprintf(s->err, sizeof(s->err),
+			    "more calls than --max-calls allows");
+		}
+	}
+}
+
+static void
+xkcd_take_result(struct fanout *fo, struct xkcd_slot *s)
+{
+	const struct fanout_result	*r;
+	char				err[128];
+
+	if (s->call < 0)
+		return;
+
+	r = fanout_result(fo, (size_t)s->call);
+	switch (r->error) {
+	case FANOUT_ERR_NONE:
+		if (!comic_parse(r->body, r->body_len, &s->comic, err,
+		    sizeof(err))) {
+			(void)snprintf(s->err, sizeof(s->err), "%s", err);
+		} else if (s->comic.num != s->num) {
+			(void)snprintf(s->err, sizeof(s->err),
+			    "upstream sent comic %lld", s->comic.num);
+			comic_cleanup(&s->comic);
+		} else {
+			s->ok = 1;
+			cache_put(&s->comic);
+		}
+		break;
+	case FANOUT_ERR_HTTP:
+		if (r->status == 404) {
+			(void)snprintf(s->err, sizeof(s->err),
+			    "no such comic (404)");
+		} else {
+			(void)snprintf(s->err, sizeof(s->err),
+			    "upstream answered %ld", r->status);
+		}
+		break;
+	default:
+		(void)snprintf(s->err, sizeof(s->err), "%s: %s",
+		    fanout_strerror(r->error), r->errmsg);
+		break;
+	}
+}
+
+static void
+xkcd_html(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
+{
+	struct sbuf		cards, page;
+	struct xkcd_slot	*s;
+	size_t			i, nerr;
+	int			ok;
+	char			num[24], link[SETTINGS_STR_MAX + 32];
+	char			elapsed[32], count[24], fromcache[24];
+	char			errors[24], other[QPARAM_QS_MAX + 32];
+	char			calls[24];
+
+	sbuf_init(&cards);
+	sbuf_init(&page);
+	ok = 1;
+	nerr = 0;
+
+	for (i = 0; i < x->nslots && ok; i++) {
+		s = &x->slots[i];
+		(void)snprintf(num, sizeof(num), "%lld", s->num);
+		xkcd_link(link, sizeof(link), s->num);
+		if (s->ok) {
+			struct tmpl_var v[] = {
+				{ "num", num, TMPL_TEXT },
+				{ "link", link, TMPL_TEXT },
+				{ "title", s->comic.title, TMPL_TEXT },
+				{ "alt", s->comic.alt, TMPL_TEXT },
+				{ "img", s->comic.img, TMPL_TEXT },
+				{ "source", s->cached ? "cache" : "upstream",
+				    TMPL_TEXT },
+			};
+			ok = tmpl_render(&cards, (const char *)asset_xkcd_card_html,
+			    asset_len_xkcd_card_html, v, sizeof(v) / sizeof(v[0]));
+		} else {
+			struct tmpl_var v[] = {
+				{ "num", num, TMPL_TEXT },
+				{ "link", link, TMPL_TEXT },
+				{ "reason", s->err, TMPL_TEXT },
+			};
+			nerr++;
+			ok = tmpl_render(&cards,
+			    (const char *)asset_xkcd_error_html,
+			    asset_len_xkcd_error_html, v, sizeof(v) / sizeof(v[0]));
+		}
+	}
+
+	(void)snprintf(elapsed, sizeof(elapsed), "%.0f", fanout_elapsed_ms(fo));
+	(void)snprintf(count, sizeof(count), "%zu", x->nslots);
+	(void)snprintf(fromcache, sizeof(fromcache), "%zu", xkcd_from_cache(x));
+	(void)snprintf(errors, sizeof(errors), "%zu", nerr);
+	(void)snprintf(calls, sizeof(calls), "%zu", fanout_count(fo));
+	(void)snprintf(other, sizeof(other), "%s%s%s",
+	    fanout_is_async(fo) ? "/xkcd/sync" : "/xkcd",
+	    req->query_string != NULL ? "?" : "",
+	    req->query_string != NULL ? req->query_string : "");
+
+	if (ok) {
+		struct tmpl_var v[] = {
+			{ "mode", fanout_is_async(fo) ? "async" : "sync",
+			    TMPL_TEXT },
+			{ "other_mode", fanout_is_async(fo) ? "sync" : "async",
+			    TMPL_TEXT },
+			{ "other_href", other, TMPL_TEXT },
+			{ "elapsed", elapsed, TMPL_TEXT },
+			{ "count", count, TMPL_TEXT },
+			{ "from_cache", fromcache, TMPL_TEXT },
+			{ "errors", errors, TMPL_TEXT },
+			{ "calls", calls, TMPL_TEXT },
+			{ "cards", cards.data != NULL ? cards.data : "",
+			    TMPL_HTML },
+		};
+		ok = tmpl_render(&page, (const char *)asset_xkcd_html,
+		    asset_len_xkcd_html, v, sizeof(v) / sizeof(v[0]));
+	}
+
+	if (ok) {
+		http_response_header(req, "content-type",
+		    "text/html; charset=utf-8");
+		http_response(req, HTTP_STATUS_OK, page.data, page.len);
+	} else {
+		kore_log(LOG_ERR, "xkcd: template rendering failed");
+		reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
+		    "the page could not be rendered");
+	}
+
+	sbuf_cleanup(&cards);
+	sbuf_cleanup(&page);
+}
+
+static void
+xkcd_json(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
+{
+	yajl_gen		g;
+	const unsigned char	*out;
+	struct xkcd_slot	*s;
+	size_t			i, len, pass;
+	char			num[32], link[SETTINGS_STR_MAX + 32];
+
+#define KEY(k)	yajl_gen_string(g, (const unsigned char *)(k), strlen(k))
+#define STR(v)	yajl_gen_string(g, (const unsigned char *)(v), strlen(v))
+
+	g = yajl_gen_alloc(NULL);
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	yajl_gen_config(g, yajl_gen_escape_solidus, 1);
+
+	yajl_gen_map_open(g);
+	KEY("mode");
+	STR(fanout_is_async(fo) ? "async" : "sync");
+	KEY("elapsed_ms");
+	(void)snprintf(num, sizeof(num), "%.1f", fanout_elapsed_ms(fo));
+	yajl_gen_number(g, num, strlen(num));
+	KEY("count");
+	yajl_gen_integer(g, (long long)x->nslots);
+	KEY("from_cache");
+	yajl_gen_integer(g, (long long)xkcd_from_cache(x));
+	KEY("upstream_calls");
+	yajl_gen_integer(g, (long long)fanout_count(fo));
+
+	for (pass = 0; pass < 2; pass++) {
+		KEY(pass == 0 ? "comics" : "errors");
+		yajl_gen_array_open(g);
+		for (i = 0; i < x->nslots; i++) {
+			s = &x->slots[i];
+			if ((pass == 0) != (s->ok != 0))
+				continue;
+			yajl_gen_map_open(g);
+			KEY("num");
+			yajl_gen_integer(g, s->num);
+			if (pass == 1) {
+				KEY("error");
+				if (STR(s->err) != yajl_gen_status_ok)
+					STR("unreadable error text");
+				yajl_gen_map_close(g);
+				continue;
+			}
+			xkcd_link(link, sizeof(link), s->num);
+			KEY("title");
+			STR(s->comic.title);
+			KEY("safe_title");
+			STR(s->comic.safe_title);
+			KEY("alt");
+			STR(s->comic.alt);
+			KEY("img");
+			STR(s->comic.img);
+			KEY("link");
+			STR(link);
+			KEY("from_cache");
+			yajl_gen_bool(g, s->cached);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_array_close(g);
+	}
+	yajl_gen_map_close(g);
+
+#undef KEY
+#undef STR
+
+	if (yajl_gen_get_buf(g, &out, &len) == yajl_gen_status_ok) {
+		reply_json(req, HTTP_STATUS_OK, (const char *)out, len);
+	} else {
+		reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
+		    "the gallery could not be encoded");
+	}
+	yajl_gen_free(g);
+}
+
+static size_t
+xkcd_from_cache(const struct xkcd_req *x)
+{
+	size_t		i, n;
+
+	for (i = n = 0; i < x->nslots; i++) {
+		if (x->slots[i].cached)
+			n++;
+	}
+
+	return (n);
+}
+
+static void
+xkcd_link(char *buf, size_t len, long long num)
+{
+	(void)snprintf(buf, len, "%s/%lld/", settings.xkcd_upstream, num);
+}
+
+static const struct comic *
+cache_get(long long num)
+{
+	struct cache_entry	*e;
+
+	if (settings.xkcd_cache == 0)
+		return (NULL);
+
+	LIST_FOREACH(e, &buckets[num % XKCD_BUCKETS], bucket) {
+		if (e->comic.num == num)
+			return (&e->comic);
+	}
+
+	return (NULL);
+}
+
+static void
+cache_put(const struct comic *c)
+{
+	struct cache_entry	*e;
+
+	if (settings.xkcd_cache == 0 || cache_get(c->num) != NULL)
+		return;
+
+	if (cached >= (size_t)settings.xkcd_cache) {
+		e = TAILQ_FIRST(&ages);
+		TAILQ_REMOVE(&ages, e, age);
+		LIST_REMOVE(e, bucket);
+		comic_cleanup(&e->comic);
+		kore_free(e);
+		cached--;
+	}
+
+	e = kore_calloc(1, sizeof(*e));
+	if (!comic_copy(&e->comic, c)) {
+		kore_free(e);
+		return;
+	}
+	LIST_INSERT_HEAD(&buckets[c->num % XKCD_BUCKETS], e, bucket);
+	TAILQ_INSERT_TAIL(&ages, e, age);
+	cached++;
+}
