@@ -20,6 +20,7 @@ import lib  # noqa: E402
 UNIT_CMD = ("mkdir -p build && cc -std=c99 -D_GNU_SOURCE -Wall -Wextra "
             "-Werror -g -fsanitize=address,undefined -Isrc/includes "
             "src/settings.c src/qparam.c src/stiming.c src/demojson.c "
+            "src/comic.c src/tmpl.c "
             "tests/unit/*.c -lyajl -o build/unit-tests && ./build/unit-tests")
 
 
@@ -38,12 +39,15 @@ class Context:
                                    name="sim")
         return self._sim
 
-    def app(self, args=(), env=None, upstream_path="", **kw):
-        """An app whose upstream is the shared simulator (plus fault
+    def app(self, args=(), env=None, upstream_path="", xkcd_path="/xkcd",
+            **kw):
+        """An app whose upstreams are the shared simulator (plus fault
         segments), with no embedded simulator of its own."""
         a = list(args)
         if "--upstream" not in a:
             a += ["--upstream", self.sim.url(upstream_path)]
+        if "--xkcd-upstream" not in a:
+            a += ["--xkcd-upstream", self.sim.url(xkcd_path)]
         if "--sim-port" not in a:
             a += ["--sim-port", "0"]
         if "--workers" not in a:
