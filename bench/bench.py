@@ -1,0 +1,878 @@
+#!/usr/bin/env python3
+"""Benchmark kore-fanout: sync vs async upstream fan-out.
+
+What it measures and how:
+
+  * The delay simulator (`fanout --simulator`) and the app are started as two
+    separate processes on free loopback ports, so the app's CPU and connection
+    figures are its own.  Each logs to a file in a temp dir; both are always
+    killed at the end (also on Ctrl-C).
+
+  * Latency: for k in 1, 2, 5, 10, 50, sequential keep-alive requests (one
+    http.client connection, TCP_NODELAY) to /get_data?calls=k&delay=100 (sync)
+    and /async_get_data?calls=k&delay=100 (async), after 3 warm-up requests.
+    Reports p50/p99 for both and the async overhead over the ideal (latency
+    minus the slowest upstream call, 100 ms), split with the Server-Timing
+    header into the engine's share (total dur minus the largest call dur)
+    and the upstream call's own excess (largest call dur minus 100 ms).
+
+  * Load: wrk against /async_get_data?calls=2&delay=100 at 100 and 1000
+    connections (3 s warm-up run first).  Reports requests/s against the ideal
+    (connections / 0.1 s), p50/p99, errors (wrk's socket errors, non-2xx/3xx,
+    and 200 answers whose body reports a failed upstream call), the app's CPU
+    seconds per 1000 requests (utime+stime of the app's parent and workers
+    from /proc), and new TCP connections per 1000 upstream calls, from the
+    machine-wide `Tcp: ActiveOpens` counter in /proc/net/snmp minus wrk's own
+    connections (cross-checked with the app's `conns_opened` from /_/stats,
+    for the workers that answer it).
+
+  * Targets (printed as PASS/MISS; a benchmark does not fail on them):
+    async overhead p50 <= 1 ms at k=10; >= 90% of ideal requests/s at 1000
+    connections with no errors; <= 10 new upstream connections per 1000 calls
+    once warm.
+
+Exit status is 0 unless a server failed to start or crashed (a log line with
+"fatal" or "exited with status", or a process that died); then the log tails
+are printed and the status is 1.
+
+Usage (from the repository root; this is `make bench`):
+
+    python3 bench/bench.py --bin build/fanout [--quick] [--requests N]
+                           [--duration S] [--keep-logs]
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+DELAY_MS = 100
+KS = [1, 2, 5, 10, 50]
+WARMUP_REQUESTS = 3
+LOAD_CALLS = 2
+LOAD_CONNECTIONS = [100, 1000]
+WRK_WARMUP_S = 3
+CRASH_MARKERS = ("fatal", "exited with status")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# The app answers 200 even when upstream calls fail (the failure is in the
+# body), so wrk's own error counts miss it: this script counts responses
+# whose body holds an upstream status other than 200.
+WRK_LUA = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) bad = 0 end
+function response(status, headers, body)
+  if status == 200 then
+    for v in string.gmatch(body, '":(%d+)') do
+      if v ~= "200" then bad = bad + 1; return end
+    end
+  end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("bad") end
+  io.write(string.format("Bad bodies: %d\\n", total))
+end
+"""
+
+
+class BenchError(Exception):
+    """A server failed to start or crashed."""
+
+
+# ---------------------------------------------------------------- /proc
+
+def proc_stat(pid):
+    """Fields of /proc/<pid>/stat from field 3 (state) on, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data[data.rindex(")") + 2:].split()
+
+
+def children(pid):
+    kids = []
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return kids
+    for tid in tasks:
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                kids.extend(int(x) for x in f.read().split())
+        except OSError:
+            pass
+    return kids
+
+
+def process_cpu(pid, reaped=False):
+    """utime+stime of one process in seconds (plus its reaped children's
+    cutime+cstime if reaped), or None if it is gone."""
+    f = proc_stat(pid)
+    if f is None:
+        return None
+    ticks = int(f[11]) + int(f[12])          # utime, stime
+    if reaped:
+        ticks += int(f[13]) + int(f[14])     # cutime, cstime
+    return ticks / CLK_TCK
+
+
+def tcp_active_opens():
+    with open("/proc/net/snmp") as f:
+        lines = [line.split() for line in f if line.startswith("Tcp:")]
+    header, values = lines[0], lines[1]
+    return int(values[header.index("ActiveOpens")])
+
+
+def machine_cpu():
+    """(busy, total) jiffies over all CPUs from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]                       # idle + iowait
+    total = sum(v[:8])                       # up to steal; guest is in user
+    return total - idle, total
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+# ---------------------------------------------------------------- processes
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One fanout process (parent + workers) logging to a file."""
+
+    def __init__(self, name, argv, logdir):
+        self.name = name
+        self.argv = argv
+        self.log_path = os.path.join(logdir, name + ".log")
+        self.proc = None
+
+    def start(self):
+        log = open(self.log_path, "wb")
+        # Own session: Ctrl-C in the terminal does not reach the servers
+        # directly; stop() kills the process group we created.
+        self.proc = subprocess.Popen(self.argv, stdout=log,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        log.close()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        # Leftover workers (or a parent that ignored SIGTERM).
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def crash_lines(self):
+        return [line for line in self.log_text().splitlines()
+                if any(m in line for m in CRASH_MARKERS)]
+
+    def tail(self, n=30):
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    def cpu(self):
+        """{pid: CPU seconds} for the parent (with workers that died and
+        were reaped) and each live worker."""
+        out = {}
+        parent = process_cpu(self.proc.pid, reaped=True)
+        if parent is not None:
+            out[self.proc.pid] = parent
+        for child in children(self.proc.pid):
+            c = process_cpu(child)
+            if c is not None:
+                out[child] = c
+        return out
+
+
+def cpu_delta(before, after):
+    """Per-pid CPU seconds used between two Server.cpu() snapshots."""
+    return {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+
+
+def check_servers(servers):
+    """Raise BenchError if a server died or logged a crash."""
+    problems = []
+    for s in servers:
+        if not s.alive():
+            problems.append("%s: process exited (status %s)"
+                            % (s.name, s.proc.poll()))
+        for line in s.crash_lines():
+            problems.append("%s log: %s" % (s.name, line))
+    if problems:
+        raise BenchError("\n".join(problems))
+
+
+# ---------------------------------------------------------------- HTTP
+
+class Client:
+    """Keep-alive HTTP client with TCP_NODELAY; reconnects after errors."""
+
+    def __init__(self, port, timeout):
+        self.port = port
+        self.timeout = timeout
+        self.conn = None
+        self.connects = 0
+
+    def _connect(self):
+        self.connects += 1
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                               timeout=self.timeout)
+        self.conn.connect()
+        self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def get(self, path):
+        """Return (status, response, body, seconds)."""
+        if self.conn is None:
+            self._connect()
+        t0 = time.perf_counter()
+        try:
+            self.conn.request("GET", path)
+            resp = self.conn.getresponse()
+            body = resp.read()
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise
+        elapsed = time.perf_counter() - t0
+        if resp.will_close:
+            self.close()
+        return resp.status, resp, body, elapsed
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def get_once(port, path, timeout=2.0):
+    """One request on a fresh connection: (status, body) or None."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+        return resp.status, body
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+def get_json(port, path):
+    r = get_once(port, path)
+    if r is None or r[0] != 200:
+        return None
+    try:
+        return json.loads(r[1])
+    except ValueError:
+        return None
+
+
+def wait_ready(server, port, path, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not server.alive():
+            raise BenchError("%s exited during start-up (status %s)"
+                             % (server.name, server.proc.poll()))
+        r = get_once(port, path, timeout=1.0)
+        if r is not None and r[0] == 200:
+            return
+        time.sleep(0.1)
+    raise BenchError("%s did not answer %s on port %d within %.0f s"
+                     % (server.name, path, port, timeout))
+
+
+def worker_stats(port, attempts=20):
+    """/_/stats of the app workers that answer, keyed by pid.  Each try
+    uses a fresh connection, but Kore's accept lock usually leaves one
+    worker accepting them all, so this may see only one worker."""
+    seen = {}
+    for _ in range(attempts):
+        st = get_json(port, "/_/stats")
+        if st is not None and "pid" in st:
+            seen[st["pid"]] = st
+    return seen
+
+
+# ---------------------------------------------------------------- figures
+
+def percentile(values, p):
+    """Nearest-rank percentile; None for an empty list."""
+    if not values:
+        return None
+    s = sorted(values)
+    rank = max(1, -(-len(s) * p // 100))   # ceil(n * p / 100)
+    return s[int(rank) - 1]
+
+
+TIMING_RE = re.compile(r'([A-Za-z0-9_]+);dur=([0-9.]+)')
+
+
+def parse_server_timing(header):
+    """(total ms, largest call ms) from a Server-Timing header, or None."""
+    if not header:
+        return None
+    total, calls = None, []
+    for name, dur in TIMING_RE.findall(header):
+        if name == "total":
+            total = float(dur)
+        elif name.startswith("call"):
+            calls.append(float(dur))
+    if total is None or not calls:
+        return None
+    return total, max(calls)
+
+
+def fmt(v, digits=1):
+    return "-" if v is None else "%.*f" % (digits, v)
+
+
+# ---------------------------------------------------------------- latency
+
+def latency_series(port, endpoint, k, n):
+    """n sequential keep-alive requests after WARMUP_REQUESTS warm-ups."""
+    path = "/%s?calls=%d&delay=%d" % (endpoint, k, DELAY_MS)
+    sync = endpoint == "get_data"
+    ideal_s = (k if sync else 1) * DELAY_MS / 1000.0
+    client = Client(port, timeout=ideal_s * 2 + 5.0)
+    res = {"lat": [], "engine": [], "call": [], "errors": []}
+    try:
+        for i in range(WARMUP_REQUESTS + n):
+            phase = "warm-up" if i < WARMUP_REQUESTS else "measured"
+            try:
+                status, resp, body, elapsed = client.get(path)
+            except (OSError, http.client.HTTPException) as e:
+                res["errors"].append("%s request %d: %r" % (phase, i, e))
+                continue
+            ok = status == 200
+            if ok:
+                try:
+                    data = json.loads(body)
+                    ok = (len(data) == k and
+                          all(v == 200 for v in data.values()))
+                except ValueError:
+                    ok = False
+            if not ok:
+                res["errors"].append(
+                    "%s request %d: status %d, Server-Timing %s, body %s"
+                    % (phase, i, status, resp.getheader("Server-Timing"),
+                       body[:300].decode("utf-8", "replace")))
+                continue
+            if i < WARMUP_REQUESTS:
+                continue
+            res["lat"].append(elapsed * 1000.0)
+            st = parse_server_timing(resp.getheader("Server-Timing"))
+            if st is not None:
+                res["engine"].append(st[0] - st[1])
+                res["call"].append(st[1] - DELAY_MS)
+    finally:
+        client.close()
+    return res
+
+
+def run_latency(port, servers, sync_requests, async_requests, quick):
+    rows = []
+    for k in KS:
+        row = {"k": k}
+        for endpoint in ("async_get_data", "get_data"):
+            if endpoint == "get_data" and quick and k == 50:
+                row[endpoint] = None
+                continue
+            n = sync_requests if endpoint == "get_data" else async_requests
+            t0 = time.monotonic()
+            res = latency_series(port, endpoint, k, n)
+            print("  k=%-3d %-15s %3d ok  %6.1f s  errors %d"
+                  % (k, endpoint, len(res["lat"]), time.monotonic() - t0,
+                     len(res["errors"])), flush=True)
+            for e in res["errors"][:5]:
+                print("      error: " + e)
+            row[endpoint] = res
+            check_servers(servers)
+        rows.append(row)
+    return rows
+
+
+def print_latency(rows):
+    print()
+    print("Latency, delay=%d ms, sequential keep-alive requests (ms)"
+          % DELAY_MS)
+    print("%4s | %8s %8s | %8s %8s | %7s %7s | %7s %7s | %6s"
+          % ("k", "sync p50", "sync p99", "asyn p50", "asyn p99",
+             "ovh p50", "ovh p99", "eng p50", "call p50", "errors"))
+    print("-" * 92)
+    for row in rows:
+        s, a = row["get_data"], row["async_get_data"]
+        ovh = [x - DELAY_MS for x in a["lat"]]
+        errs = len(a["errors"]) + (len(s["errors"]) if s else 0)
+        print("%4d | %8s %8s | %8s %8s | %7s %7s | %7s %7s | %6d"
+              % (row["k"],
+                 fmt(percentile(s["lat"], 50)) if s else "skipped",
+                 fmt(percentile(s["lat"], 99)) if s else "skipped",
+                 fmt(percentile(a["lat"], 50)), fmt(percentile(a["lat"], 99)),
+                 fmt(percentile(ovh, 50), 2), fmt(percentile(ovh, 99), 2),
+                 fmt(percentile(a["engine"], 50), 2),
+                 fmt(percentile(a["call"], 50), 2), errs))
+    print("  ovh  = async latency - %d ms (ideal: the slowest upstream call)"
+          % DELAY_MS)
+    print("  eng  = Server-Timing total - largest call dur (engine's share)")
+    print("  call = largest call dur - %d ms (upstream call's own excess:"
+          " simulator timer + connection)" % DELAY_MS)
+    print("  errors include warm-up requests")
+
+
+# ---------------------------------------------------------------- load
+
+def to_ms(text):
+    m = re.match(r"([0-9.]+)(us|ms|s|m)$", text)
+    if not m:
+        return None
+    v, unit = float(m.group(1)), m.group(2)
+    return v * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(out):
+    r = {"requests": 0, "rps": None, "p50": None, "p99": None,
+         "connect": 0, "read": 0, "write": 0, "timeout": 0, "non2xx": 0,
+         "bad": 0}
+    m = re.search(r"(\d+) requests in", out)
+    if m:
+        r["requests"] = int(m.group(1))
+    m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    if m:
+        r["rps"] = float(m.group(1))
+    for pct, key in (("50", "p50"), ("99", "p99")):
+        m = re.search(r"^\s+%s%%\s+(\S+)" % pct, out, re.M)
+        if m:
+            r[key] = to_ms(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                  r"timeout (\d+)", out)
+    if m:
+        r["connect"], r["read"], r["write"], r["timeout"] = \
+            (int(x) for x in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        r["non2xx"] = int(m.group(1))
+    m = re.search(r"Bad bodies: (\d+)", out)
+    if m:
+        r["bad"] = int(m.group(1))
+    return r
+
+
+class Probe(threading.Thread):
+    """Sequential keep-alive requests alongside wrk, to split the latency
+    under load with Server-Timing: client-side, engine, upstream call."""
+
+    def __init__(self, port, path, delay_s=1.0):
+        super().__init__(daemon=True)
+        self.client = Client(port, timeout=5.0)
+        self.path = path
+        self.delay_s = delay_s
+        self.stop_event = threading.Event()
+        self.lat, self.total, self.call, self.errors = [], [], [], 0
+
+    def run(self):
+        if self.stop_event.wait(self.delay_s):   # let wrk connect first
+            return
+        while not self.stop_event.is_set():
+            try:
+                status, resp, body, elapsed = self.client.get(self.path)
+            except (OSError, http.client.HTTPException):
+                self.errors += 1
+                self.stop_event.wait(0.1)
+                continue
+            st = parse_server_timing(resp.getheader("Server-Timing"))
+            if status != 200 or st is None:
+                self.errors += 1
+                continue
+            self.lat.append(elapsed * 1000.0)
+            self.total.append(st[0])
+            self.call.append(st[1])
+            self.stop_event.wait(0.05)
+
+    def stop(self):
+        self.stop_event.set()
+        self.join(timeout=10)
+        self.client.close()
+
+
+def run_wrk(wrk, script, url, conns, duration):
+    argv = [wrk, "-t%d" % min(2, conns), "-c%d" % conns, "-d%ds" % duration,
+            "--timeout", "5s", "--latency", "-s", script, url]
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       stdin=subprocess.DEVNULL, timeout=duration + 60)
+    out = p.stdout.decode("utf-8", "replace")
+    if p.returncode != 0:
+        raise RuntimeError("wrk exited with %d:\n%s" % (p.returncode, out))
+    return argv, out
+
+
+def children_cpu():
+    """CPU seconds of this script's reaped children (that is, wrk)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_load(wrk, script, app, sim, app_port, sim_port, servers, duration):
+    path = "/async_get_data?calls=%d&delay=%d" % (LOAD_CALLS, DELAY_MS)
+    url = "http://127.0.0.1:%d%s" % (app_port, path)
+    results = []
+    for conns in LOAD_CONNECTIONS:
+        print("  wrk -c%d: %d s warm-up, then %d s measured"
+              % (conns, WRK_WARMUP_S, duration), flush=True)
+        run_wrk(wrk, script, url, conns, WRK_WARMUP_S)
+        check_servers(servers)
+        time.sleep(0.5)     # let the warm-up's in-flight requests finish
+
+        ws_before = worker_stats(app_port)
+        sim_before = get_json(sim_port, "/_/stats")
+        app_cpu0, sim_cpu0, wrk_cpu0 = app.cpu(), sim.cpu(), children_cpu()
+        mach0, wall0 = machine_cpu(), time.monotonic()
+        opens_before = tcp_active_opens()
+
+        probe = Probe(app_port, path)
+        probe.start()
+        try:
+            argv, out = run_wrk(wrk, script, url, conns, duration)
+        finally:
+            probe.stop()
+
+        opens_after = tcp_active_opens()
+        mach1, wall1 = machine_cpu(), time.monotonic()
+        app_cpu1, sim_cpu1, wrk_cpu1 = app.cpu(), sim.cpu(), children_cpu()
+        time.sleep(0.5)     # let in-flight calls finish before the stats
+        sim_after = get_json(sim_port, "/_/stats")
+        ws_after = worker_stats(app_port)
+        check_servers(servers)
+
+        r = parse_wrk(out)
+        r["conns"] = conns
+        r["argv"] = " ".join(argv)
+        r["ideal"] = conns / (DELAY_MS / 1000.0)
+        r["pct"] = 100.0 * r["rps"] / r["ideal"] if r["rps"] else None
+        r["errors"] = (r["connect"] + r["read"] + r["write"] + r["timeout"]
+                       + r["non2xx"] + r["bad"])
+        r["calls"] = LOAD_CALLS * r["requests"]
+
+        # CPU: the app's per process, the simulator, wrk, the whole machine.
+        r["app_cpu"] = cpu_delta(app_cpu0, app_cpu1)
+        r["app_parent"] = app.proc.pid
+        app_total = sum(r["app_cpu"].values())
+        r["cpu_per_1k"] = (app_total * 1000.0 / r["requests"]
+                           if r["requests"] else None)
+        busy = mach1[0] - mach0[0]
+        total = mach1[1] - mach0[1]
+        r["cpu_split"] = {
+            "machine": 100.0 * busy / total if total else 0.0,
+            "app": app_total,
+            "sim": sum(cpu_delta(sim_cpu0, sim_cpu1).values()),
+            "wrk": wrk_cpu1 - wrk_cpu0,
+            "wall": wall1 - wall0,
+        }
+
+        r["probe"] = probe
+        # Upstream connections: wrk opens one per -c, plus one per reconnect
+        # after a socket error, and the probe its own; the counter is
+        # machine-wide.
+        wrk_opens = (conns + r["connect"] + r["read"] + r["write"]
+                     + probe.client.connects)
+        r["opens_total"] = opens_after - opens_before
+        r["opens_upstream"] = max(0, r["opens_total"] - wrk_opens)
+        r["opens_per_1k"] = (r["opens_upstream"] * 1000.0 / r["calls"]
+                             if r["calls"] else None)
+        # Cross-check with the app's own counter, for the workers that
+        # answered /_/stats both before and after.
+        common = set(ws_before) & set(ws_after)
+        r["app_opens"] = {pid: ws_after[pid]["conns_opened"]
+                          - ws_before[pid]["conns_opened"] for pid in common}
+        r["app_calls"] = {pid: ws_after[pid]["calls_started"]
+                          - ws_before[pid]["calls_started"] for pid in common}
+        r["app_after"] = ws_after
+        r["app_workers"] = len([p for p in r["app_cpu"]
+                                if p != app.proc.pid])
+        if sim_before and sim_after:
+            r["sim_requests"] = sim_after["requests"] - sim_before["requests"]
+            r["sim_peak"] = sim_after["peak_waiting"]
+        else:
+            r["sim_requests"] = r["sim_peak"] = None
+        results.append(r)
+    return path, results
+
+
+def print_load(path, results, duration):
+    print()
+    print("Load: wrk %s, %d s per run (after a %d s warm-up)"
+          % (path, duration, WRK_WARMUP_S))
+    print("%6s | %8s %7s %7s | %8s %8s | %6s | %8s | %8s"
+          % ("conns", "req/s", "ideal", "% ideal", "p50 ms", "p99 ms",
+             "errors", "CPU s/1k", "conns/1k"))
+    print("-" * 86)
+    for r in results:
+        print("%6d | %8s %7.0f %7s | %8s %8s | %6d | %8s | %8s"
+              % (r["conns"], fmt(r["rps"], 0), r["ideal"], fmt(r["pct"]),
+                 fmt(r["p50"]), fmt(r["p99"]), r["errors"],
+                 fmt(r["cpu_per_1k"], 3), fmt(r["opens_per_1k"], 2)))
+    print("  CPU s/1k = app CPU seconds (parent + workers, user + system)"
+          " per 1000 requests")
+    print("  conns/1k = new TCP connections to the upstream per 1000 upstream"
+          " calls, from the MACHINE-WIDE")
+    print("             Tcp: ActiveOpens counter minus wrk's own connections"
+          " (anything else on the machine counts too)")
+    for r in results:
+        print()
+        print("  -c%d: %s" % (r["conns"], r["argv"]))
+        print("    %d requests, %d upstream calls (simulator counted %s,"
+              " peak waiting %s)"
+              % (r["requests"], r["calls"], r["sim_requests"], r["sim_peak"]))
+        print("    errors: connect %d, read %d, write %d, timeout %d,"
+              " non-2xx/3xx %d, 200 with a failed call in the body %d"
+              % (r["connect"], r["read"], r["write"], r["timeout"],
+                 r["non2xx"], r["bad"]))
+        p = r["probe"]
+        print("    probe alongside wrk, %d requests (%d errors), p50 ms:"
+              " latency %s, Server-Timing total %s, largest call %s"
+              % (len(p.lat), p.errors, fmt(percentile(p.lat, 50)),
+                 fmt(percentile(p.total, 50)), fmt(percentile(p.call, 50))))
+        print("    ActiveOpens +%d, wrk's and probe's share %d, upstream %d"
+              " (machine-wide)"
+              % (r["opens_total"], r["opens_total"] - r["opens_upstream"],
+                 r["opens_upstream"]))
+        seen = ", ".join("pid %d: +%d conns for +%d calls"
+                         % (pid, r["app_opens"][pid], r["app_calls"][pid])
+                         for pid in sorted(r["app_opens"]))
+        print("    app /_/stats conns_opened, %d of %d workers answered: %s"
+              % (len(r["app_opens"]), r["app_workers"], seen or "n/a"))
+        for pid in sorted(r["app_after"]):
+            st = r["app_after"][pid]
+            print("      pid %d after: fanouts_live %d, calls_live %d,"
+                  " calls_detached %d, peak_in_flight %d"
+                  % (pid, st["fanouts_live"], st["calls_live"],
+                     st["calls_detached"], st["peak_in_flight"]))
+        split = r["cpu_split"]
+        per = ", ".join("%s %d %.2f s" % ("parent" if pid == r["app_parent"]
+                                          else "worker", pid, secs)
+                        for pid, secs in sorted(r["app_cpu"].items()))
+        print("    CPU over %.1f s: machine %.0f%% busy of %d CPUs; app %.2f s"
+              " (%s); simulator %.2f s; wrk %.2f s"
+              % (split["wall"], split["machine"], os.cpu_count() or 1,
+                 split["app"], per, split["sim"], split["wrk"]))
+
+
+# ---------------------------------------------------------------- targets
+
+def print_targets(rows, load):
+    print()
+    print("Targets")
+    checks = []
+
+    k10 = next((r for r in rows if r["k"] == 10), None)
+    if k10 is not None:
+        a = k10["async_get_data"]
+        ovh = percentile([x - DELAY_MS for x in a["lat"]], 50)
+        checks.append(("async overhead p50 <= 1 ms at k=10",
+                       ovh is not None and ovh <= 1.0,
+                       "%s ms (engine %s ms, upstream call %s ms)"
+                       % (fmt(ovh, 2), fmt(percentile(a["engine"], 50), 2),
+                          fmt(percentile(a["call"], 50), 2))))
+
+    r1000 = next((r for r in load if r["conns"] == 1000), None)
+    if r1000 is not None:
+        checks.append((">= 90% of ideal req/s at 1000 conns, no errors",
+                       r1000["pct"] is not None and r1000["pct"] >= 90.0
+                       and r1000["errors"] == 0,
+                       "%s%%, %d errors" % (fmt(r1000["pct"]),
+                                            r1000["errors"])))
+
+    if load:
+        worst = max(load, key=lambda r: r["opens_per_1k"] or 0.0)
+        checks.append(("<= 10 new upstream conns per 1000 calls (warm)",
+                       (worst["opens_per_1k"] or 0.0) <= 10.0,
+                       "worst %s at -c%d (machine-wide)"
+                       % (fmt(worst["opens_per_1k"], 2), worst["conns"])))
+
+    for name, ok, detail in checks:
+        print("  %-4s %-48s %s" % ("PASS" if ok else "MISS", name, detail))
+
+
+# ---------------------------------------------------------------- main
+
+def raise_nofile():
+    """wrk at 1000 connections needs more than the usual 1024 files."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def binary_help(binary):
+    try:
+        p = subprocess.run([binary, "--help"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return p.stdout.decode("utf-8", "replace")
+
+
+def on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Benchmark kore-fanout (sync vs async fan-out).")
+    ap.add_argument("--bin", default="build/fanout",
+                    help="fanout binary (default: build/fanout)")
+    ap.add_argument("--requests", type=int, default=50,
+                    help="measured requests per latency series (default 50)")
+    ap.add_argument("--duration", type=int, default=10,
+                    help="seconds per measured wrk run (default 10)")
+    ap.add_argument("--quick", action="store_true",
+                    help="10 sync requests per series, skip sync at k=50")
+    ap.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
+    ap.add_argument("--keep-logs", action="store_true",
+                    help="keep the temp dir with the server logs")
+    args = ap.parse_args()
+
+    binary = os.path.abspath(args.bin)
+    if not os.access(binary, os.X_OK):
+        print("bench: %s is not executable (run `make build`)" % binary,
+              file=sys.stderr)
+        return 2
+    if not os.access(args.wrk, os.X_OK):
+        print("bench: wrk not found (install the wrk package)",
+              file=sys.stderr)
+        return 2
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    nofile = raise_nofile()
+    tmp = tempfile.mkdtemp(prefix="fanout-bench-")
+    script = os.path.join(tmp, "check.lua")
+    with open(script, "w") as f:
+        f.write(WRK_LUA)
+    sim_port = free_port()
+    app_port = free_port()
+    while app_port == sim_port:
+        app_port = free_port()
+
+    sim = Server("simulator", [
+        binary, "--simulator", "-fnr", "--port", str(sim_port),
+        "--workers", "1", "--pidfile", os.path.join(tmp, "sim.pid")], tmp)
+    upstream = "http://127.0.0.1:%d" % sim_port
+    app_argv = [binary, "-fnr", "--port", str(app_port),
+                "--upstream", upstream, "--sim-port", "0",
+                "--fanout-limit", "50", "--max-calls", "100",
+                "--pidfile", os.path.join(tmp, "app.pid")]
+    # Builds with the xkcd pages need their upstream too when no embedded
+    # simulator runs; ours serves it (the bench does not call those pages).
+    if "--xkcd-upstream" in binary_help(binary):
+        app_argv[-2:-2] = ["--xkcd-upstream", upstream]
+    app = Server("app", app_argv, tmp)
+    servers = [sim, app]
+
+    sync_requests = 10 if args.quick else args.requests
+    status = 0
+    started = time.monotonic()
+    try:
+        print("kore-fanout bench (%s mode), logs in %s"
+              % ("quick" if args.quick else "full", tmp))
+        print("  binary:    %s (modified %s)" % (binary, time.strftime(
+            "%Y-%m-%d %H:%M:%S", time.localtime(os.stat(binary).st_mtime))))
+        print("  simulator: " + " ".join(sim.argv))
+        print("  app:       " + " ".join(app.argv))
+        print("  %d CPUs, RLIMIT_NOFILE %d/%d, load average %s"
+              % (os.cpu_count() or 0, nofile[0], nofile[1], loadavg()))
+        sim.start()
+        wait_ready(sim, sim_port, "/_/stats")
+        app.start()
+        wait_ready(app, app_port, "/_/stats")
+        check_servers(servers)
+        print("  app workers: %s" % (children(app.proc.pid) or "none seen"))
+
+        print()
+        print("Latency runs (%d async / %d sync requests per k, after %d"
+              " warm-ups)" % (args.requests, sync_requests, WARMUP_REQUESTS))
+        rows = run_latency(app_port, servers, sync_requests, args.requests,
+                           args.quick)
+
+        print()
+        print("Load runs")
+        path, load = run_load(args.wrk, script, app, sim, app_port, sim_port,
+                              servers, args.duration)
+
+        print_latency(rows)
+        print_load(path, load, args.duration)
+        print_targets(rows, load)
+        check_servers(servers)
+        print()
+        print("Done in %.0f s (load average %s)."
+              % (time.monotonic() - started, loadavg()))
+    except BenchError as e:
+        status = 1
+        print()
+        print("bench: server failure:\n" + str(e), file=sys.stderr)
+        for s in servers:
+            print("---- %s log tail (%s) ----" % (s.name, s.log_path),
+                  file=sys.stderr)
+            print(s.tail(), file=sys.stderr)
+    except KeyboardInterrupt:
+        status = 130
+        print("\nbench: interrupted", file=sys.stderr)
+    finally:
+        for s in (app, sim):
+            s.stop()
+        if status == 0 and not args.keep_logs:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print("bench: logs kept in " + tmp, file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
