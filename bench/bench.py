@@ -627,16 +627,19 @@ def run_load(wrk, script, app, sim, app_port, sim_port, servers, duration):
         # Cross-check with the app's own counter, for the workers that
         # answered /_/stats both before and after.
         common = set(ws_before) & set(ws_after)
-        r["app_opens"] = {pid: ws_after[pid]["conns_opened"]
-                          - ws_before[pid]["conns_opened"] for pid in common}
-        r["app_calls"] = {pid: ws_after[pid]["calls_started"]
-                          - ws_before[pid]["calls_started"] for pid in common}
+        r["app_opens"] = {pid: ws_after[pid].get("conns_opened", 0)
+                          - ws_before[pid].get("conns_opened", 0)
+                          for pid in common}
+        r["app_calls"] = {pid: ws_after[pid].get("calls_started", 0)
+                          - ws_before[pid].get("calls_started", 0)
+                          for pid in common}
         r["app_after"] = ws_after
         r["app_workers"] = len([p for p in r["app_cpu"]
                                 if p != app.proc.pid])
         if sim_before and sim_after:
-            r["sim_requests"] = sim_after["requests"] - sim_before["requests"]
-            r["sim_peak"] = sim_after["peak_waiting"]
+            r["sim_requests"] = (sim_after.get("requests", 0)
+                                 - sim_before.get("requests", 0))
+            r["sim_peak"] = sim_after.get("peak_waiting")
         else:
             r["sim_requests"] = r["sim_peak"] = None
         results.append(r)
@@ -690,8 +693,9 @@ def print_load(path, results, duration):
             st = r["app_after"][pid]
             print("      pid %d after: fanouts_live %d, calls_live %d,"
                   " calls_detached %d, peak_in_flight %d"
-                  % (pid, st["fanouts_live"], st["calls_live"],
-                     st["calls_detached"], st["peak_in_flight"]))
+                  % (pid, st.get("fanouts_live", -1),
+                     st.get("calls_live", -1), st.get("calls_detached", -1),
+                     st.get("peak_in_flight", -1)))
         split = r["cpu_split"]
         per = ", ".join("%s %d %.2f s" % ("parent" if pid == r["app_parent"]
                                           else "worker", pid, secs)

@@ -30,7 +30,7 @@ static int	demo_setup(struct http_request *, struct fanout *);
 static void	demo_finish(struct http_request *, struct fanout *);
 
 static const struct fanout_page	demo_page = {
-	"get_data", 0, demo_setup, NULL, demo_finish, NULL
+	"get_data", 0, demo_setup, NULL, demo_finish, NULL, NULL
 };
 
 int

@@ -70,6 +70,7 @@ struct fanout_call {
 	int			toobig;
 	int			capped;
 	int			method;
+	int			group;
 	char			*url;
 	char			*hname[CALL_HEADERS_MAX];
 	char			*hvalue[CALL_HEADERS_MAX];
@@ -93,6 +94,7 @@ struct fanout {
 	size_t				next;
 	size_t				running;
 	int				rounds;
+	int				parked;
 	u_int64_t			start_us;
 	u_int64_t			deadline_us;
 	double				elapsed_ms;
@@ -196,8 +198,11 @@ fanout_serve_sync(struct http_request *req, const struct fanout_page *page)
 	if (page->setup(req, fo)) {
 		do {
 			for (i = fo->next; i < fo->ncalls; i++) {
-				(void)call_start(fo, fo->calls[i],
-				    KORE_CURL_SYNC);
+				if (fo->calls[i]->state == CALL_DONE)
+					continue;
+				if (call_start(fo, fo->calls[i],
+				    KORE_CURL_SYNC) && page->call_done != NULL)
+					page->call_done(fo, i);
 			}
 			fo->next = fo->ncalls;
 		} while (fanout_next_round(req, fo));
@@ -273,6 +278,66 @@ fanout_add_body(struct fanout *fo, const void *body, size_t len)
 	return (KORE_RESULT_OK);
 }
 
+void
+fanout_set_group(struct fanout *fo, int group)
+{
+	if (fo->ncalls > 0)
+		fo->calls[fo->ncalls - 1]->group = group;
+}
+
+/* Calls of a group that have not started yet will not: they fail. */
+void
+fanout_skip_group(struct fanout *fo, int group, const char *msg)
+{
+	size_t			i;
+	struct fanout_call	*c;
+
+	for (i = fo->next; i < fo->ncalls; i++) {
+		c = fo->calls[i];
+		if (c->group == group && c->state == CALL_QUEUED)
+			call_fail(c, FANOUT_ERR_SKIPPED, msg);
+	}
+}
+
+void
+fanout_set_concurrency(struct fanout *fo, size_t n)
+{
+	fo->limits.concurrency = n > 0 ? n : 1;
+}
+
+void
+fanout_park(struct fanout *fo)
+{
+	if (!fo->async)
+		fatal("fanout_park: sync pages cannot wait for others");
+	fo->parked = 1;
+}
+
+int
+fanout_deadline_passed(const struct fanout *fo)
+{
+	return (now_us() >= fo->deadline_us);
+}
+
+const char *
+fanout_result_header(struct fanout *fo, size_t idx, const char *name)
+{
+	struct fanout_call	*c;
+	const char		*value;
+
+	if (idx >= fo->ncalls)
+		return (NULL);
+
+	c = fo->calls[idx];
+	if (!c->inited || c->state != CALL_DONE)
+		return (NULL);
+
+	if (!kore_curl_http_get_header(&c->curl, name, &value))
+		return (NULL);
+
+	return (value);
+}
+
 size_t
 fanout_count(const struct fanout *fo)
 {
@@ -332,6 +397,8 @@ fanout_strerror(int error)
 		return ("transport");
 	case FANOUT_ERR_SETUP:
 		return ("setup");
+	case FANOUT_ERR_SKIPPED:
+		return ("skipped");
 	}
 
 	return ("unknown");
@@ -426,6 +493,13 @@ state_wait(struct http_request *req)
 	if (fanout_next_round(req, fo))
 		return (HTTP_STATE_CONTINUE);
 
+	if (fo->parked) {
+		/* Woken by whatever the page waits for: next() runs again. */
+		fo->parked = 0;
+		http_request_sleep(req);
+		return (HTTP_STATE_RETRY);
+	}
+
 	fo->elapsed_ms = (now_us() - fo->start_us) / 1000.0;
 	req->fsm_state = FANOUT_STATE_DONE;
 	return (HTTP_STATE_CONTINUE);
@@ -516,6 +590,8 @@ fanout_harvest(struct fanout *fo)
 		call_finish(c);
 		fo->running--;
 		in_flight--;
+		if (fo->page->call_done != NULL)
+			fo->page->call_done(fo, i);
 	}
 }
 
@@ -526,6 +602,10 @@ fanout_start_queued(struct fanout *fo)
 
 	started = 0;
 	while (fo->next < fo->ncalls && fo->running < fo->limits.concurrency) {
+		if (fo->calls[fo->next]->state == CALL_DONE) {
+			fo->next++;
+			continue;
+		}
 		if (call_start(fo, fo->calls[fo->next++], KORE_CURL_ASYNC)) {
 			fo->running++;
 			started++;
@@ -555,6 +635,8 @@ fanout_next_round(struct http_request *req, struct fanout *fo)
 
 	before = fo->ncalls;
 	fo->page->next(req, fo);
+	if (fo->parked)
+		return (0);
 	fo->rounds++;
 
 	return (fo->ncalls > before);

@@ -92,7 +92,7 @@ static void			cache_put(const struct comic *);
 
 static const struct fanout_page	xkcd_page = {
 	"xkcd", sizeof(struct xkcd_req), xkcd_setup, xkcd_next, xkcd_finish,
-	xkcd_cleanup
+	xkcd_cleanup, NULL
 };
 
 static LIST_HEAD(, cache_entry)		buckets[XKCD_BUCKETS];

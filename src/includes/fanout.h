@@ -24,6 +24,7 @@
 #define FANOUT_ERR_TOOBIG	5	/* body over the size limit */
 #define FANOUT_ERR_TRANSPORT	6	/* any other transfer error */
 #define FANOUT_ERR_SETUP	7	/* the call could not be started */
+#define FANOUT_ERR_SKIPPED	8	/* the page dropped it before it ran */
 
 struct fanout_limits {
 	size_t		max_calls;
@@ -60,7 +61,13 @@ struct fanout;
  * is done and may add another round; finish() answers.  udata_len bytes
  * of zeroed page state come with each request (fanout_udata()); cleanup(),
  * when set, frees what they own, whether the page answered or its client
- * went away.
+ * went away.  call_done(), when set, sees each call as it finishes (to
+ * react to a 429 before queued calls start, say).
+ *
+ * An async page's next() may instead park the request (fanout_park()):
+ * it then sleeps with no call in flight until something else wakes it
+ * (http_request_wakeup()), and next() runs again.  That is how one
+ * request waits for another's fan-out.
  */
 struct fanout_page {
 	const char	*name;
@@ -69,6 +76,7 @@ struct fanout_page {
 	void		(*next)(struct http_request *, struct fanout *);
 	void		(*finish)(struct http_request *, struct fanout *);
 	void		(*cleanup)(void *);
+	void		(*call_done)(struct fanout *, size_t);
 };
 
 #define FANOUT_ROUNDS_MAX	4
@@ -81,6 +89,13 @@ int	fanout_serve_sync(struct http_request *, const struct fanout_page *);
 int	fanout_add(struct fanout *, int, const char *);
 int	fanout_add_header(struct fanout *, const char *, const char *);
 int	fanout_add_body(struct fanout *, const void *, size_t);
+
+void	fanout_set_group(struct fanout *, int);
+void	fanout_skip_group(struct fanout *, int, const char *);
+void	fanout_set_concurrency(struct fanout *, size_t);
+void	fanout_park(struct fanout *);
+int	fanout_deadline_passed(const struct fanout *);
+const char	*fanout_result_header(struct fanout *, size_t, const char *);
 
 size_t	fanout_count(const struct fanout *);
 int	fanout_is_async(const struct fanout *);
