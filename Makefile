@@ -11,11 +11,22 @@ KORE_SRC	:= build/kore
 PYTHON		?= python3
 
 DEPS_BUILD	:= kore libcurl4-openssl-dev libyajl-dev libssl-dev gcc make \
-		   curl python3
+		   curl python3 libjs-jquery libjs-jquery-datatables
 DEPS_TEST	:= $(DEPS_BUILD) chromium
 DEPS_BENCH	:= $(DEPS_BUILD) wrk
 
 SRCS		:= $(shell find src assets conf -type f 2>/dev/null)
+
+# Browser libraries from Debian's packages, compiled in as assets.
+DT		:= /usr/share/javascript/jquery-datatables
+VENDOR		:= assets/vendor/.stamp
+VENDOR_SRC	:= /usr/share/javascript/jquery/jquery.min.js \
+		   $(DT)/jquery.dataTables.min.js \
+		   $(DT)/css/jquery.dataTables.min.css \
+		   $(DT)/images/sort_asc.png $(DT)/images/sort_desc.png \
+		   $(DT)/images/sort_both.png \
+		   $(DT)/images/sort_asc_disabled.png \
+		   $(DT)/images/sort_desc_disabled.png
 
 .PHONY: all deps deps-test deps-bench build run test test-unit \
 	test-integration test-asan bench clean
@@ -36,10 +47,15 @@ $(KORE_SRC):
 	cp -a /usr/share/kore $(KORE_SRC).tmp
 	mv $(KORE_SRC).tmp $(KORE_SRC)
 
+$(VENDOR): $(VENDOR_SRC)
+	@mkdir -p assets/vendor
+	cp $(VENDOR_SRC) assets/vendor/
+	@touch $@
+
 conf/$(APP).conf:
 	@if [ "$(APP)" != "app" ]; then ln -sf app.conf conf/$(APP).conf; fi
 
-$(BIN): $(KORE_SRC) conf/$(APP).conf $(SRCS)
+$(BIN): $(KORE_SRC) $(VENDOR) conf/$(APP).conf $(SRCS)
 	KORE_BUILD_FLAVOR=dev kodev build
 	cp $(APP) $(BIN).tmp && mv $(BIN).tmp $(BIN)
 
@@ -48,7 +64,7 @@ build: deps $(BIN)
 run: build
 	./$(BIN) -fnr
 
-$(ASAN_BIN): $(KORE_SRC) conf/$(APP).conf $(SRCS)
+$(ASAN_BIN): $(KORE_SRC) $(VENDOR) conf/$(APP).conf $(SRCS)
 	@mkdir -p build/asan
 	KORE_BUILD_FLAVOR=asan KORE_OBJDIR=.objs-asan KODEV_OUTPUT=build/asan \
 	    KORE_FLAVOR="CURL=1 SANITIZE=address" kodev build
@@ -69,5 +85,5 @@ bench: deps-bench $(BIN)
 	$(PYTHON) bench/bench.py --bin $(BIN)
 
 clean:
-	rm -rf .objs .objs-asan build cert $(APP)
+	rm -rf .objs .objs-asan build cert $(APP) assets/vendor
 	@if [ "$(APP)" != "app" ]; then rm -f conf/$(APP).conf; fi

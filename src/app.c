@@ -48,6 +48,7 @@ void	kore_worker_configure(void);
 static void	app_listen(void);
 static void	app_limits(void);
 static void	app_spawn_simulator(void);
+static void	app_partner_key(void);
 
 extern char	**environ;
 
@@ -80,6 +81,13 @@ static const struct route	routes[] = {
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/xkcd/sync",
 	    "page_xkcd_sync" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/xkcd.js", "page_file" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/stats", "page_stats" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/stats/sync",
+	    "page_stats_sync" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/api/stats",
+	    "page_api_stats" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/stats.js", "page_file" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_DYNAMIC, "^/vendor/", "page_file" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/", "sim_index" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/_/stats", "sim_stats" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_DYNAMIC, "^/", "sim_serve" },
@@ -132,8 +140,10 @@ kore_parent_configure(int argc, char **argv)
 	if (settings.role == SETTINGS_ROLE_APP) {
 		kore_curl_timeout = (u_int16_t)
 		    ((settings.call_timeout_ms + 999) / 1000);
-		if (settings.sim_embedded)
+		if (settings.sim_embedded) {
+			app_partner_key();
 			app_spawn_simulator();
+		}
 		kore_log(LOG_NOTICE, "upstream: %s", settings.upstream);
 		kore_log(LOG_NOTICE, "xkcd upstream: %s",
 		    settings.xkcd_upstream);
@@ -248,6 +258,10 @@ app_spawn_simulator(void)
 	if (pid == 0) {
 		/* The simulator must not outlive the app that started it. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		/* It accepts the app's partner key (environment, not argv). */
+		if (settings.partner_key[0] != '\0' &&
+		    setenv("FANOUT_PARTNER_KEY", settings.partner_key, 1) == -1)
+			_exit(1);
 		execl("/proc/self/exe", "kore-fanout-simulator", flags,
 		    "--simulator", "--bind", "127.0.0.1", "--port", port,
 		    "--workers", "1", "--pidfile", pidfile, (char *)NULL);
@@ -258,4 +272,30 @@ app_spawn_simulator(void)
 	sim_pid = pid;
 	kore_log(LOG_NOTICE, "embedded simulator (pid %d) on 127.0.0.1:%s",
 	    pid, port);
+}
+
+/*
+ * With the embedded simulator as partner and no key configured, make one
+ * up: the simulator gets it too, so the demo works and no key is ever
+ * written down.
+ */
+static void
+app_partner_key(void)
+{
+	u_int8_t	raw[16];
+	size_t		i;
+	char		own[64];
+
+	(void)snprintf(own, sizeof(own), "http://127.0.0.1:%lld/partner",
+	    settings.sim_port);
+	if (settings.partner_key[0] != '\0' ||
+	    strcmp(settings.partner_upstream, own) != 0)
+		return;
+
+	arc4random_buf(raw, sizeof(raw));
+	for (i = 0; i < sizeof(raw); i++) {
+		(void)snprintf(settings.partner_key + i * 2, 3, "%02x",
+		    raw[i]);
+	}
+	explicit_bzero(raw, sizeof(raw));
 }

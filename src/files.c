@@ -1,6 +1,7 @@
 /*
- * The index page and its script and style, compiled into the binary from
- * assets/ by kodev.  Served here rather than by kodev's asset_serve_*
+ * Static files compiled into the binary from assets/ by kodev: the pages'
+ * scripts and style, and Debian's jQuery and DataTables (assets/vendor/,
+ * copied from /usr/share/javascript by the Makefile).  Served here rather than by kodev's asset_serve_*
  * functions, which answer anything but GET (HEAD included) with a 400.
  */
 
@@ -33,6 +34,31 @@ static const struct file	files[] = {
 	    &asset_len_style_css, &asset_sha256_style_css },
 	{ "/xkcd.js", "application/javascript; charset=utf-8", asset_xkcd_js,
 	    &asset_len_xkcd_js, &asset_sha256_xkcd_js },
+	{ "/stats.js", "application/javascript; charset=utf-8", asset_stats_js,
+	    &asset_len_stats_js, &asset_sha256_stats_js },
+	{ "/vendor/jquery.min.js", "application/javascript; charset=utf-8",
+	    asset_jquery_min_js, &asset_len_jquery_min_js,
+	    &asset_sha256_jquery_min_js },
+	{ "/vendor/jquery.dataTables.min.js",
+	    "application/javascript; charset=utf-8",
+	    asset_jquery_dataTables_min_js, &asset_len_jquery_dataTables_min_js,
+	    &asset_sha256_jquery_dataTables_min_js },
+	{ "/vendor/css/jquery.dataTables.min.css", "text/css; charset=utf-8",
+	    asset_jquery_dataTables_min_css,
+	    &asset_len_jquery_dataTables_min_css,
+	    &asset_sha256_jquery_dataTables_min_css },
+	{ "/vendor/images/sort_asc.png", "image/png", asset_sort_asc_png,
+	    &asset_len_sort_asc_png, &asset_sha256_sort_asc_png },
+	{ "/vendor/images/sort_desc.png", "image/png", asset_sort_desc_png,
+	    &asset_len_sort_desc_png, &asset_sha256_sort_desc_png },
+	{ "/vendor/images/sort_both.png", "image/png", asset_sort_both_png,
+	    &asset_len_sort_both_png, &asset_sha256_sort_both_png },
+	{ "/vendor/images/sort_asc_disabled.png", "image/png",
+	    asset_sort_asc_disabled_png, &asset_len_sort_asc_disabled_png,
+	    &asset_sha256_sort_asc_disabled_png },
+	{ "/vendor/images/sort_desc_disabled.png", "image/png",
+	    asset_sort_desc_disabled_png, &asset_len_sort_desc_disabled_png,
+	    &asset_sha256_sort_desc_disabled_png },
 };
 
 #define files_len	(sizeof(files) / sizeof(files[0]))

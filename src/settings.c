@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "partner.h"
 #include "settings.h"
 
 #define SET_INT		1
@@ -51,6 +52,22 @@ static const struct setting	table[] = {
 	{ "xkcd-latest-ttl", "FANOUT_XKCD_LATEST_TTL", SET_INT, "3600", 0,
 	    86400, OFF(xkcd_latest_ttl),
 	    "seconds the latest comic number is reused" },
+	{ "analytics-upstream", "FANOUT_ANALYTICS_UPSTREAM", SET_URL, "",
+	    0, 0, OFF(analytics_upstream),
+	    "analytics service base URL (default: the simulator)" },
+	{ "partner-upstream", "FANOUT_PARTNER_UPSTREAM", SET_URL, "",
+	    0, 0, OFF(partner_upstream),
+	    "partner API base URL (default: the simulator)" },
+	{ "partner-key", "FANOUT_PARTNER_KEY", SET_STR, "", 0, 0,
+	    OFF(partner_key), "partner API key (prefer the environment)" },
+	{ "stats-products", "FANOUT_STATS_PRODUCTS", SET_STR,
+	    "p01,p02,p03,p04,p05,p06,p07,p08,p09,p10,p11,p12,p13,p14,p15,"
+	    "p16,p17,p18,p19,p20", 0, SETTINGS_STR_MAX * 4, OFF(stats_products),
+	    "products on the stats page, comma-separated" },
+	{ "stats-limit", "FANOUT_STATS_LIMIT", SET_INT, "5", 1, 1000,
+	    OFF(stats_limit), "stats page: upstream calls in flight" },
+	{ "stats-ttl", "FANOUT_STATS_TTL", SET_INT, "30", 0, 86400,
+	    OFF(stats_ttl), "seconds a complete stats result is reused" },
 	{ "sim-port", "FANOUT_SIM_PORT", SET_INT, "8889", 0, 65535,
 	    OFF(sim_port), "port of the embedded simulator (0: do not start)" },
 	{ "call-timeout", "FANOUT_CALL_TIMEOUT_MS", SET_INT, "10000", 1,
@@ -215,7 +232,16 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 		if (!settings_default_upstream(s, s->upstream, "",
 		    "--upstream (FANOUT_UPSTREAM)", err, errlen) ||
 		    !settings_default_upstream(s, s->xkcd_upstream, "/xkcd",
-		    "--xkcd-upstream (FANOUT_XKCD_UPSTREAM)", err, errlen))
+		    "--xkcd-upstream (FANOUT_XKCD_UPSTREAM)", err, errlen) ||
+		    !settings_default_upstream(s, s->analytics_upstream,
+		    "/analytics", "--analytics-upstream "
+		    "(FANOUT_ANALYTICS_UPSTREAM)", err, errlen) ||
+		    !settings_default_upstream(s, s->partner_upstream,
+		    "/partner", "--partner-upstream (FANOUT_PARTNER_UPSTREAM)",
+		    err, errlen))
+			return (0);
+		if (!product_list_parse(s->stats_products, NULL, 0, err,
+		    errlen))
 			return (0);
 	}
 
@@ -286,6 +312,7 @@ setting_apply(struct settings *s, const struct setting *st, const char *v,
 {
 	char		*str;
 	long long	*num;
+	size_t		size;
 
 	switch (st->type) {
 	case SET_INT:
@@ -307,11 +334,13 @@ setting_apply(struct settings *s, const struct setting *st, const char *v,
 		}
 		/* FALLTHROUGH */
 	case SET_STR:
+		/* For strings, max is the buffer's size (default STR_MAX). */
+		size = st->max > 0 ? (size_t)st->max : SETTINGS_STR_MAX;
 		str = setting_ptr(s, st);
-		if (strlen(v) >= SETTINGS_STR_MAX) {
+		if (strlen(v) >= size) {
 			(void)snprintf(err, errlen, "value for --%s (%s) is "
-			    "longer than %d bytes", st->name, st->env,
-			    SETTINGS_STR_MAX - 1);
+			    "longer than %zu bytes", st->name, st->env,
+			    size - 1);
 			return (0);
 		}
 		(void)strcpy(str, v);

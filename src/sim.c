@@ -9,6 +9,10 @@
  *   /xkcd/<n>/info.0.json        comic <n>, xkcd's format, generated
  *   /xkcd/<n>/                   the comic's page
  *   /xkcd/img/<n>.svg            its image
+ *   /analytics/stats             views and visitors of products p01-p60
+ *   /partner/stats?product=<id>&api_key=<key>
+ *                                one product's sales, revenue, clicks and
+ *                                conversion; 401 without the right key
  *
  * Waiting costs nothing: the request sleeps and a one-shot Kore timer
  * wakes it, so thousands can wait at once in one worker.  xkcd documents
@@ -25,7 +29,10 @@
  *
  * Some comics are broken on purpose (see sim_comic()): 404 does not exist
  * (as on the real site), 405-411 are malformed, incomplete, oversized,
- * hostile or absurdly nested documents.
+ * hostile or absurdly nested documents.  Likewise partner products named
+ * err503-*, err429-* (with Retry-After: 2), badjson-* and slow-* (3 s).
+ * The partner accepts the key in --partner-key (FANOUT_PARTNER_KEY), or
+ * any non-empty key when none is set.
  *
  * States: START parses and arms the timer; ANSWER responds (or, for stall,
  * writes a partial response and moves to STALLED, which sleeps until the
@@ -45,6 +52,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "qparam.h"
 #include "reply.h"
 #include "settings.h"
 
@@ -66,6 +74,13 @@
 #define SIM_EP_COMIC		1
 #define SIM_EP_PAGE		2
 #define SIM_EP_IMAGE		3
+#define SIM_EP_ANALYTICS	4
+#define SIM_EP_PARTNER		5
+
+#define SIM_PRODUCTS		60
+#define SIM_STATS_LAG		150
+#define SIM_STATS_JITTER	50
+#define SIM_KEYS_MAX		16
 
 struct sim_wait {
 	struct kore_timer	*timer;
@@ -76,6 +91,15 @@ struct sim_wait {
 	long long		size;
 	int			body;
 	int			waiting;
+	int			key;
+	char			product[40];
+};
+
+struct sim_key {
+	char			key[64];
+	u_int64_t		calls;
+	u_int64_t		in_flight;
+	u_int64_t		peak;
 };
 
 int	sim_index(struct http_request *);
@@ -91,6 +115,11 @@ static int	sim_endpoint(struct sim_wait *, char **, int, char *, size_t);
 static void	sim_comic(struct http_request *, struct sim_wait *,
 		    struct kore_buf *);
 static void	sim_image(struct http_request *, struct sim_wait *);
+static void	sim_analytics(struct http_request *, struct sim_wait *);
+static void	sim_partner(struct http_request *, struct sim_wait *);
+static int	sim_partner_check(struct http_request *, struct sim_wait *);
+static void	sim_key_flight(struct sim_wait *, int);
+static long long	sim_number(const char *, int, long long);
 static void	sim_gen_str(yajl_gen, const char *, const char *);
 static void	sim_gen_int(yajl_gen, const char *, long long);
 static void	sim_wake(void *, u_int64_t);
@@ -118,6 +147,9 @@ static u_int64_t	requests = 0;
 static u_int64_t	waiting = 0;
 static u_int64_t	peak_waiting = 0;
 static u_int8_t		*huge = NULL;
+static struct sim_key	keys[SIM_KEYS_MAX];
+static size_t		nkeys = 0;
+static u_int64_t	analytics_calls = 0;
 
 int
 sim_index(struct http_request *req)
@@ -143,12 +175,24 @@ int
 sim_stats(struct http_request *req)
 {
 	struct kore_buf		buf;
+	size_t			i;
 
 	kore_buf_init(&buf, 128);
 	kore_buf_appendf(&buf, "{\"pid\":%d,\"requests\":%llu,"
-	    "\"waiting\":%llu,\"peak_waiting\":%llu}", (int)getpid(),
+	    "\"waiting\":%llu,\"peak_waiting\":%llu,"
+	    "\"analytics_calls\":%llu,\"partner_keys\":[", (int)getpid(),
 	    (unsigned long long)requests, (unsigned long long)waiting,
-	    (unsigned long long)peak_waiting);
+	    (unsigned long long)peak_waiting,
+	    (unsigned long long)analytics_calls);
+	/* Test keys only: this is the simulator's page, not the app's. */
+	for (i = 0; i < nkeys; i++) {
+		kore_buf_appendf(&buf, "%s{\"key\":\"%s\",\"calls\":%llu,"
+		    "\"in_flight\":%llu,\"peak\":%llu}", i ? "," : "",
+		    keys[i].key, (unsigned long long)keys[i].calls,
+		    (unsigned long long)keys[i].in_flight,
+		    (unsigned long long)keys[i].peak);
+	}
+	kore_buf_appendf(&buf, "]}");
 	reply_json(req, HTTP_STATUS_OK, (const char *)buf.data, buf.offset);
 	kore_buf_cleanup(&buf);
 
@@ -167,6 +211,11 @@ state_start(struct http_request *req)
 		reply_text(req, HTTP_STATUS_BAD_REQUEST, err);
 		return (HTTP_STATE_COMPLETE);
 	}
+
+	if (w->endpoint == SIM_EP_PARTNER && !sim_partner_check(req, w))
+		return (HTTP_STATE_COMPLETE);
+	if (w->endpoint == SIM_EP_ANALYTICS)
+		analytics_calls++;
 
 	req->fsm_state = SIM_STATE_ANSWER;
 	if (w->ms == 0)
@@ -229,6 +278,12 @@ state_answer(struct http_request *req)
 	case SIM_EP_IMAGE:
 		sim_image(req, w);
 		break;
+	case SIM_EP_ANALYTICS:
+		sim_analytics(req, w);
+		break;
+	case SIM_EP_PARTNER:
+		sim_partner(req, w);
+		break;
 	case SIM_EP_PAGE:
 		kore_buf_appendf(&buf, "<!doctype html><title>xkcd-sim %lld"
 		    "</title><h1>Simulated comic %lld</h1>\n", w->num, w->num);
@@ -287,7 +342,8 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 	}
 
 	for (i = 0; i < n; i++) {
-		if (!strcmp(seg[i], "delay") || !strcmp(seg[i], "xkcd")) {
+		if (!strcmp(seg[i], "delay") || !strcmp(seg[i], "xkcd") ||
+		    !strcmp(seg[i], "analytics") || !strcmp(seg[i], "partner")) {
 			if (!sim_endpoint(w, seg + i, n - i, err, errlen))
 				return (0);
 			if (lag >= 0 && w->endpoint != SIM_EP_DELAY)
@@ -344,6 +400,18 @@ sim_endpoint(struct sim_wait *w, char **seg, int n, char *err,
 			    "milliseconds from 0 to %d", SIM_DELAY_MAX);
 			return (0);
 		}
+		return (1);
+	}
+
+	if (!strcmp(seg[0], "analytics") || !strcmp(seg[0], "partner")) {
+		if (n != 2 || strcmp(seg[1], "stats") != 0) {
+			(void)snprintf(err, errlen, "%s: expected %s/stats",
+			    seg[0], seg[0]);
+			return (0);
+		}
+		w->endpoint = !strcmp(seg[0], "analytics") ?
+		    SIM_EP_ANALYTICS : SIM_EP_PARTNER;
+		w->ms = SIM_STATS_LAG + arc4random_uniform(SIM_STATS_JITTER);
 		return (1);
 	}
 
@@ -536,6 +604,7 @@ sim_onfree(struct http_request *req)
 		w->timer = NULL;
 	}
 	sim_waiting(w, 0);
+	sim_key_flight(w, 0);
 }
 
 static void
@@ -549,4 +618,149 @@ sim_waiting(struct sim_wait *w, int on)
 		w->waiting = 0;
 		waiting--;
 	}
+}
+
+/*
+ * The partner's checks, before the wait: the key (401), the product (404
+ * unless known or a fault product).  Counts the call against its key.
+ */
+static int
+sim_partner_check(struct http_request *req, struct sim_wait *w)
+{
+	struct qparams		qp;
+	const char		*key, *product;
+	long long		num;
+	size_t			i;
+	char			err[QPARAM_ERR_MAX];
+
+	if (!qparam_parse(&qp, req->query_string, err, sizeof(err)) ||
+	    (product = qparam_get(&qp, "product")) == NULL ||
+	    strlen(product) >= sizeof(w->product)) {
+		reply_json(req, 400, "{\"error\": \"bad request\"}", 26);
+		return (0);
+	}
+	key = qparam_get(&qp, "api_key");
+	if (key == NULL || *key == '\0' || strlen(key) >= sizeof(keys[0].key) ||
+	    (settings.partner_key[0] != '\0' &&
+	    strcmp(key, settings.partner_key) != 0)) {
+		reply_json(req, 401, "{\"error\": \"invalid api key\"}", 28);
+		return (0);
+	}
+	(void)strcpy(w->product, product);
+
+	for (i = 0; i < nkeys; i++) {
+		if (strcmp(keys[i].key, key) == 0)
+			break;
+	}
+	if (i == nkeys && nkeys < SIM_KEYS_MAX)
+		(void)strcpy(keys[nkeys++].key, key);
+	w->key = i < nkeys ? (int)i + 1 : 0;
+	sim_key_flight(w, 1);
+
+	if (!strncmp(product, "slow-", 5))
+		w->ms = 3000;
+	if (product[0] == 'p' && settings_parse_number(product + 1, 1,
+	    SIM_PRODUCTS, &num) && strlen(product) == 3)
+		return (1);
+	if (!strncmp(product, "err503-", 7) || !strncmp(product, "err429-", 7) ||
+	    !strncmp(product, "badjson-", 8) || !strncmp(product, "slow-", 5))
+		return (1);
+
+	w->status = 404;
+	return (1);
+}
+
+static void
+sim_key_flight(struct sim_wait *w, int on)
+{
+	struct sim_key		*k;
+
+	if (w->key == 0)
+		return;
+	k = &keys[w->key - 1];
+	if (on) {
+		k->calls++;
+		if (++k->in_flight > k->peak)
+			k->peak = k->in_flight;
+	} else {
+		k->in_flight--;
+		w->key = 0;
+	}
+}
+
+/* Deterministic numbers for product p<nn>. */
+static long long
+sim_number(const char *product, int salt, long long mod)
+{
+	unsigned long long	h;
+	const char		*p;
+
+	h = 1469598103934665603ULL ^ (unsigned long long)salt;
+	for (p = product; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+
+	return ((long long)(h % (unsigned long long)mod));
+}
+
+static void
+sim_analytics(struct http_request *req, struct sim_wait *w)
+{
+	struct kore_buf		buf;
+	char			id[8];
+	int			i;
+
+	kore_buf_init(&buf, 4096);
+	if (w->body == SIM_BODY_MALFORMED) {
+		kore_buf_appendf(&buf, "{\"products\": {\"p01\": ");
+	} else {
+		kore_buf_appendf(&buf, "{\"products\": {");
+		for (i = 1; i <= SIM_PRODUCTS; i++) {
+			(void)snprintf(id, sizeof(id), "p%02d", i);
+			kore_buf_appendf(&buf, "%s\"%s\": {\"views\": %lld, "
+			    "\"visitors\": %lld}", i > 1 ? ", " : "", id,
+			    1000 + sim_number(id, 1, 90000),
+			    100 + sim_number(id, 2, 9000));
+		}
+		kore_buf_appendf(&buf, "}}");
+	}
+
+	http_response_header(req, "content-type", "application/json");
+	http_response(req, (int)w->status, buf.data, buf.offset);
+	kore_buf_cleanup(&buf);
+}
+
+static void
+sim_partner(struct http_request *req, struct sim_wait *w)
+{
+	struct kore_buf		buf;
+	const char		*p = w->product;
+	int			status;
+
+	sim_key_flight(w, 0);
+	kore_buf_init(&buf, 256);
+	status = (int)w->status;
+
+	if (status == 404) {
+		kore_buf_appendf(&buf, "{\"error\": \"unknown product\"}");
+	} else if (!strncmp(p, "err503-", 7)) {
+		status = 503;
+		kore_buf_appendf(&buf, "{\"error\": \"unavailable\"}");
+	} else if (!strncmp(p, "err429-", 7)) {
+		status = 429;
+		http_response_header(req, "retry-after", "2");
+		kore_buf_appendf(&buf, "{\"error\": \"slow down\"}");
+	} else if (!strncmp(p, "badjson-", 8) ||
+	    w->body == SIM_BODY_MALFORMED) {
+		kore_buf_appendf(&buf, "{\"product\": \"%s\", \"sales\": ", p);
+	} else {
+		kore_buf_appendf(&buf, "{\"product\": \"%s\", \"sales\": %lld, "
+		    "\"revenue\": %lld.%02lld, \"clicks\": %lld, "
+		    "\"conversion\": 0.%04lld}", p, sim_number(p, 3, 500),
+		    sim_number(p, 4, 50000), sim_number(p, 5, 100),
+		    500 + sim_number(p, 6, 20000), sim_number(p, 7, 10000));
+	}
+
+	http_response_header(req, "content-type", "application/json");
+	http_response(req, status, buf.data, buf.offset);
+	kore_buf_cleanup(&buf);
 }

@@ -23,6 +23,12 @@ struct settings {
 	char		xkcd_upstream[SETTINGS_STR_MAX];
 	long long	xkcd_cache;
 	long long	xkcd_latest_ttl;
+	char		analytics_upstream[SETTINGS_STR_MAX];
+	char		partner_upstream[SETTINGS_STR_MAX];
+	char		partner_key[SETTINGS_STR_MAX];
+	char		stats_products[SETTINGS_STR_MAX * 4];
+	long long	stats_limit;
+	long long	stats_ttl;
 	long long	sim_port;
 	long long	call_timeout_ms;
 	long long	connect_timeout_ms;

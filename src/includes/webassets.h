@@ -19,5 +19,18 @@ WEBASSET(xkcd_js);
 WEBASSET(xkcd_html);
 WEBASSET(xkcd_card_html);
 WEBASSET(xkcd_error_html);
+WEBASSET(stats_html);
+WEBASSET(stats_row_html);
+WEBASSET(stats_cell_html);
+WEBASSET(stats_na_html);
+WEBASSET(stats_js);
+WEBASSET(jquery_min_js);
+WEBASSET(jquery_dataTables_min_js);
+WEBASSET(jquery_dataTables_min_css);
+WEBASSET(sort_asc_png);
+WEBASSET(sort_desc_png);
+WEBASSET(sort_both_png);
+WEBASSET(sort_asc_disabled_png);
+WEBASSET(sort_desc_disabled_png);
 
 #endif

@@ -1,0 +1,868 @@
+/*
+ * The stats aggregation page: /stats (async), /stats/sync, /api/stats.
+ *
+ * A row per product merges two sources: the analytics service (one call,
+ * every product: views, visitors) and the partner API (one call per
+ * product: sales, revenue, clicks, conversion; it wants an API key).  The
+ * async page runs those N+1 calls --stats-limit at a time.
+ *
+ * Async requests for the same products share work, per worker:
+ *
+ * - a complete result is kept for --stats-ttl seconds (an entry per
+ *   product set) and served without any upstream call;
+ * - while one request (the leader) fetches, others for the same products
+ *   (followers) park (fanout_park()) on the entry's waiter list; the
+ *   leader's finish() stores the result and wakes them, and they answer
+ *   from it.  If the leader's client goes away first, its cleanup wakes
+ *   the followers and the first to run takes over.
+ *
+ * The sync page is the naive baseline: its own calls, one after another,
+ * no cache, no sharing.
+ *
+ * A partner 429 blocks partner calls until its Retry-After has passed:
+ * queued calls of the page are skipped (call_done()), and later pages do
+ * not call the partner before then.  The API key goes into the partner
+ * URL only; no page, log line, error text or header carries it.
+ */
+
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <yajl/yajl_gen.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/curl.h>
+
+#include "fanout.h"
+#include "partner.h"
+#include "qparam.h"
+#include "reply.h"
+#include "settings.h"
+#include "tmpl.h"
+#include "webassets.h"
+
+#define ROLE_SYNC		0
+#define ROLE_LEADER		1
+#define ROLE_FOLLOWER		2
+#define ROLE_CACHED		3
+
+#define GROUP_PARTNER		1
+#define ENTRIES_MAX		64
+#define REASON_MAX		160
+
+struct stats_row {
+	product_id		product;
+	int			known;
+	struct analytics_row	a;
+	struct partner_row	p;
+	int			p_ok;
+	char			a_err[REASON_MAX];
+	char			p_err[REASON_MAX];
+};
+
+struct stats_result {
+	size_t			nrows;
+	int			partial;
+	int			all_failed;
+	int			key_rejected;
+	double			elapsed_ms;
+	size_t			calls;
+	struct stats_row	rows[PRODUCTS_MAX];
+};
+
+struct stats_req;
+
+struct stats_entry {
+	char				key[PRODUCTS_MAX * (PRODUCT_ID_MAX + 1)];
+	struct stats_result		*result;
+	u_int64_t			fresh_until;
+	u_int64_t			generation;
+	struct stats_req		*leader;
+	TAILQ_HEAD(, stats_req)		waiters;
+	TAILQ_ENTRY(stats_entry)	list;
+};
+
+struct stats_req {
+	struct http_request		*req;
+	int				api;
+	int				role;
+	size_t				nproducts;
+	product_id			products[PRODUCTS_MAX];
+	struct stats_entry		*entry;
+	u_int64_t			seen;
+	int				waiting;
+	long				analytics_call;
+	long				partner_call[PRODUCTS_MAX];
+	struct stats_result		*own;
+	TAILQ_ENTRY(stats_req)		wlist;
+};
+
+int	page_stats(struct http_request *);
+int	page_stats_sync(struct http_request *);
+int	page_api_stats(struct http_request *);
+
+static int	stats_setup(struct http_request *, struct fanout *);
+static void	stats_next(struct http_request *, struct fanout *);
+static void	stats_finish(struct http_request *, struct fanout *);
+static void	stats_cleanup(void *);
+static void	stats_call_done(struct fanout *, size_t);
+
+static int	stats_params(struct http_request *, struct stats_req *, char *,
+		    size_t);
+static void	stats_add_calls(struct fanout *, struct stats_req *);
+static struct stats_result	*stats_collect(struct fanout *,
+				    struct stats_req *);
+static void	stats_answer(struct http_request *, struct fanout *,
+		    struct stats_req *, const struct stats_result *);
+static void	stats_html(struct http_request *, struct fanout *,
+		    struct stats_req *, const struct stats_result *);
+static void	stats_json(struct http_request *, struct fanout *,
+		    struct stats_req *, const struct stats_result *);
+static void	stats_fail_message(const struct stats_result *, char *,
+		    size_t);
+static void	reasonf(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static void	stats_reason(char *, size_t, const char *,
+		    const struct fanout_result *);
+static const char	*stats_origin(const struct stats_req *);
+static int	stats_cell(struct sbuf *, int, const char *, const char *);
+static int	stats_known(const char *);
+static void	stats_wake(struct stats_entry *);
+static void	stats_unwait(struct stats_req *);
+
+static struct stats_entry	*entry_get(const struct stats_req *);
+
+static const struct fanout_page	stats_page = {
+	"stats", sizeof(struct stats_req), stats_setup, stats_next,
+	stats_finish, stats_cleanup, stats_call_done
+};
+
+static TAILQ_HEAD(, stats_entry)	entries =
+    TAILQ_HEAD_INITIALIZER(entries);
+static size_t				nentries = 0;
+static u_int64_t			partner_blocked_until = 0;
+
+int
+page_stats(struct http_request *req)
+{
+	return (fanout_serve_async(req, &stats_page));
+}
+
+int
+page_stats_sync(struct http_request *req)
+{
+	return (fanout_serve_sync(req, &stats_page));
+}
+
+int
+page_api_stats(struct http_request *req)
+{
+	return (fanout_serve_async(req, &stats_page));
+}
+
+static int
+stats_setup(struct http_request *req, struct fanout *fo)
+{
+	struct stats_req	*x = fanout_udata(fo);
+	struct stats_entry	*e;
+	char			err[QPARAM_ERR_MAX];
+
+	x->req = req;
+	x->api = strcmp(req->path, "/api/stats") == 0;
+	x->analytics_call = -1;
+	fanout_set_concurrency(fo, (size_t)settings.stats_limit);
+
+	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
+		http_response_header(req, "allow", "GET, HEAD");
+		fanout_reply_error(req, fo, HTTP_STATUS_METHOD_NOT_ALLOWED,
+		    "only GET and HEAD are allowed here");
+		return (KORE_RESULT_ERROR);
+	}
+	if (!stats_params(req, x, err, sizeof(err))) {
+		fanout_reply_error(req, fo, HTTP_STATUS_BAD_REQUEST, err);
+		return (KORE_RESULT_ERROR);
+	}
+
+	if (!fanout_is_async(fo)) {
+		x->role = ROLE_SYNC;
+		stats_add_calls(fo, x);
+		return (KORE_RESULT_OK);
+	}
+
+	e = entry_get(x);
+	x->entry = e;
+
+	if (e->result != NULL && kore_time_ms() < e->fresh_until) {
+		x->role = ROLE_CACHED;
+	} else if (e->leader != NULL) {
+		x->role = ROLE_FOLLOWER;
+		x->seen = e->generation;
+		TAILQ_INSERT_TAIL(&e->waiters, x, wlist);
+		x->waiting = 1;
+	} else {
+		x->role = ROLE_LEADER;
+		e->leader = x;
+		stats_add_calls(fo, x);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+/* Followers: answer once the leader has, take over if it went away. */
+static void
+stats_next(struct http_request *req, struct fanout *fo)
+{
+	struct stats_req	*x = fanout_udata(fo);
+	struct stats_entry	*e = x->entry;
+
+	if (x->role != ROLE_FOLLOWER)
+		return;
+
+	if (e->generation != x->seen) {
+		stats_unwait(x);
+		return;
+	}
+
+	if (e->leader == NULL) {
+		stats_unwait(x);
+		x->role = ROLE_LEADER;
+		e->leader = x;
+		stats_add_calls(fo, x);
+		return;
+	}
+
+	if (fanout_deadline_passed(fo)) {
+		stats_unwait(x);
+		return;
+	}
+
+	fanout_park(fo);
+}
+
+static void
+stats_finish(struct http_request *req, struct fanout *fo)
+{
+	struct stats_req	*x = fanout_udata(fo);
+	struct stats_entry	*e = x->entry;
+
+	fanout_server_timing(req, fo);
+
+	switch (x->role) {
+	case ROLE_SYNC:
+		x->own = stats_collect(fo, x);
+		stats_answer(req, fo, x, x->own);
+		break;
+	case ROLE_LEADER:
+		x->own = stats_collect(fo, x);
+		kore_free(e->result);
+		e->result = x->own;
+		x->own = NULL;
+		e->generation++;
+		e->fresh_until = 0;
+		if (!e->result->partial && settings.stats_ttl > 0) {
+			e->fresh_until = kore_time_ms() +
+			    (u_int64_t)settings.stats_ttl * 1000;
+		}
+		e->leader = NULL;
+		stats_wake(e);
+		stats_answer(req, fo, x, e->result);
+		break;
+	default:
+		if (e->result == NULL || (x->role == ROLE_FOLLOWER &&
+		    e->generation == x->seen)) {
+			reply_text(req, HTTP_STATUS_GATEWAY_TIMEOUT,
+			    "timed out waiting for the stats being fetched "
+			    "for another request");
+			break;
+		}
+		stats_answer(req, fo, x, e->result);
+		break;
+	}
+}
+
+static void
+stats_cleanup(void *arg)
+{
+	struct stats_req	*x = arg;
+
+	stats_unwait(x);
+
+	/* A leader gone before it finished: let a follower take over. */
+	if (x->entry != NULL && x->entry->leader == x) {
+		x->entry->leader = NULL;
+		stats_wake(x->entry);
+	}
+
+	kore_free(x->own);
+}
+
+/* A partner 429: no partner call before its Retry-After has passed. */
+static void
+stats_call_done(struct fanout *fo, size_t idx)
+{
+	const struct fanout_result	*r;
+	const char			*ra;
+	long				secs;
+
+	r = fanout_result(fo, idx);
+	if (r->error != FANOUT_ERR_HTTP || r->status != 429)
+		return;
+
+	ra = fanout_result_header(fo, idx, "retry-after");
+	secs = ra != NULL ? retry_after_parse(ra, time(NULL)) : -1;
+	if (secs < 1)
+		secs = 1;
+
+	partner_blocked_until = kore_time_ms() + (u_int64_t)secs * 1000;
+	fanout_skip_group(fo, GROUP_PARTNER,
+	    "rate limited by the partner (429), not called");
+}
+
+static int
+stats_params(struct http_request *req, struct stats_req *x, char *err,
+    size_t errlen)
+{
+	struct qparams		qp;
+	const char		*list;
+	char			perr[QPARAM_ERR_MAX];
+
+	if (!qparam_parse(&qp, req->query_string, err, errlen))
+		return (KORE_RESULT_ERROR);
+
+	list = qparam_get(&qp, "products");
+	if (list == NULL)
+		list = settings.stats_products;
+
+	x->nproducts = product_list_parse(list, x->products, PRODUCTS_MAX,
+	    perr, sizeof(perr));
+	if (x->nproducts == 0) {
+		reasonf(err, errlen, "invalid parameter 'products': %s", perr);
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+/* The analytics call, then one partner call per known product. */
+static void
+stats_add_calls(struct fanout *fo, struct stats_req *x)
+{
+	size_t		i;
+	char		key[SETTINGS_STR_MAX * 3];
+	char		url[SETTINGS_STR_MAX + sizeof(key) + 64];
+
+	(void)snprintf(url, sizeof(url), "%s/stats",
+	    settings.analytics_upstream);
+	x->analytics_call = (long)fanout_count(fo);
+	if (!fanout_add(fo, HTTP_METHOD_GET, url))
+		x->analytics_call = -1;
+
+	if (!url_encode(key, sizeof(key), settings.partner_key))
+		fatal("stats: the partner key does not fit");
+
+	for (i = 0; i < x->nproducts; i++) {
+		x->partner_call[i] = -1;
+		if (!stats_known(x->products[i]))
+			continue;
+		if (kore_time_ms() < partner_blocked_until)
+			continue;
+		(void)snprintf(url, sizeof(url),
+		    "%s/stats?product=%s&api_key=%s",
+		    settings.partner_upstream, x->products[i], key);
+		x->partner_call[i] = (long)fanout_count(fo);
+		if (!fanout_add(fo, HTTP_METHOD_GET, url)) {
+			x->partner_call[i] = -1;
+			continue;
+		}
+		fanout_set_group(fo, GROUP_PARTNER);
+	}
+
+	explicit_bzero(url, sizeof(url));
+	explicit_bzero(key, sizeof(key));
+}
+
+/* Bounded, truncating formatting for reasons shown to the user. */
+static void
+reasonf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+static void
+stats_reason(char *buf, size_t len, const char *what,
+    const struct fanout_result *r)
+{
+	if (r->error == FANOUT_ERR_HTTP && r->status == 401) {
+		reasonf(buf, len, "the %s rejected the API key (401)",
+		    what);
+	} else if (r->error == FANOUT_ERR_HTTP && r->status == 429) {
+		reasonf(buf, len, "rate limited by the %s (429)", what);
+	} else if (r->error == FANOUT_ERR_HTTP) {
+		reasonf(buf, len, "the %s answered %ld", what,
+		    r->status);
+	} else if (r->error == FANOUT_ERR_SKIPPED) {
+		reasonf(buf, len, "%s", r->errmsg);
+	} else {
+		reasonf(buf, len, "%s: %s", fanout_strerror(r->error),
+		    r->errmsg);
+	}
+}
+
+static struct stats_result *
+stats_collect(struct fanout *fo, struct stats_req *x)
+{
+	struct stats_result		*res;
+	struct analytics_row		arows[PRODUCTS_MAX];
+	const struct fanout_result	*r;
+	struct stats_row		*row;
+	size_t				i, p_tried, p_failed;
+	int				a_failed;
+	long				wait;
+	char				a_err[REASON_MAX], err[REASON_MAX];
+
+	res = kore_calloc(1, sizeof(*res));
+	res->nrows = x->nproducts;
+	res->elapsed_ms = fanout_elapsed_ms(fo);
+	res->calls = fanout_count(fo);
+
+	a_failed = 1;
+	a_err[0] = '\0';
+	memset(arows, 0, sizeof(arows));
+	if (x->analytics_call >= 0) {
+		r = fanout_result(fo, (size_t)x->analytics_call);
+		if (r->error != FANOUT_ERR_NONE) {
+			stats_reason(a_err, sizeof(a_err), "analytics service",
+			    r);
+		} else if (!analytics_parse(r->body, r->body_len,
+		    (const product_id *)x->products, x->nproducts, arows, err,
+		    sizeof(err))) {
+			reasonf(a_err, sizeof(a_err),
+			    "unreadable analytics: %s", err);
+		} else {
+			a_failed = 0;
+		}
+	}
+
+	p_tried = p_failed = 0;
+	for (i = 0; i < x->nproducts; i++) {
+		row = &res->rows[i];
+		memcpy(row->product, x->products[i], sizeof(row->product));
+		row->known = stats_known(row->product);
+
+		if (!row->known) {
+			reasonf(row->a_err, sizeof(row->a_err),
+			    "unknown product");
+			reasonf(row->p_err, sizeof(row->p_err),
+			    "unknown product");
+			continue;
+		}
+
+		if (a_failed) {
+			reasonf(row->a_err, sizeof(row->a_err), "%s",
+			    a_err);
+		} else if (arows[i].found == 1) {
+			row->a = arows[i];
+		} else {
+			reasonf(row->a_err, sizeof(row->a_err), "%s",
+			    arows[i].found == 0 ? "no analytics data" :
+			    "unreadable analytics data");
+		}
+
+		p_tried++;
+		if (x->partner_call[i] < 0) {
+			wait = (long)((partner_blocked_until - kore_time_ms() +
+			    999) / 1000);
+			reasonf(row->p_err, sizeof(row->p_err),
+			    "rate limited by the partner, retrying in %ld s",
+			    wait > 0 ? wait : 1);
+			p_failed++;
+			continue;
+		}
+		r = fanout_result(fo, (size_t)x->partner_call[i]);
+		if (r->error == FANOUT_ERR_HTTP && r->status == 401)
+			res->key_rejected = 1;
+		if (r->error != FANOUT_ERR_NONE) {
+			stats_reason(row->p_err, sizeof(row->p_err), "partner",
+			    r);
+			p_failed++;
+		} else if (!partner_parse(r->body, r->body_len, &row->p, err,
+		    sizeof(err))) {
+			reasonf(row->p_err, sizeof(row->p_err),
+			    "unreadable partner answer: %s", err);
+			p_failed++;
+		} else {
+			row->p_ok = 1;
+		}
+	}
+
+	for (i = 0; i < res->nrows; i++) {
+		if (res->rows[i].a_err[0] != '\0' ||
+		    res->rows[i].p_err[0] != '\0')
+			res->partial = 1;
+	}
+	res->all_failed = a_failed && p_tried > 0 && p_failed == p_tried;
+
+	return (res);
+}
+
+static void
+stats_answer(struct http_request *req, struct fanout *fo,
+    struct stats_req *x, const struct stats_result *res)
+{
+	yajl_gen		g;
+	const unsigned char	*out;
+	size_t			len;
+	char			msg[512];
+
+	if (res->all_failed) {
+		stats_fail_message(res, msg, sizeof(msg));
+		if (x->api) {
+			g = yajl_gen_alloc(NULL);
+			yajl_gen_map_open(g);
+			yajl_gen_string(g, (const unsigned char *)"error", 5);
+			yajl_gen_string(g, (const unsigned char *)msg,
+			    strlen(msg));
+			yajl_gen_map_close(g);
+			yajl_gen_get_buf(g, &out, &len);
+			reply_json(req, HTTP_STATUS_BAD_GATEWAY,
+			    (const char *)out, len);
+			yajl_gen_free(g);
+		} else {
+			reply_text(req, HTTP_STATUS_BAD_GATEWAY, msg);
+		}
+		return;
+	}
+
+	if (x->api)
+		stats_json(req, fo, x, res);
+	else
+		stats_html(req, fo, x, res);
+}
+
+static void
+stats_fail_message(const struct stats_result *res, char *buf, size_t len)
+{
+	const struct stats_row	*row;
+	size_t			i;
+
+	row = NULL;
+	for (i = 0; i < res->nrows; i++) {
+		if (res->rows[i].known) {
+			row = &res->rows[i];
+			break;
+		}
+	}
+
+	(void)snprintf(buf, len, "every upstream failed: analytics: %s; "
+	    "partner: %s%s", row != NULL ? row->a_err : "-",
+	    row != NULL ? row->p_err : "-",
+	    res->key_rejected ? " (the partner rejected the API key)" : "");
+}
+
+static const char *
+stats_origin(const struct stats_req *x)
+{
+	switch (x->role) {
+	case ROLE_CACHED:
+		return ("cache");
+	case ROLE_FOLLOWER:
+		return ("shared");
+	default:
+		return ("upstream");
+	}
+}
+
+static int
+stats_cell(struct sbuf *b, int ok, const char *value, const char *reason)
+{
+	struct tmpl_var	v[] = {
+		{ "class", ok ? "num" : "na", TMPL_TEXT },
+		{ "order", ok ? value : "-1", TMPL_TEXT },
+		{ "text", ok ? value : "", TMPL_TEXT },
+		{ "reason", ok ? "" : reason, TMPL_TEXT },
+	};
+
+	return (tmpl_render(b, (const char *)(ok ? asset_stats_cell_html :
+	    asset_stats_na_html), ok ? asset_len_stats_cell_html :
+	    asset_len_stats_na_html, v, sizeof(v) / sizeof(v[0])));
+}
+
+static void
+stats_html(struct http_request *req, struct fanout *fo, struct stats_req *x,
+    const struct stats_result *res)
+{
+	struct sbuf		rows, cells, page;
+	const struct stats_row	*row;
+	size_t			i, nerr;
+	int			ok;
+	char			n[6][32], elapsed[32], calls[24], count[24];
+	char			errors[24], other[QPARAM_QS_MAX + 32];
+
+	sbuf_init(&rows);
+	sbuf_init(&page);
+	ok = 1;
+	nerr = 0;
+
+	for (i = 0; i < res->nrows && ok; i++) {
+		row = &res->rows[i];
+		if (row->a_err[0] != '\0' || row->p_err[0] != '\0')
+			nerr++;
+		(void)snprintf(n[0], sizeof(n[0]), "%lld", row->a.views);
+		(void)snprintf(n[1], sizeof(n[1]), "%lld", row->a.visitors);
+		(void)snprintf(n[2], sizeof(n[2]), "%lld", row->p.sales);
+		(void)snprintf(n[3], sizeof(n[3]), "%.2f", row->p.revenue);
+		(void)snprintf(n[4], sizeof(n[4]), "%lld", row->p.clicks);
+		(void)snprintf(n[5], sizeof(n[5]), "%.2f%%",
+		    row->p.conversion * 100);
+
+		sbuf_init(&cells);
+		ok = stats_cell(&cells, row->a_err[0] == '\0', n[0],
+		    row->a_err) &&
+		    stats_cell(&cells, row->a_err[0] == '\0', n[1], row->a_err) &&
+		    stats_cell(&cells, row->p_ok, n[2], row->p_err) &&
+		    stats_cell(&cells, row->p_ok, n[3], row->p_err) &&
+		    stats_cell(&cells, row->p_ok, n[4], row->p_err) &&
+		    stats_cell(&cells, row->p_ok, n[5], row->p_err);
+		if (ok) {
+			struct tmpl_var	v[] = {
+				{ "product", row->product, TMPL_TEXT },
+				{ "cells", cells.data != NULL ? cells.data : "",
+				    TMPL_HTML },
+			};
+			ok = tmpl_render(&rows, (const char *)asset_stats_row_html,
+			    asset_len_stats_row_html, v, sizeof(v) / sizeof(v[0]));
+		}
+		sbuf_cleanup(&cells);
+	}
+
+	(void)snprintf(elapsed, sizeof(elapsed), "%.0f",
+	    x->role == ROLE_CACHED ? res->elapsed_ms : fanout_elapsed_ms(fo));
+	(void)snprintf(calls, sizeof(calls), "%zu", fanout_count(fo));
+	(void)snprintf(count, sizeof(count), "%zu", res->nrows);
+	(void)snprintf(errors, sizeof(errors), "%zu", nerr);
+	(void)snprintf(other, sizeof(other), "%s%s%s",
+	    fanout_is_async(fo) ? "/stats/sync" : "/stats",
+	    req->query_string != NULL ? "?" : "",
+	    req->query_string != NULL ? req->query_string : "");
+
+	if (ok) {
+		struct tmpl_var	v[] = {
+			{ "mode", fanout_is_async(fo) ? "async" : "sync",
+			    TMPL_TEXT },
+			{ "other_mode", fanout_is_async(fo) ? "sync" : "async",
+			    TMPL_TEXT },
+			{ "other_href", other, TMPL_TEXT },
+			{ "elapsed", elapsed, TMPL_TEXT },
+			{ "calls", calls, TMPL_TEXT },
+			{ "count", count, TMPL_TEXT },
+			{ "errors", errors, TMPL_TEXT },
+			{ "origin", stats_origin(x), TMPL_TEXT },
+			{ "partial", res->partial ? "partial" : "complete",
+			    TMPL_TEXT },
+			{ "key_rejected", res->key_rejected ? "The partner "
+			    "rejected the API key: check --partner-key "
+			    "(FANOUT_PARTNER_KEY)." : "", TMPL_TEXT },
+			{ "rows", rows.data != NULL ? rows.data : "",
+			    TMPL_HTML },
+		};
+		ok = tmpl_render(&page, (const char *)asset_stats_html,
+		    asset_len_stats_html, v, sizeof(v) / sizeof(v[0]));
+	}
+
+	if (ok) {
+		http_response_header(req, "content-type",
+		    "text/html; charset=utf-8");
+		http_response(req, HTTP_STATUS_OK, page.data, page.len);
+	} else {
+		kore_log(LOG_ERR, "stats: template rendering failed");
+		reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
+		    "the page could not be rendered");
+	}
+
+	sbuf_cleanup(&rows);
+	sbuf_cleanup(&page);
+}
+
+static void
+stats_json(struct http_request *req, struct fanout *fo, struct stats_req *x,
+    const struct stats_result *res)
+{
+	yajl_gen		g;
+	const unsigned char	*out;
+	const struct stats_row	*row;
+	size_t			i, len;
+	char			num[48];
+
+#define KEY(k)	yajl_gen_string(g, (const unsigned char *)(k), strlen(k))
+#define STR(v)	yajl_gen_string(g, (const unsigned char *)(v), strlen(v))
+#define NUM(f, v)	do {						\
+	(void)snprintf(num, sizeof(num), f, v);				\
+	yajl_gen_number(g, num, strlen(num));				\
+} while (0)
+
+	g = yajl_gen_alloc(NULL);
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	yajl_gen_config(g, yajl_gen_escape_solidus, 1);
+
+	yajl_gen_map_open(g);
+	KEY("mode");
+	STR(fanout_is_async(fo) ? "async" : "sync");
+	KEY("elapsed_ms");
+	NUM("%.1f", x->role == ROLE_CACHED ? res->elapsed_ms :
+	    fanout_elapsed_ms(fo));
+	KEY("upstream_calls");
+	yajl_gen_integer(g, (long long)fanout_count(fo));
+	KEY("origin");
+	STR(stats_origin(x));
+	KEY("partial");
+	yajl_gen_bool(g, res->partial);
+	KEY("key_rejected");
+	yajl_gen_bool(g, res->key_rejected);
+	KEY("products");
+	yajl_gen_array_open(g);
+	for (i = 0; i < res->nrows; i++) {
+		row = &res->rows[i];
+		yajl_gen_map_open(g);
+		KEY("product");
+		STR(row->product);
+		if (row->a_err[0] == '\0') {
+			KEY("views");
+			yajl_gen_integer(g, row->a.views);
+			KEY("visitors");
+			yajl_gen_integer(g, row->a.visitors);
+		}
+		if (row->p_ok) {
+			KEY("sales");
+			yajl_gen_integer(g, row->p.sales);
+			KEY("revenue");
+			NUM("%.2f", row->p.revenue);
+			KEY("clicks");
+			yajl_gen_integer(g, row->p.clicks);
+			KEY("conversion");
+			NUM("%.4f", row->p.conversion);
+		}
+		if (row->a_err[0] != '\0' || row->p_err[0] != '\0') {
+			KEY("errors");
+			yajl_gen_map_open(g);
+			if (row->a_err[0] != '\0') {
+				KEY("analytics");
+				STR(row->a_err);
+			}
+			if (row->p_err[0] != '\0') {
+				KEY("partner");
+				STR(row->p_err);
+			}
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+
+#undef KEY
+#undef STR
+#undef NUM
+
+	if (yajl_gen_get_buf(g, &out, &len) == yajl_gen_status_ok) {
+		reply_json(req, HTTP_STATUS_OK, (const char *)out, len);
+	} else {
+		reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
+		    "the stats could not be encoded");
+	}
+	yajl_gen_free(g);
+}
+
+/* Whether a product is in --stats-products (validated at start-up). */
+static int
+stats_known(const char *product)
+{
+	static product_id	list[PRODUCTS_MAX];
+	static size_t		n = 0;
+	size_t			i;
+	char			err[QPARAM_ERR_MAX];
+
+	if (n == 0) {
+		n = product_list_parse(settings.stats_products, list,
+		    PRODUCTS_MAX, err, sizeof(err));
+	}
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(list[i], product) == 0)
+			return (1);
+	}
+
+	return (0);
+}
+
+static void
+stats_wake(struct stats_entry *e)
+{
+	struct stats_req	*w;
+
+	TAILQ_FOREACH(w, &e->waiters, wlist)
+		http_request_wakeup(w->req);
+}
+
+static void
+stats_unwait(struct stats_req *x)
+{
+	if (x->waiting) {
+		TAILQ_REMOVE(&x->entry->waiters, x, wlist);
+		x->waiting = 0;
+	}
+}
+
+/*
+ * The entry for a request's product set; the least recently created idle
+ * entry makes room when there are ENTRIES_MAX.
+ */
+static struct stats_entry *
+entry_get(const struct stats_req *x)
+{
+	struct stats_entry	*e;
+	char			key[sizeof(e->key)];
+	size_t			i, off;
+
+	off = 0;
+	key[0] = '\0';
+	for (i = 0; i < x->nproducts; i++) {
+		off += (size_t)snprintf(key + off, sizeof(key) - off, "%s%s",
+		    i > 0 ? "," : "", x->products[i]);
+	}
+
+	TAILQ_FOREACH(e, &entries, list) {
+		if (strcmp(e->key, key) == 0)
+			return (e);
+	}
+
+	if (nentries >= ENTRIES_MAX) {
+		TAILQ_FOREACH(e, &entries, list) {
+			if (e->leader == NULL && TAILQ_EMPTY(&e->waiters))
+				break;
+		}
+		if (e != NULL) {
+			TAILQ_REMOVE(&entries, e, list);
+			kore_free(e->result);
+			kore_free(e);
+			nentries--;
+		}
+	}
+
+	e = kore_calloc(1, sizeof(*e));
+	(void)strcpy(e->key, key);
+	TAILQ_INIT(&e->waiters);
+	TAILQ_INSERT_TAIL(&entries, e, list);
+	nentries++;
+
+	return (e);
+}
