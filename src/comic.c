@@ -9,6 +9,7 @@
  * reason.  libc and yajl only, so the unit tests can call it.
  */
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +39,8 @@ comic_parse(const void *body, size_t len, struct comic *c, char *err,
 		return (0);
 	}
 	if (!json_depth_ok(body, len, COMIC_DEPTH_MAX)) {
-		(void)snprintf(err, errlen, "document nested deeper than %d",
-		    COMIC_DEPTH_MAX);
+		(void)snprintf(err, errlen, "document nested deeper than %d "
+		    "or not plain JSON", COMIC_DEPTH_MAX);
 		return (0);
 	}
 	if (memchr(body, '\0', len) != NULL) {
@@ -136,7 +137,8 @@ comic_url_ok(const char *url)
 	else
 		return (0);
 
-	if (*p == '\0' || *p == '/')
+	/* A host must follow: a name, an IPv4 or an [IPv6] literal. */
+	if (!isalnum((unsigned char)*p) && *p != '[')
 		return (0);
 
 	for (; *p != '\0'; p++) {
@@ -151,7 +153,9 @@ comic_url_ok(const char *url)
 
 /*
  * Whether JSON text nests objects and arrays at most max deep.  Brackets
- * inside strings do not count.
+ * inside strings do not count.  Text with a '/' outside strings fails:
+ * JSON has none there, but yajl accepts comments, and a quote inside a
+ * comment would hide brackets from this count.
  */
 int
 json_depth_ok(const void *body, size_t len, int max)
@@ -183,6 +187,8 @@ json_depth_ok(const void *body, size_t len, int max)
 		case ']':
 			depth--;
 			break;
+		case '/':
+			return (0);
 		}
 	}
 

@@ -96,6 +96,7 @@ static const struct setting	table[] = {
 static int	setting_apply(struct settings *, const struct setting *,
 		    const char *, char *, size_t);
 static void	*setting_ptr(struct settings *, const struct setting *);
+static int	url_has_host(const char *);
 static int	settings_default_upstream(struct settings *, char *,
 		    const char *, const char *, char *, size_t);
 
@@ -300,6 +301,19 @@ settings_default_upstream(struct settings *s, char *url, const char *path,
 	return (1);
 }
 
+/* After "http://" or "https://" comes a host name or address. */
+static int
+url_has_host(const char *url)
+{
+	size_t		skip;
+
+	skip = strncmp(url, "https://", 8) == 0 ? 8 : 7;
+	if (strlen(url) <= skip)
+		return (0);
+
+	return (isalnum((unsigned char)url[skip]) || url[skip] == '[');
+}
+
 static void *
 setting_ptr(struct settings *s, const struct setting *st)
 {
@@ -348,6 +362,12 @@ setting_apply(struct settings *s, const struct setting *st, const char *v,
 		while (st->type == SET_URL && *str != '\0' &&
 		    str[strlen(str) - 1] == '/')
 			str[strlen(str) - 1] = '\0';
+		if (st->type == SET_URL && *v != '\0' && !url_has_host(str)) {
+			(void)snprintf(err, errlen, "invalid value '%s' for "
+			    "--%s (%s): the URL has no host", v, st->name,
+			    st->env);
+			return (0);
+		}
 		break;
 	}
 

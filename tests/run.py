@@ -48,6 +48,10 @@ class Context:
             a += ["--upstream", self.sim.url(upstream_path)]
         if "--xkcd-upstream" not in a:
             a += ["--xkcd-upstream", self.sim.url(xkcd_path)]
+        if "--analytics-upstream" not in a:
+            a += ["--analytics-upstream", self.sim.url("/analytics")]
+        if "--partner-upstream" not in a:
+            a += ["--partner-upstream", self.sim.url("/partner")]
         if "--sim-port" not in a:
             a += ["--sim-port", "0"]
         if "--workers" not in a:

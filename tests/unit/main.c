@@ -1,6 +1,7 @@
 /*
- * Unit tests for the libc/yajl-only modules: settings, qparam, stiming
- * and demojson.  Prints a line per failed check, then "N passed, N failed".
+ * Unit tests for the libc/yajl-only modules: settings, qparam, stiming,
+ * demojson, comic and tmpl.  Prints a line per failed check, then
+ * "N passed, N failed".
  */
 
 #include <stdarg.h>
@@ -23,6 +24,8 @@ main(void)
 	test_qparam();
 	test_stiming();
 	test_demojson();
+	test_comic();
+	test_tmpl();
 
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	return (unit_failed == 0 ? 0 : 1);

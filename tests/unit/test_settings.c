@@ -36,6 +36,9 @@ static const struct field	fields[] = {
 	FLD("port", F_LL, port),
 	FLD("workers", F_LL, workers),
 	FLD("upstream", F_STR, upstream),
+	FLD("xkcd_upstream", F_STR, xkcd_upstream),
+	FLD("xkcd_cache", F_LL, xkcd_cache),
+	FLD("xkcd_latest_ttl", F_LL, xkcd_latest_ttl),
 	FLD("sim_port", F_LL, sim_port),
 	FLD("call_timeout_ms", F_LL, call_timeout_ms),
 	FLD("connect_timeout_ms", F_LL, connect_timeout_ms),
@@ -44,6 +47,7 @@ static const struct field	fields[] = {
 	FLD("max_calls", F_LL, max_calls),
 	FLD("max_body", F_LL, max_body),
 	FLD("upstream_conns", F_LL, upstream_conns),
+	FLD("seccomp_trace", F_LL, seccomp_trace),
 	FLD("pidfile", F_STR, pidfile),
 	FLD("sim_embedded", F_INT, sim_embedded),
 	FLD("foreground", F_INT, foreground),
@@ -69,15 +73,25 @@ struct load_case {
 /* Every default, as settings_load() leaves them with no flags. */
 static const char	*defaults[] = {
 	"role=0", "bind=127.0.0.1", "port=8888", "workers=0",
-	"upstream=http://127.0.0.1:8889", "sim_port=8889",
+	"upstream=http://127.0.0.1:8889",
+	"xkcd_upstream=http://127.0.0.1:8889/xkcd", "xkcd_cache=1000",
+	"xkcd_latest_ttl=3600", "sim_port=8889",
 	"call_timeout_ms=10000", "connect_timeout_ms=2000",
 	"deadline_ms=15000", "fanout_limit=10", "max_calls=100",
-	"max_body=1048576", "upstream_conns=4096",
+	"max_body=1048576", "upstream_conns=4096", "seccomp_trace=0",
 	"pidfile=/tmp/kore-fanout-8888.pid", "sim_embedded=1",
 	"foreground=0", "skip_chroot=0", "skip_runas=0", "quiet=0",
 };
 
 #define S(...)		{ __VA_ARGS__ }
+
+/*
+ * Rows where every upstream is given (sim_embedded 0) name the delay and
+ * xkcd upstreams themselves and take any later ones from here: through
+ * the environment, which a build without those settings ignores.
+ */
+#define OTHER_UPSTREAMS	"FANOUT_ANALYTICS_UPSTREAM=http://an", \
+			"FANOUT_PARTNER_UPSTREAM=http://pa"
 
 static const struct load_case	load_cases[] = {
 	/* Defaults. */
@@ -158,7 +172,38 @@ static const struct load_case	load_cases[] = {
 	    S("upstream_conns=10", "upstream=http://127.0.0.1:8889",
 	    "sim_embedded=1") },
 	{ __LINE__, S(NULL), S("FANOUT_UPSTREAM=http://env:1/"), 1, NULL,
-	    S("upstream=http://env:1", "sim_embedded=0") },
+	    S("upstream=http://env:1",
+	    "xkcd_upstream=http://127.0.0.1:8889/xkcd", "sim_embedded=1") },
+	{ __LINE__, S(NULL), S("FANOUT_UPSTREAM=http://env:1/",
+	    "FANOUT_XKCD_UPSTREAM=https://xkcd.com/", OTHER_UPSTREAMS), 1, NULL,
+	    S("upstream=http://env:1", "xkcd_upstream=https://xkcd.com",
+	    "sim_embedded=0") },
+	{ __LINE__, S("--xkcd-upstream", "http://flag"),
+	    S("FANOUT_XKCD_UPSTREAM=http://env"), 1, NULL,
+	    S("xkcd_upstream=http://flag") },
+	{ __LINE__, S(NULL), S("FANOUT_XKCD_CACHE=5",
+	    "FANOUT_XKCD_LATEST_TTL=60", "FANOUT_SECCOMP_TRACE=1"), 1, NULL,
+	    S("xkcd_cache=5", "xkcd_latest_ttl=60", "seccomp_trace=1",
+	    "sim_embedded=1") },
+	{ __LINE__, S("--xkcd-cache", "6", "--xkcd-latest-ttl=7",
+	    "--seccomp-trace", "0"), S("FANOUT_XKCD_CACHE=5",
+	    "FANOUT_XKCD_LATEST_TTL=60", "FANOUT_SECCOMP_TRACE=1"), 1, NULL,
+	    S("xkcd_cache=6", "xkcd_latest_ttl=7", "seccomp_trace=0") },
+	{ __LINE__, S(NULL), S("FANOUT_XKCD_CACHE=abc"), 0,
+	    "invalid value 'abc' for --xkcd-cache (FANOUT_XKCD_CACHE)",
+	    S(NULL) },
+	{ __LINE__, S(NULL), S("FANOUT_XKCD_LATEST_TTL=86401"), 0,
+	    "invalid value '86401' for --xkcd-latest-ttl "
+	    "(FANOUT_XKCD_LATEST_TTL)", S(NULL) },
+	{ __LINE__, S(NULL), S("FANOUT_SECCOMP_TRACE=2"), 0,
+	    "invalid value '2' for --seccomp-trace (FANOUT_SECCOMP_TRACE)",
+	    S(NULL) },
+	/* Near misses of the new variables' names are not them. */
+	{ __LINE__, S(NULL), S("FANOUT_XKCD_UPSTREAMS=ftp://x",
+	    "FANOUT_XKCD_CACHE_SIZE=x", "FANOUT_XKCD=1",
+	    "XFANOUT_XKCD_LATEST_TTL=x", "fanout_xkcd_cache=x"), 1, NULL,
+	    S("xkcd_upstream=http://127.0.0.1:8889/xkcd", "xkcd_cache=1000",
+	    "xkcd_latest_ttl=3600") },
 	{ __LINE__, S("--upstream", "http://flag"),
 	    S("FANOUT_UPSTREAM=http://env"), 1, NULL,
 	    S("upstream=http://flag") },
@@ -201,7 +246,7 @@ static const struct load_case	load_cases[] = {
 	{ __LINE__, S("--port", "9000", "--"), S(NULL), 1, NULL,
 	    S("port=9000") },
 
-	/* --upstream: http(s) only, one trailing slash dropped. */
+	/* --upstream: http(s) only, trailing slashes dropped. */
 	{ __LINE__, S("--upstream", "ftp://x"), S(NULL), 0,
 	    "invalid value 'ftp://x' for --upstream (FANOUT_UPSTREAM): "
 	    "expected an http:// or https:// URL", S(NULL) },
@@ -214,11 +259,14 @@ static const struct load_case	load_cases[] = {
 	{ __LINE__, S("--upstream", "/"), S(NULL), 0, "--upstream",
 	    S(NULL) },
 	{ __LINE__, S("--upstream", "http://x/"), S(NULL), 1, NULL,
-	    S("upstream=http://x", "sim_embedded=0") },
+	    S("upstream=http://x", "sim_embedded=1",
+	    "xkcd_upstream=http://127.0.0.1:8889/xkcd") },
 	{ __LINE__, S("--upstream", "http://x"), S(NULL), 1, NULL,
-	    S("upstream=http://x", "sim_embedded=0") },
+	    S("upstream=http://x", "sim_embedded=1") },
 	{ __LINE__, S("--upstream=https://x:1/api/"), S(NULL), 1, NULL,
-	    S("upstream=https://x:1/api", "sim_embedded=0") },
+	    S("upstream=https://x:1/api", "sim_embedded=1") },
+	{ __LINE__, S("--upstream", "http://x//"), S(NULL), 1, NULL,
+	    S("upstream=http://x") },
 	{ __LINE__, S("--upstream", ""), S(NULL), 1, NULL,
 	    S("upstream=http://127.0.0.1:8889", "sim_embedded=1") },
 
@@ -231,20 +279,142 @@ static const struct load_case	load_cases[] = {
 	    S(NULL) },
 	{ __LINE__, S(NULL), S("FANOUT_SIM_PORT=0"), 0,
 	    "is required when --sim-port is 0", S(NULL) },
+	/* --sim-port 0: every upstream must be given; the error names the
+	 * first one missing. */
 	{ __LINE__, S("--sim-port", "0", "--upstream", "http://up/"), S(NULL),
-	    1, NULL, S("sim_port=0", "upstream=http://up",
+	    0, "--xkcd-upstream (FANOUT_XKCD_UPSTREAM) is required when "
+	    "--sim-port is 0", S(NULL) },
+	{ __LINE__, S("--sim-port", "0", "--xkcd-upstream", "http://xk/"),
+	    S(NULL), 0, "--upstream (FANOUT_UPSTREAM) is required when "
+	    "--sim-port is 0", S(NULL) },
+	{ __LINE__, S("--sim-port", "0", "--upstream", "http://up/",
+	    "--xkcd-upstream", "http://xk/"), S(OTHER_UPSTREAMS), 1, NULL,
+	    S("sim_port=0", "upstream=http://up", "xkcd_upstream=http://xk",
 	    "sim_embedded=0") },
+	{ __LINE__, S(NULL), S("FANOUT_SIM_PORT=0", "FANOUT_UPSTREAM=http://u",
+	    "FANOUT_XKCD_UPSTREAM=https://xkcd.com", OTHER_UPSTREAMS), 1, NULL,
+	    S("sim_port=0", "upstream=http://u",
+	    "xkcd_upstream=https://xkcd.com", "sim_embedded=0") },
+	{ __LINE__, S(NULL), S("FANOUT_SIM_PORT=0", "FANOUT_UPSTREAM=http://u"),
+	    0, "--xkcd-upstream (FANOUT_XKCD_UPSTREAM) is required when "
+	    "--sim-port is 0", S(NULL) },
+	{ __LINE__, S("--sim-port", "0", "--upstream", "http://up",
+	    "--xkcd-upstream", ""), S(NULL), 0,
+	    "--xkcd-upstream (FANOUT_XKCD_UPSTREAM) is required", S(NULL) },
+
+	/* --sim-port equal to --port: an error only when some upstream is
+	 * defaulted to the simulator. */
 	{ __LINE__, S("--port", "8889"), S(NULL), 0,
 	    "--sim-port must differ from --port (both 8889)", S(NULL) },
 	{ __LINE__, S("--port", "8889", "--upstream", "http://x"), S(NULL),
-	    1, NULL, S("port=8889", "sim_embedded=0") },
+	    0, "--sim-port must differ from --port (both 8889)", S(NULL) },
+	{ __LINE__, S("--port", "8889", "--xkcd-upstream", "http://x"),
+	    S(NULL), 0, "--sim-port must differ from --port (both 8889)",
+	    S(NULL) },
+	{ __LINE__, S("--port", "8889", "--upstream", "http://x",
+	    "--xkcd-upstream", "https://xkcd.com"), S(OTHER_UPSTREAMS), 1,
+	    NULL,
+	    S("port=8889", "sim_port=8889", "sim_embedded=0") },
 	{ __LINE__, S("--port", "7000", "--sim-port", "7000"), S(NULL), 0,
 	    "(both 7000)", S(NULL) },
+	{ __LINE__, S("--port", "7000", "--sim-port", "7000", "--upstream",
+	    "http://x"), S(NULL), 0, "(both 7000)", S(NULL) },
+	{ __LINE__, S("--port", "7000", "--sim-port", "7000", "--upstream",
+	    "http://x", "--xkcd-upstream", "http://y"), S(OTHER_UPSTREAMS), 1,
+	    NULL,
+	    S("port=7000", "sim_port=7000", "sim_embedded=0") },
+
+	/* --xkcd-upstream: defaulted to the simulator's /xkcd path, http(s)
+	 * only, trailing slashes dropped. */
+	{ __LINE__, S("--xkcd-upstream", "https://xkcd.com"), S(NULL), 1,
+	    NULL, S("xkcd_upstream=https://xkcd.com",
+	    "upstream=http://127.0.0.1:8889", "sim_embedded=1") },
+	{ __LINE__, S("--xkcd-upstream", "https://xkcd.com",
+	    "--upstream", "http://delay:9/"), S(OTHER_UPSTREAMS), 1, NULL,
+	    S("xkcd_upstream=https://xkcd.com", "upstream=http://delay:9",
+	    "sim_embedded=0") },
+	{ __LINE__, S("--xkcd-upstream=https://xkcd.com/"), S(NULL), 1, NULL,
+	    S("xkcd_upstream=https://xkcd.com") },
+	{ __LINE__, S("--xkcd-upstream", "https://xkcd.com///"), S(NULL), 1,
+	    NULL, S("xkcd_upstream=https://xkcd.com") },
+	{ __LINE__, S("--xkcd-upstream", "http://h:81/a/b/"), S(NULL), 1,
+	    NULL, S("xkcd_upstream=http://h:81/a/b") },
+	{ __LINE__, S("--xkcd-upstream", "http://h/a/b"), S(NULL), 1,
+	    NULL, S("xkcd_upstream=http://h/a/b") },
+	{ __LINE__, S(NULL), S("FANOUT_XKCD_UPSTREAM=http://env/x/"), 1, NULL,
+	    S("xkcd_upstream=http://env/x", "sim_embedded=1") },
+	{ __LINE__, S("--xkcd-upstream", ""), S(NULL), 1, NULL,
+	    S("xkcd_upstream=http://127.0.0.1:8889/xkcd", "sim_embedded=1") },
+	{ __LINE__, S("--xkcd-upstream", "ftp://xkcd.com"), S(NULL), 0,
+	    "invalid value 'ftp://xkcd.com' for --xkcd-upstream "
+	    "(FANOUT_XKCD_UPSTREAM): expected an http:// or https:// URL",
+	    S(NULL) },
+	{ __LINE__, S(NULL), S("FANOUT_XKCD_UPSTREAM=ftp://x"), 0,
+	    "'ftp://x' for --xkcd-upstream (FANOUT_XKCD_UPSTREAM)", S(NULL) },
+	{ __LINE__, S("--xkcd-upstream", "xkcd.com"), S(NULL), 0,
+	    "'xkcd.com' for --xkcd-upstream", S(NULL) },
+	{ __LINE__, S("--xkcd-upstream", "https:/xkcd.com"), S(NULL), 0,
+	    "'https:/xkcd.com' for --xkcd-upstream", S(NULL) },
+	{ __LINE__, S("--xkcd-upstream", "HTTPS://xkcd.com"), S(NULL), 0,
+	    "'HTTPS://xkcd.com' for --xkcd-upstream", S(NULL) },
+	{ __LINE__, S("--xkcd-upstream", " https://xkcd.com"), S(NULL), 0,
+	    "' https://xkcd.com' for --xkcd-upstream", S(NULL) },
+	{ __LINE__, S("--xkcd-upstream"), S(NULL), 0,
+	    "option --xkcd-upstream needs a value", S(NULL) },
+	{ __LINE__, S("--sim-port", "9999"), S(NULL), 1, NULL,
+	    S("xkcd_upstream=http://127.0.0.1:9999/xkcd",
+	    "upstream=http://127.0.0.1:9999") },
+	{ __LINE__, S("--sim-port", "65535", "--upstream", "http://u"),
+	    S(NULL), 1, NULL,
+	    S("xkcd_upstream=http://127.0.0.1:65535/xkcd", "sim_embedded=1") },
+	{ __LINE__, S(NULL), S("FANOUT_SIM_PORT=7777"), 1, NULL,
+	    S("xkcd_upstream=http://127.0.0.1:7777/xkcd") },
+
+	/* --xkcd-cache 0-100000, --xkcd-latest-ttl 0-86400. */
+	{ __LINE__, S("--xkcd-cache", "0", "--xkcd-latest-ttl", "0"), S(NULL),
+	    1, NULL, S("xkcd_cache=0", "xkcd_latest_ttl=0") },
+	{ __LINE__, S("--xkcd-cache", "100000", "--xkcd-latest-ttl", "86400"),
+	    S(NULL), 1, NULL, S("xkcd_cache=100000", "xkcd_latest_ttl=86400") },
+	{ __LINE__, S("--xkcd-cache=1"), S(NULL), 1, NULL,
+	    S("xkcd_cache=1") },
+	{ __LINE__, S("--xkcd-cache", "100001"), S(NULL), 0,
+	    "invalid value '100001' for --xkcd-cache (FANOUT_XKCD_CACHE): "
+	    "expected an integer from 0 to 100000", S(NULL) },
+	{ __LINE__, S("--xkcd-cache", "-1"), S(NULL), 0,
+	    "'-1' for --xkcd-cache", S(NULL) },
+	{ __LINE__, S("--xkcd-cache", ""), S(NULL), 0,
+	    "'' for --xkcd-cache", S(NULL) },
+	{ __LINE__, S("--xkcd-latest-ttl", "86401"), S(NULL), 0,
+	    "invalid value '86401' for --xkcd-latest-ttl "
+	    "(FANOUT_XKCD_LATEST_TTL): expected an integer from 0 to 86400",
+	    S(NULL) },
+	{ __LINE__, S("--xkcd-latest-ttl", "1h"), S(NULL), 0,
+	    "'1h' for --xkcd-latest-ttl", S(NULL) },
+	{ __LINE__, S(NULL), S("FANOUT_XKCD_CACHE=100000",
+	    "FANOUT_XKCD_LATEST_TTL=86400"), 1, NULL,
+	    S("xkcd_cache=100000", "xkcd_latest_ttl=86400") },
+	{ __LINE__, S(NULL), S("FANOUT_XKCD_CACHE=100001"), 0,
+	    "'100001' for --xkcd-cache (FANOUT_XKCD_CACHE)", S(NULL) },
+
+	/* --seccomp-trace 0 or 1. */
+	{ __LINE__, S("--seccomp-trace", "0"), S(NULL), 1, NULL,
+	    S("seccomp_trace=0") },
+	{ __LINE__, S("--seccomp-trace", "1"), S(NULL), 1, NULL,
+	    S("seccomp_trace=1") },
+	{ __LINE__, S("--seccomp-trace=1"), S(NULL), 1, NULL,
+	    S("seccomp_trace=1") },
+	{ __LINE__, S("--seccomp-trace", "2"), S(NULL), 0,
+	    "invalid value '2' for --seccomp-trace (FANOUT_SECCOMP_TRACE): "
+	    "expected an integer from 0 to 1", S(NULL) },
+	{ __LINE__, S("--seccomp-trace", "yes"), S(NULL), 0,
+	    "'yes' for --seccomp-trace", S(NULL) },
+	{ __LINE__, S("--seccomp-trace", "-1"), S(NULL), 0,
+	    "'-1' for --seccomp-trace", S(NULL) },
 
 	/* The simulator role. */
 	{ __LINE__, S("--simulator"), S(NULL), 1, NULL,
-	    S("role=1", "port=8889", "upstream=", "sim_embedded=0",
-	    "pidfile=/tmp/kore-fanout-8889.pid") },
+	    S("role=1", "port=8889", "upstream=", "xkcd_upstream=",
+	    "sim_embedded=0", "pidfile=/tmp/kore-fanout-8889.pid") },
 	{ __LINE__, S("--simulator", "--port", "7000"), S(NULL), 1, NULL,
 	    S("role=1", "port=7000", "pidfile=/tmp/kore-fanout-7000.pid") },
 	{ __LINE__, S("--port", "7000", "--simulator"), S(NULL), 1, NULL,
@@ -252,7 +422,15 @@ static const struct load_case	load_cases[] = {
 	{ __LINE__, S("--simulator", "--sim-port", "7001"), S(NULL), 1, NULL,
 	    S("role=1", "port=7001") },
 	{ __LINE__, S("--simulator", "--sim-port", "0"), S(NULL), 1, NULL,
-	    S("role=1", "port=8889", "upstream=", "sim_embedded=0") },
+	    S("role=1", "port=8889", "upstream=", "xkcd_upstream=",
+	    "sim_embedded=0") },
+	{ __LINE__, S("--simulator", "--port", "8889"), S(NULL), 1, NULL,
+	    S("role=1", "port=8889", "sim_port=8889", "sim_embedded=0") },
+	{ __LINE__, S("--simulator", "--xkcd-upstream", "https://xkcd.com/"),
+	    S(NULL), 1, NULL, S("role=1", "xkcd_upstream=https://xkcd.com",
+	    "upstream=", "sim_embedded=0") },
+	{ __LINE__, S("--simulator", "--xkcd-upstream", "ftp://x"), S(NULL),
+	    0, "'ftp://x' for --xkcd-upstream", S(NULL) },
 	{ __LINE__, S("--simulator", "--port", "8888"), S(NULL), 1, NULL,
 	    S("role=1", "port=8888") },
 	{ __LINE__, S("--simulator"), S("FANOUT_PORT=7002"), 1, NULL,
@@ -494,6 +672,15 @@ test_load_long(void)
 	(void)unit_has(__FILE__, __LINE__, "upstream too long err",
 	    "longer than 511 bytes", err);
 
+	(void)snprintf(env, sizeof(env), "FANOUT_XKCD_UPSTREAM=http://%s",
+	    val);
+	getopt_reset();
+	r = load(&s, none, envs, 0, err, sizeof(err));
+	CHECK(r == 0, "FANOUT_XKCD_UPSTREAM too long: returned %d", r);
+	(void)unit_str(__FILE__, __LINE__, "xkcd upstream too long err",
+	    "value for --xkcd-upstream (FANOUT_XKCD_UPSTREAM) is longer than "
+	    "511 bytes", err);
+
 	/* 511 bytes of URL ending in '/': kept, minus the slash. */
 	memset(val, 'u', SETTINGS_STR_MAX - 1 - 8);
 	val[SETTINGS_STR_MAX - 1 - 8] = '\0';
@@ -507,6 +694,14 @@ test_load_long(void)
 	    s.upstream[strlen(s.upstream) - 1] == 'u',
 	    "--upstream of 511 bytes ending in '/': returned %d, %zu bytes",
 	    r, strlen(s.upstream));
+
+	args[0] = "--xkcd-upstream";
+	getopt_reset();
+	r = load(&s, args, none, 0, err, sizeof(err));
+	CHECK(r == 1 && strlen(s.xkcd_upstream) == SETTINGS_STR_MAX - 2 &&
+	    s.xkcd_upstream[strlen(s.xkcd_upstream) - 1] == 'u',
+	    "--xkcd-upstream of 511 bytes ending in '/': returned %d, "
+	    "%zu bytes", r, strlen(s.xkcd_upstream));
 }
 
 /* A short err buffer is truncated, never overrun (ASan watches). */
@@ -563,6 +758,21 @@ static const struct load_case	seq_cases[] = {
 	    S("quiet=1", "skip_chroot=0") },
 	{ __LINE__, S(NULL), S(NULL), 1, NULL,
 	    S("quiet=0", "skip_chroot=0", "foreground=0", "skip_runas=0") },
+	/* A given upstream is not remembered by the next call. */
+	{ __LINE__, S("--upstream", "http://u", "--xkcd-upstream", "http://x",
+	    "--xkcd-cache", "5", "--seccomp-trace", "1"), S(OTHER_UPSTREAMS),
+	    1, NULL,
+	    S("upstream=http://u", "xkcd_upstream=http://x", "xkcd_cache=5",
+	    "seccomp_trace=1", "sim_embedded=0") },
+	{ __LINE__, S(NULL), S(NULL), 1, NULL,
+	    S("upstream=http://127.0.0.1:8889",
+	    "xkcd_upstream=http://127.0.0.1:8889/xkcd", "xkcd_cache=1000",
+	    "seccomp_trace=0", "sim_embedded=1") },
+	{ __LINE__, S("--sim-port", "0", "--upstream", "http://u"), S(NULL), 0,
+	    "--xkcd-upstream (FANOUT_XKCD_UPSTREAM) is required", S(NULL) },
+	{ __LINE__, S("--xkcd-upstream", "http://x"), S(NULL), 1, NULL,
+	    S("upstream=http://127.0.0.1:8889", "xkcd_upstream=http://x",
+	    "sim_port=8889", "sim_embedded=1") },
 };
 
 static void
