@@ -324,3 +324,9 @@ def test_browser_datatables(ctx):
     rows = re.findall(r'<tr[^>]*data-product="(p\d\d)"', dom)
     check(len(rows) == 10, "first page shows %d rows" % len(rows))
     check("Showing 1 to 10 of 14 entries" in dom, "no paging info")
+
+
+for _t in (test_cache_and_coalescing, test_leader_disconnect_hands_over,
+           test_retry_after_honoured, test_partial_failure,
+           test_key_never_leaks):
+    _t.asan = True
