@@ -118,10 +118,10 @@ analytics_parse(const void *body, size_t len, const product_id *ids,
 
 	for (i = 0; i < n; i++) {
 		one[0] = ids[i];
-		v = yajl_tree_get(products, one, yajl_t_object);
-		if (v == NULL)
+		if ((v = yajl_tree_get(products, one, yajl_t_any)) == NULL)
 			continue;
-		if (json_count(v, "views", &rows[i].views) &&
+		if (YAJL_IS_OBJECT(v) &&
+		    json_count(v, "views", &rows[i].views) &&
 		    json_count(v, "visitors", &rows[i].visitors))
 			rows[i].found = 1;
 		else

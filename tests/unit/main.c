@@ -1,6 +1,6 @@
 /*
  * Unit tests for the libc/yajl-only modules: settings, qparam, stiming,
- * demojson, comic and tmpl.  Prints a line per failed check, then
+ * demojson, comic, tmpl and partner.  Prints a line per failed check, then
  * "N passed, N failed".
  */
 
@@ -26,6 +26,7 @@ main(void)
 	test_demojson();
 	test_comic();
 	test_tmpl();
+	test_partner();
 
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	return (unit_failed == 0 ? 0 : 1);

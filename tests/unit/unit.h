@@ -34,5 +34,6 @@ void	test_stiming(void);
 void	test_demojson(void);
 void	test_comic(void);
 void	test_tmpl(void);
+void	test_partner(void);
 
 #endif
