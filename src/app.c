@@ -17,10 +17,23 @@
 #include <sys/types.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#define OPENSSL_SUPPRESS_DEPRECATED
+
+#include <openssl/dh.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +45,8 @@
 #include <kore/seccomp.h>
 
 #include "fanout.h"
+#include "pages.h"
+#include "reply.h"
 #include "settings.h"
 
 struct route {
@@ -44,8 +59,16 @@ struct route {
 int	kore_parent_configure(int, char **);
 void	kore_parent_teardown(void);
 void	kore_worker_configure(void);
+void	kore_worker_teardown(void);
 
 static void	app_listen(void);
+static void	app_tls(struct kore_domain *);
+static void	app_privsep(void);
+static void	app_files(void);
+static void	app_sighup(int);
+static void	app_reload_check(void *, u_int64_t);
+static void	app_fail(const char *, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
 static void	app_limits(void);
 static void	app_spawn_simulator(void);
 static void	app_partner_key(void);
@@ -88,6 +111,9 @@ static const struct route	routes[] = {
 	    "page_api_stats" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/stats.js", "page_file" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_DYNAMIC, "^/vendor/", "page_file" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/_/whoami", "page_whoami" },
+	/* Last: everything else is a 404 with the security headers. */
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_DYNAMIC, "^/", "page_not_found" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/", "sim_index" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/_/stats", "sim_stats" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_DYNAMIC, "^/", "sim_serve" },
@@ -95,7 +121,11 @@ static const struct route	routes[] = {
 
 #define routes_len	(sizeof(routes) / sizeof(routes[0]))
 
-static pid_t	sim_pid = -1;
+static pid_t			sim_pid = -1;
+static int			accesslog_fd = -1;
+static u_int8_t			*ca_blob = NULL;
+static size_t			ca_len = 0;
+static volatile sig_atomic_t	reload_asked = 0;
 
 int
 kore_parent_configure(int argc, char **argv)
@@ -131,8 +161,10 @@ kore_parent_configure(int argc, char **argv)
 		worker_count = (u_int8_t)settings.workers;
 
 	app_limits();
+	app_privsep();
+	app_files();
 
-	/* Plain HTTP in this configuration: no HSTS. */
+	/* Kore's own HSTS header: on a TLS listener only. */
 	http_hsts_enable = 0;
 
 	app_listen();
@@ -174,6 +206,49 @@ kore_worker_configure(void)
 	limits.max_body = (size_t)settings.max_body;
 
 	fanout_configure(&limits, (long)settings.upstream_conns);
+	fanout_set_ca(ca_blob, ca_len);
+	reply_configure(accesslog_fd);
+
+	/* SIGHUP clears the caches (Kore's own handler still runs too). */
+	(void)signal(SIGHUP, app_sighup);
+	(void)kore_timer_add(app_reload_check, 500, NULL, 0);
+}
+
+/*
+ * SIGTERM: Kore leaves its loop at once, which would drop every request in
+ * flight.  Run the loop's essentials a little longer instead, with accept
+ * already off, until they are answered (bounded by the deadline).
+ */
+void
+kore_worker_teardown(void)
+{
+	u_int64_t	now, end, wait;
+
+	if (settings.role != SETTINGS_ROLE_APP)
+		return;
+
+	end = kore_time_ms() + (u_int64_t)settings.deadline_ms + 1000;
+	if (http_request_count > 0) {
+		kore_log(LOG_NOTICE, "draining %u request(s)",
+		    http_request_count);
+	}
+
+	while (http_request_count > 0 && (now = kore_time_ms()) < end) {
+		wait = kore_timer_next_run(now);
+		kore_platform_event_wait(wait < 10 ? wait : 10);
+		now = kore_time_ms();
+		kore_timer_run(now);
+		kore_curl_run_scheduled();
+		kore_curl_do_timeout();
+		http_process();
+		kore_connection_prune(KORE_CONNECTION_PRUNE_DISCONNECT);
+	}
+
+	/* Let the last answers leave the send queues. */
+	for (wait = 0; wait < 5; wait++) {
+		kore_platform_event_wait(10);
+		kore_connection_prune(KORE_CONNECTION_PRUNE_DISCONNECT);
+	}
 }
 
 /*
@@ -199,8 +274,8 @@ app_limits(void)
 static void
 app_listen(void)
 {
-	struct kore_server	*srv;
-	struct kore_domain	*dom;
+	struct kore_server	*srv, *redirect;
+	struct kore_domain	*dom, *rdom;
 	size_t			i;
 	char			port[16];
 
@@ -208,18 +283,33 @@ app_listen(void)
 
 	srv = kore_server_create(settings.role == SETTINGS_ROLE_SIM ?
 	    "simulator" : "app");
-	srv->tls = 0;
+	srv->tls = settings.tls_cert[0] != '\0';
 
-	if (!kore_server_bind(srv, settings.bind, port, NULL)) {
-		fprintf(stderr, "cannot listen on %s port %s\n",
-		    settings.bind, port);
-		exit(1);
-	}
+	if (!kore_server_bind(srv, settings.bind, port, NULL))
+		app_fail("cannot listen on %s port %s", settings.bind, port);
 	kore_server_finalize(srv);
 
 	dom = kore_domain_new("*");
 	if (!kore_domain_attach(dom, srv))
 		fatal("cannot attach domain");
+	if (srv->tls)
+		app_tls(dom);
+
+	if (settings.http_port != 0) {
+		(void)snprintf(port, sizeof(port), "%lld", settings.http_port);
+		redirect = kore_server_create("redirect");
+		redirect->tls = 0;
+		if (!kore_server_bind(redirect, settings.bind, port, NULL)) {
+			app_fail("cannot listen on %s port %s", settings.bind,
+			    port);
+		}
+		kore_server_finalize(redirect);
+		rdom = kore_domain_new("*");
+		if (!kore_domain_attach(rdom, redirect) ||
+		    !kore_module_handler_new(rdom, "^/", "page_redirect", NULL,
+		    HANDLER_TYPE_DYNAMIC))
+			fatal("cannot set up the redirect listener");
+	}
 
 	for (i = 0; i < routes_len; i++) {
 		if (routes[i].role != settings.role)
@@ -298,4 +388,166 @@ app_partner_key(void)
 		    raw[i]);
 	}
 	explicit_bzero(raw, sizeof(raw));
+}
+
+static void
+app_fail(const char *fmt, ...)
+{
+	va_list		ap;
+
+	fprintf(stderr, "kore-fanout: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+/*
+ * HTTPS: check the certificate and key here, with a clear message, rather
+ * than let Kore's key manager die on them later.  TLS 1.2 and 1.3; DH
+ * parameters are the RFC 7919 ffdhe3072 group.  The key manager opens the
+ * files itself, after chrooting into their directory (unless -n).
+ */
+static void
+app_tls(struct kore_domain *dom)
+{
+	BIO		*bio;
+	X509		*x509;
+	EVP_PKEY	*pkey;
+	char		cert[PATH_MAX], key[PATH_MAX], cdir[PATH_MAX];
+	char		kdir[PATH_MAX];
+
+	if (realpath(settings.tls_cert, cert) == NULL)
+		app_fail("cannot read the certificate %s: %s",
+		    settings.tls_cert, errno_s);
+	if (realpath(settings.tls_key, key) == NULL)
+		app_fail("cannot read the key %s: %s", settings.tls_key,
+		    errno_s);
+
+	if ((bio = BIO_new_file(cert, "r")) == NULL)
+		app_fail("cannot read the certificate %s: %s", cert, errno_s);
+	x509 = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (x509 == NULL)
+		app_fail("%s is not a PEM certificate", cert);
+
+	if ((bio = BIO_new_file(key, "r")) == NULL)
+		app_fail("cannot read the key %s: %s", key, errno_s);
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (pkey == NULL)
+		app_fail("%s is not a PEM private key", key);
+
+	if (X509_check_private_key(x509, pkey) != 1)
+		app_fail("the key %s does not match the certificate %s", key,
+		    cert);
+	X509_free(x509);
+	EVP_PKEY_free(pkey);
+	ERR_clear_error();
+
+	if (tls_dhparam == NULL &&
+	    (tls_dhparam = DH_new_by_nid(NID_ffdhe3072)) == NULL)
+		fatal("cannot set up the DH parameters");
+	tls_version = KORE_TLS_VERSION_BOTH;
+	http_hsts_enable = 31536000;
+
+	if (settings.skip_chroot) {
+		dom->certfile = kore_strdup(cert);
+		dom->certkey = kore_strdup(key);
+		return;
+	}
+
+	(void)snprintf(cdir, sizeof(cdir), "%s", cert);
+	(void)snprintf(kdir, sizeof(kdir), "%s", key);
+	if (strcmp(dirname(cdir), dirname(kdir)) != 0)
+		app_fail("with chroot, the certificate and key must be in one "
+		    "directory (the key manager chroots into it)");
+	keymgr_root_path = kore_strdup(cdir);
+	(void)snprintf(kdir, sizeof(kdir), "/%s", basename(cert));
+	dom->certfile = kore_strdup(kdir);
+	(void)snprintf(kdir, sizeof(kdir), "/%s", basename(key));
+	dom->certkey = kore_strdup(kdir);
+}
+
+/* Privilege separation: who to become, where to chroot (Kore does it). */
+static void
+app_privsep(void)
+{
+	char		root[PATH_MAX];
+
+	if (settings.runas[0] != '\0')
+		kore_runas_user = kore_strdup(settings.runas);
+
+	if (settings.root[0] != '\0') {
+		if (realpath(settings.root, root) == NULL)
+			app_fail("cannot use --root %s: %s", settings.root,
+			    errno_s);
+		kore_root_path = kore_strdup(root);
+	}
+
+	if (!settings.skip_runas && getuid() == 0 && kore_runas_user == NULL)
+		app_fail("started as root: set --runas (FANOUT_RUNAS) to the "
+		    "user to run as, or pass -r to stay root");
+}
+
+/*
+ * Files the workers need after chroot, opened now: the access log and the
+ * CA bundle that https upstreams are verified against.
+ */
+static void
+app_files(void)
+{
+	struct stat	st;
+	int		fd;
+	ssize_t		n;
+
+	if (settings.accesslog[0] != '\0') {
+		accesslog_fd = open(settings.accesslog,
+		    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (accesslog_fd == -1)
+			app_fail("cannot open the access log %s: %s",
+			    settings.accesslog, errno_s);
+	}
+
+	if (settings.role != SETTINGS_ROLE_APP)
+		return;
+
+	if ((fd = open(settings.ca_file, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (strcmp(settings.ca_file,
+		    "/etc/ssl/certs/ca-certificates.crt") != 0)
+			app_fail("cannot read the CA bundle %s: %s",
+			    settings.ca_file, errno_s);
+		kore_log(LOG_WARNING, "no CA bundle at %s: https upstreams "
+		    "will fail verification", settings.ca_file);
+		return;
+	}
+	if (fstat(fd, &st) == -1 || st.st_size <= 0 ||
+	    st.st_size > 64 * 1024 * 1024)
+		app_fail("cannot use the CA bundle %s", settings.ca_file);
+
+	ca_len = (size_t)st.st_size;
+	ca_blob = kore_malloc(ca_len);
+	if ((n = read(fd, ca_blob, ca_len)) != (ssize_t)ca_len)
+		app_fail("cannot read the CA bundle %s", settings.ca_file);
+	close(fd);
+}
+
+static void
+app_sighup(int sig)
+{
+	reload_asked = 1;
+	kore_signal(sig);
+}
+
+static void
+app_reload_check(void *arg, u_int64_t now)
+{
+	if (!reload_asked)
+		return;
+
+	reload_asked = 0;
+	xkcd_reset();
+	stats_reset();
+	kore_log(LOG_NOTICE, "SIGHUP: caches cleared");
 }

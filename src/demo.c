@@ -15,6 +15,7 @@
 
 #include "demojson.h"
 #include "fanout.h"
+#include "qparam.h"
 #include "reply.h"
 #include "settings.h"
 
@@ -118,7 +119,7 @@ demo_finish(struct http_request *req, struct fanout *fo)
 	if ((n = fanout_count(fo)) == 0) {
 		http_response_header(req, "content-type",
 		    "text/plain; charset=utf-8");
-		http_response(req, HTTP_STATUS_OK, "ok", 2);
+		reply_send(req, HTTP_STATUS_OK, "ok", 2);
 		return;
 	}
 

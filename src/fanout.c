@@ -40,6 +40,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -151,6 +152,7 @@ static struct fanout_limits	defaults = {
 };
 static struct fanout_stats	stats;
 static u_int64_t		in_flight = 0;
+static struct curl_blob		ca = { NULL, 0, CURL_BLOB_NOCOPY };
 
 /*
  * Kore keeps its curl multi handle to itself; the link wraps
@@ -172,6 +174,18 @@ fanout_configure(const struct fanout_limits *limits, long maxconns)
 
 	if (multi != NULL && maxconns > 0)
 		curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, maxconns);
+}
+
+/*
+ * The CA bundle https upstreams are verified against, read before the
+ * worker chrooted (the bundle's file may not exist inside).  Kept, not
+ * copied: it must live as long as the worker.
+ */
+void
+fanout_set_ca(const u_int8_t *pem, size_t len)
+{
+	ca.data = (void *)(uintptr_t)pem;
+	ca.len = len;
 }
 
 int
@@ -682,6 +696,8 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 	    (curl_off_t)c->max_body);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, call_opensocket);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
+	if (ca.data != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
 
 	kore_curl_http_setup(&c->curl, c->method, c->body, c->body_len);
 	for (i = 0; i < c->nheaders; i++)

@@ -92,12 +92,12 @@ page_file(struct http_request *req)
 
 	if (http_request_header(req, "if-none-match", &match) &&
 	    strcmp(match, *f->etag) == 0) {
-		http_response(req, HTTP_STATUS_NOT_MODIFIED, NULL, 0);
+		reply_send(req, HTTP_STATUS_NOT_MODIFIED, NULL, 0);
 		return (KORE_RESULT_OK);
 	}
 
 	http_response_header(req, "content-type", f->type);
-	http_response(req, HTTP_STATUS_OK, f->data, *f->len);
+	reply_send(req, HTTP_STATUS_OK, f->data, *f->len);
 
 	return (KORE_RESULT_OK);
 }

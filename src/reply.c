@@ -1,15 +1,98 @@
 /*
- * Small answers shared by every page: a one-line text message (errors),
- * a JSON body.
+ * Every answer of the app goes through reply_send(), which adds the
+ * security headers, writes the access log line and answers.
+ *
+ * Content-Security-Policy: the pages load scripts, styles and images from
+ * their own origin only, plus comic images from the xkcd upstream's origin
+ * (and --csp-img-src).  HSTS goes out on requests that came over TLS, or
+ * through a trusted proxy (--trusted-proxies) that says X-Forwarded-Proto:
+ * https; Kore adds its own HSTS header on a TLS listener.  The client's
+ * address in the log is the X-Forwarded-For of a trusted proxy, the peer's
+ * address otherwise.
  */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
 #include "reply.h"
+#include "settings.h"
+
+#define PROXIES_MAX	16
+
+struct proxy {
+	int		family;
+	u_int8_t	addr[16];
+};
+
+static int	reply_trusted(struct http_request *);
+static int	reply_peer(struct http_request *, char *, size_t);
+static int	reply_origin(const char *, char *, size_t);
+static void	reply_log(struct http_request *, int, size_t);
+
+static int		logfd = -1;
+static char		csp[SETTINGS_STR_MAX * 3];
+static struct proxy	proxies[PROXIES_MAX];
+static size_t		nproxies = 0;
+
+/*
+ * Once per worker: the CSP, the trusted proxies (validated at start-up by
+ * the parent, which also opened the access log).
+ */
+void
+reply_configure(int fd)
+{
+	char		copy[SETTINGS_STR_MAX], *p, *comma, origin[256];
+
+	logfd = fd;
+
+	if (!reply_origin(settings.xkcd_upstream, origin, sizeof(origin)))
+		origin[0] = '\0';
+	(void)snprintf(csp, sizeof(csp), "default-src 'self'; img-src 'self' "
+	    "%s %s; script-src 'self'; style-src 'self'; object-src 'none'; "
+	    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+	    origin, settings.csp_img_src);
+
+	(void)snprintf(copy, sizeof(copy), "%s", settings.trusted_proxies);
+	for (p = copy; p != NULL && *p != '\0' && nproxies < PROXIES_MAX;
+	    p = comma) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma++ = '\0';
+		if (inet_pton(AF_INET, p, proxies[nproxies].addr) == 1)
+			proxies[nproxies++].family = AF_INET;
+		else if (inet_pton(AF_INET6, p, proxies[nproxies].addr) == 1)
+			proxies[nproxies++].family = AF_INET6;
+	}
+}
+
+void
+reply_send(struct http_request *req, int status, const void *body,
+    size_t len)
+{
+	if (req->owner == NULL)
+		return;
+
+	http_response_header(req, "x-content-type-options", "nosniff");
+	http_response_header(req, "referrer-policy", "no-referrer");
+	http_response_header(req, "content-security-policy", csp);
+	if (req->owner->ssl == NULL && reply_https(req)) {
+		http_response_header(req, "strict-transport-security",
+		    "max-age=31536000");
+	}
+
+	reply_log(req, status, len);
+	http_response(req, status, body, len);
+}
 
 void
 reply_text(struct http_request *req, int status, const char *msg)
@@ -20,7 +103,7 @@ reply_text(struct http_request *req, int status, const char *msg)
 	kore_buf_appendf(&buf, "%s\n", msg);
 
 	http_response_header(req, "content-type", "text/plain; charset=utf-8");
-	http_response(req, status, buf.data, buf.offset);
+	reply_send(req, status, buf.data, buf.offset);
 
 	kore_buf_cleanup(&buf);
 }
@@ -30,5 +113,144 @@ reply_json(struct http_request *req, int status, const char *body,
     size_t len)
 {
 	http_response_header(req, "content-type", "application/json");
-	http_response(req, status, body, len);
+	reply_send(req, status, body, len);
+}
+
+void
+reply_html(struct http_request *req, int status, const void *body, size_t len)
+{
+	http_response_header(req, "content-type", "text/html; charset=utf-8");
+	reply_send(req, status, body, len);
+}
+
+/* The client's address: a trusted proxy's X-Forwarded-For, or the peer. */
+void
+reply_client(struct http_request *req, char *buf, size_t len)
+{
+	const char	*xff, *last;
+	u_int8_t	addr[16];
+	char		hop[REPLY_ADDR_MAX];
+
+	if (reply_trusted(req) &&
+	    http_request_header(req, "x-forwarded-for", &xff)) {
+		last = strrchr(xff, ',');
+		last = last != NULL ? last + 1 : xff;
+		while (*last == ' ')
+			last++;
+		(void)snprintf(hop, sizeof(hop), "%s", last);
+		if (inet_pton(AF_INET, hop, addr) == 1 ||
+		    inet_pton(AF_INET6, hop, addr) == 1) {
+			(void)snprintf(buf, len, "%s", hop);
+			return;
+		}
+	}
+
+	if (!reply_peer(req, buf, len))
+		(void)snprintf(buf, len, "-");
+}
+
+/* Whether the client reached us over TLS (directly or via the proxy). */
+int
+reply_https(struct http_request *req)
+{
+	const char	*proto;
+
+	if (req->owner->ssl != NULL)
+		return (1);
+
+	return (reply_trusted(req) &&
+	    http_request_header(req, "x-forwarded-proto", &proto) &&
+	    strcmp(proto, "https") == 0);
+}
+
+static int
+reply_trusted(struct http_request *req)
+{
+	struct connection	*c = req->owner;
+	size_t			i;
+
+	for (i = 0; i < nproxies; i++) {
+		if (proxies[i].family != c->family)
+			continue;
+		if (c->family == AF_INET && memcmp(proxies[i].addr,
+		    &c->addr.ipv4.sin_addr, 4) == 0)
+			return (1);
+		if (c->family == AF_INET6 && memcmp(proxies[i].addr,
+		    &c->addr.ipv6.sin6_addr, 16) == 0)
+			return (1);
+	}
+
+	return (0);
+}
+
+static int
+reply_peer(struct http_request *req, char *buf, size_t len)
+{
+	struct connection	*c = req->owner;
+
+	if (c->family == AF_INET)
+		return (inet_ntop(AF_INET, &c->addr.ipv4.sin_addr, buf,
+		    (socklen_t)len) != NULL);
+	if (c->family == AF_INET6)
+		return (inet_ntop(AF_INET6, &c->addr.ipv6.sin6_addr, buf,
+		    (socklen_t)len) != NULL);
+
+	return (0);
+}
+
+/* "https://host:port/path" -> "https://host:port". */
+static int
+reply_origin(const char *url, char *buf, size_t len)
+{
+	const char	*host, *slash;
+
+	if ((host = strstr(url, "://")) == NULL)
+		return (0);
+	host += 3;
+	slash = strchr(host, '/');
+
+	(void)snprintf(buf, len, "%.*s", (int)(slash != NULL ?
+	    (size_t)(slash - url) : strlen(url)), url);
+
+	return (1);
+}
+
+/*
+ * client [time] "METHOD /path?query" status bytes scheme
+ * Bytes that could forge a line (controls, quotes) are replaced.
+ */
+static void
+reply_log(struct http_request *req, int status, size_t len)
+{
+	struct kore_buf		buf;
+	char			client[REPLY_ADDR_MAX], when[32], *p;
+	time_t			now;
+	struct tm		tm;
+	size_t			i, start;
+
+	if (logfd == -1)
+		return;
+
+	reply_client(req, client, sizeof(client));
+	now = time(NULL);
+	(void)gmtime_r(&now, &tm);
+	(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+	kore_buf_init(&buf, 256);
+	kore_buf_appendf(&buf, "%s [%s] \"%s ", client, when,
+	    http_method_text(req->method));
+	start = buf.offset;
+	kore_buf_appendf(&buf, "%s%s%s", req->path,
+	    req->query_string != NULL ? "?" : "",
+	    req->query_string != NULL ? req->query_string : "");
+	for (i = start, p = (char *)buf.data; i < buf.offset; i++) {
+		if ((unsigned char)p[i] < 0x20 || p[i] == '"' ||
+		    (unsigned char)p[i] >= 0x7f)
+			p[i] = '?';
+	}
+	kore_buf_appendf(&buf, "\" %d %zu %s\n", status, len,
+	    reply_https(req) ? "https" : "http");
+
+	(void)write(logfd, buf.data, buf.offset);
+	kore_buf_cleanup(&buf);
 }

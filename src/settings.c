@@ -85,6 +85,28 @@ static const struct setting	table[] = {
 	{ "upstream-conns", "FANOUT_UPSTREAM_CONNS", SET_INT, "4096", 1,
 	    65536, OFF(upstream_conns),
 	    "idle upstream connections kept per worker" },
+	{ "tls-cert", "FANOUT_TLS_CERT", SET_STR, "", 0, 0, OFF(tls_cert),
+	    "serve HTTPS with this certificate chain (PEM)" },
+	{ "tls-key", "FANOUT_TLS_KEY", SET_STR, "", 0, 0, OFF(tls_key),
+	    "private key for --tls-cert (PEM)" },
+	{ "http-port", "FANOUT_HTTP_PORT", SET_INT, "0", 0, 65535,
+	    OFF(http_port), "with TLS: plain HTTP port that redirects to HTTPS "
+	    "(0: none)" },
+	{ "runas", "FANOUT_RUNAS", SET_STR, "", 0, 0, OFF(runas),
+	    "user to run as when started as root (without -r)" },
+	{ "root", "FANOUT_ROOT", SET_STR, "", 0, 0, OFF(root),
+	    "directory to chroot into (without -n; default: current)" },
+	{ "accesslog", "FANOUT_ACCESSLOG", SET_STR, "", 0, 0, OFF(accesslog),
+	    "append one line per request to this file" },
+	{ "ca-file", "FANOUT_CA_FILE", SET_STR,
+	    "/etc/ssl/certs/ca-certificates.crt", 0, 0, OFF(ca_file),
+	    "CA bundle that https upstreams are verified against" },
+	{ "trusted-proxies", "FANOUT_TRUSTED_PROXIES", SET_STR, "", 0, 0,
+	    OFF(trusted_proxies), "addresses whose X-Forwarded-For/-Proto "
+	    "are believed, comma-separated" },
+	{ "csp-img-src", "FANOUT_CSP_IMG_SRC", SET_STR, "", 0, 0,
+	    OFF(csp_img_src), "extra image origins for the CSP (default: the "
+	    "xkcd upstream's)" },
 	{ "seccomp-trace", "FANOUT_SECCOMP_TRACE", SET_INT, "0", 0, 1,
 	    OFF(seccomp_trace), "log sandbox violations instead of dying (1)" },
 	{ "pidfile", "FANOUT_PIDFILE", SET_STR, "", 0, 0, OFF(pidfile),
@@ -244,6 +266,22 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 		if (!product_list_parse(s->stats_products, NULL, 0, err,
 		    errlen))
 			return (0);
+	}
+
+	if ((s->tls_cert[0] == '\0') != (s->tls_key[0] == '\0')) {
+		(void)snprintf(err, errlen, "--tls-cert (FANOUT_TLS_CERT) and "
+		    "--tls-key (FANOUT_TLS_KEY) go together");
+		return (0);
+	}
+	if (s->http_port != 0 && s->tls_cert[0] == '\0') {
+		(void)snprintf(err, errlen, "--http-port (FANOUT_HTTP_PORT) "
+		    "redirects to HTTPS: it needs --tls-cert");
+		return (0);
+	}
+	if (s->http_port != 0 && s->http_port == s->port) {
+		(void)snprintf(err, errlen, "--http-port must differ from "
+		    "--port (both %lld)", s->port);
+		return (0);
 	}
 
 	if (s->pidfile[0] == '\0') {

@@ -40,6 +40,7 @@
 #include <kore/curl.h>
 
 #include "fanout.h"
+#include "pages.h"
 #include "partner.h"
 #include "qparam.h"
 #include "reply.h"
@@ -680,9 +681,7 @@ stats_html(struct http_request *req, struct fanout *fo, struct stats_req *x,
 	}
 
 	if (ok) {
-		http_response_header(req, "content-type",
-		    "text/html; charset=utf-8");
-		http_response(req, HTTP_STATUS_OK, page.data, page.len);
+		reply_html(req, HTTP_STATUS_OK, page.data, page.len);
 	} else {
 		kore_log(LOG_ERR, "stats: template rendering failed");
 		reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
@@ -865,4 +864,27 @@ entry_get(const struct stats_req *x)
 	nentries++;
 
 	return (e);
+}
+
+/*
+ * SIGHUP: forget the cached results (entries with requests in flight or
+ * waiting stay, without their result).
+ */
+void
+stats_reset(void)
+{
+	struct stats_entry	*e, *next;
+
+	for (e = TAILQ_FIRST(&entries); e != NULL; e = next) {
+		next = TAILQ_NEXT(e, list);
+		kore_free(e->result);
+		e->result = NULL;
+		e->fresh_until = 0;
+		if (e->leader == NULL && TAILQ_EMPTY(&e->waiters)) {
+			TAILQ_REMOVE(&entries, e, list);
+			kore_free(e);
+			nentries--;
+		}
+	}
+	partner_blocked_until = 0;
 }

@@ -30,6 +30,7 @@
 
 #include "comic.h"
 #include "fanout.h"
+#include "pages.h"
 #include "qparam.h"
 #include "reply.h"
 #include "settings.h"
@@ -469,9 +470,7 @@ xkcd_html(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
 	}
 
 	if (ok) {
-		http_response_header(req, "content-type",
-		    "text/html; charset=utf-8");
-		http_response(req, HTTP_STATUS_OK, page.data, page.len);
+		reply_html(req, HTTP_STATUS_OK, page.data, page.len);
 	} else {
 		kore_log(LOG_ERR, "xkcd: template rendering failed");
 		reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
@@ -619,4 +618,21 @@ cache_put(const struct comic *c)
 	LIST_INSERT_HEAD(&buckets[c->num % XKCD_BUCKETS], e, bucket);
 	TAILQ_INSERT_TAIL(&ages, e, age);
 	cached++;
+}
+
+/* SIGHUP: forget the cached comics and the latest number. */
+void
+xkcd_reset(void)
+{
+	struct cache_entry	*e;
+
+	while ((e = TAILQ_FIRST(&ages)) != NULL) {
+		TAILQ_REMOVE(&ages, e, age);
+		LIST_REMOVE(e, bucket);
+		comic_cleanup(&e->comic);
+		kore_free(e);
+	}
+	cached = 0;
+	latest = 0;
+	latest_at = 0;
 }

@@ -1,5 +1,6 @@
 /*
- * Small answers shared by every page.
+ * Every answer of the app goes through here: security headers, the
+ * access log, the client's address and scheme behind trusted proxies.
  */
 
 #ifndef __H_REPLY_H
@@ -8,9 +9,14 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "qparam.h"
+#define REPLY_ADDR_MAX		64
 
+void	reply_configure(int);
+void	reply_send(struct http_request *, int, const void *, size_t);
 void	reply_text(struct http_request *, int, const char *);
 void	reply_json(struct http_request *, int, const char *, size_t);
+void	reply_html(struct http_request *, int, const void *, size_t);
+void	reply_client(struct http_request *, char *, size_t);
+int	reply_https(struct http_request *);
 
 #endif

@@ -38,6 +38,15 @@ struct settings {
 	long long	max_body;
 	long long	upstream_conns;
 	long long	seccomp_trace;
+	char		tls_cert[SETTINGS_STR_MAX];
+	char		tls_key[SETTINGS_STR_MAX];
+	long long	http_port;
+	char		runas[SETTINGS_STR_MAX];
+	char		root[SETTINGS_STR_MAX];
+	char		accesslog[SETTINGS_STR_MAX];
+	char		ca_file[SETTINGS_STR_MAX];
+	char		trusted_proxies[SETTINGS_STR_MAX];
+	char		csp_img_src[SETTINGS_STR_MAX];
 	char		pidfile[SETTINGS_STR_MAX];
 	int		sim_embedded;
 
