@@ -26,6 +26,7 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <errno.h>
@@ -55,6 +56,9 @@ struct route {
 	const char	*path;
 	const char	*handler;
 };
+
+int	__real_SSL_CTX_use_PrivateKey(SSL_CTX *, EVP_PKEY *);
+int	__wrap_SSL_CTX_use_PrivateKey(SSL_CTX *, EVP_PKEY *);
 
 int	kore_parent_configure(int, char **);
 void	kore_parent_teardown(void);
@@ -126,6 +130,7 @@ static int			accesslog_fd = -1;
 static u_int8_t			*ca_blob = NULL;
 static size_t			ca_len = 0;
 static volatile sig_atomic_t	reload_asked = 0;
+static EVP_PKEY			*tls_pkey = NULL;
 
 int
 kore_parent_configure(int argc, char **argv)
@@ -443,8 +448,10 @@ app_tls(struct kore_domain *dom)
 		app_fail("the key %s does not match the certificate %s", key,
 		    cert);
 	X509_free(x509);
-	EVP_PKEY_free(pkey);
 	ERR_clear_error();
+
+	/* Kept for the workers' TLS contexts (see the wrapper below). */
+	tls_pkey = pkey;
 
 	if (tls_dhparam == NULL &&
 	    (tls_dhparam = DH_new_by_nid(NID_ffdhe3072)) == NULL)
@@ -468,6 +475,23 @@ app_tls(struct kore_domain *dom)
 	dom->certfile = kore_strdup(kdir);
 	(void)snprintf(kdir, sizeof(kdir), "/%s", basename(key));
 	dom->certkey = kore_strdup(kdir);
+}
+
+/*
+ * Kore 4.1.0 gives each worker's TLS context the certificate's public key
+ * with a method that asks the key manager process to sign.  Under OpenSSL
+ * 3 the method is set on a legacy copy of the key and is lost, so every
+ * handshake fails with an internal error.  The link wraps
+ * SSL_CTX_use_PrivateKey() (-Wl,--wrap in conf/build.conf) and hands the
+ * context the real key, which the parent read before dropping privileges:
+ * the workers hold the key, as in most servers, instead of only the key
+ * manager.
+ */
+int
+__wrap_SSL_CTX_use_PrivateKey(SSL_CTX *ctx, EVP_PKEY *pkey)
+{
+	return (__real_SSL_CTX_use_PrivateKey(ctx,
+	    tls_pkey != NULL ? tls_pkey : pkey));
 }
 
 /* Privilege separation: who to become, where to chroot (Kore does it). */

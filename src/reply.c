@@ -58,10 +58,11 @@ reply_configure(int fd)
 
 	if (!reply_origin(settings.xkcd_upstream, origin, sizeof(origin)))
 		origin[0] = '\0';
-	(void)snprintf(csp, sizeof(csp), "default-src 'self'; img-src 'self' "
-	    "%s %s; script-src 'self'; style-src 'self'; object-src 'none'; "
+	(void)snprintf(csp, sizeof(csp), "default-src 'self'; img-src 'self'"
+	    "%s%s%s%s; script-src 'self'; style-src 'self'; object-src 'none'; "
 	    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-	    origin, settings.csp_img_src);
+	    origin[0] != '\0' ? " " : "", origin,
+	    settings.csp_img_src[0] != '\0' ? " " : "", settings.csp_img_src);
 
 	(void)snprintf(copy, sizeof(copy), "%s", settings.trusted_proxies);
 	for (p = copy; p != NULL && *p != '\0' && nproxies < PROXIES_MAX;
