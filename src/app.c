@@ -76,6 +76,7 @@ static void	app_fail(const char *, ...)
 static void	app_limits(void);
 static void	app_spawn_simulator(void);
 static void	app_partner_key(void);
+static char	*app_env(const char *, const char *);
 
 extern char	**environ;
 
@@ -329,7 +330,7 @@ static void
 app_spawn_simulator(void)
 {
 	pid_t		pid;
-	char		port[16], pidfile[64], flags[8];
+	char		port[16], pidfile[64], flags[8], *env[6];
 	size_t		n;
 
 	(void)snprintf(port, sizeof(port), "%lld", settings.sim_port);
@@ -353,13 +354,21 @@ app_spawn_simulator(void)
 	if (pid == 0) {
 		/* The simulator must not outlive the app that started it. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-		/* It accepts the app's partner key (environment, not argv). */
-		if (settings.partner_key[0] != '\0' &&
-		    setenv("FANOUT_PARTNER_KEY", settings.partner_key, 1) == -1)
-			_exit(1);
-		execl("/proc/self/exe", "kore-fanout-simulator", flags,
+		/*
+		 * A clean environment: the app's FANOUT_* settings are not the
+		 * simulator's.  It gets the partner key (environment, not argv)
+		 * and the privilege settings.
+		 */
+		n = 0;
+		env[n++] = app_env("PATH", getenv("PATH"));
+		env[n++] = app_env("ASAN_OPTIONS", getenv("ASAN_OPTIONS"));
+		env[n++] = app_env("FANOUT_PARTNER_KEY", settings.partner_key);
+		env[n++] = app_env("FANOUT_RUNAS", settings.runas);
+		env[n++] = app_env("FANOUT_ROOT", settings.root);
+		env[n] = NULL;
+		execle("/proc/self/exe", "kore-fanout-simulator", flags,
 		    "--simulator", "--bind", "127.0.0.1", "--port", port,
-		    "--workers", "1", "--pidfile", pidfile, (char *)NULL);
+		    "--workers", "1", "--pidfile", pidfile, (char *)NULL, env);
 		fprintf(stderr, "cannot start the simulator: %s\n", errno_s);
 		_exit(1);
 	}
@@ -574,4 +583,19 @@ app_reload_check(void *arg, u_int64_t now)
 	xkcd_reset();
 	stats_reset();
 	kore_log(LOG_NOTICE, "SIGHUP: caches cleared");
+}
+
+/* "NAME=value" for the simulator's environment; an unset value is empty. */
+static char *
+app_env(const char *name, const char *value)
+{
+	struct kore_buf		buf;
+	char			*out;
+
+	kore_buf_init(&buf, 64);
+	kore_buf_appendf(&buf, "%s=%s", name, value != NULL ? value : "");
+	out = kore_strdup(kore_buf_stringify(&buf, NULL));
+	kore_buf_cleanup(&buf);
+
+	return (out);
 }

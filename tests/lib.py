@@ -57,12 +57,12 @@ class Server:
     count = 0
 
     def __init__(self, binary, args, env=None, name="app", wait=True,
-                 port=None):
+                 port=None, flags="-fnr"):
         Server.count += 1
         self.port = port or free_port()
         self.name = name
         self.logpath = os.path.join(LOGDIR, "%s-%d.log" % (name, Server.count))
-        self.args = [binary, "-fnr", "--port", str(self.port),
+        self.args = [binary, flags, "--port", str(self.port),
                      "--pidfile", os.path.join(LOGDIR, "%s-%d.pid" %
                                                (name, Server.count))] + args
         full_env = dict(os.environ)
@@ -181,9 +181,14 @@ def chromium_dom(url, budget_ms=10000):
                         "--disable-background-networking",
                         "--disable-component-update", "--disable-sync",
                         "--user-data-dir=" + profile,
+                        "--enable-logging=stderr", "--v=0",
                         "--virtual-time-budget=%d" % budget_ms,
                         "--dump-dom", url],
                        capture_output=True, text=True, timeout=90,
                        stdin=subprocess.DEVNULL)
     check(p.returncode == 0, "chromium failed: %s" % p.stderr[-500:])
+    # The page must satisfy its own Content-Security-Policy.
+    csp = [line for line in p.stderr.splitlines()
+           if "Content Security Policy" in line]
+    check(not csp, "CSP violations: %s" % csp[:3])
     return p.stdout
