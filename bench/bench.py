@@ -1,44 +1,35 @@
 #!/usr/bin/env python3
 """Benchmark kore-fanout: sync vs async upstream fan-out.
 
-What it measures and how:
+Starts the delay simulator and the app as separate processes on free loopback
+ports (logs in a temp dir; both killed at the end, also on Ctrl-C), then:
 
-  * The delay simulator (`fanout --simulator`) and the app are started as two
-    separate processes on free loopback ports, so the app's CPU and connection
-    figures are its own.  Each logs to a file in a temp dir; both are always
-    killed at the end (also on Ctrl-C).
+  * Latency: for k in 1, 2, 5, 10, 50, sequential keep-alive requests
+    (http.client, TCP_NODELAY; 3 warm-ups) to /get_data and /async_get_data
+    ?calls=k&delay=100.  Prints p50/p99 and the async overhead over the ideal
+    (latency - 100 ms), split with Server-Timing into the engine's share
+    (total - largest call) and the upstream call's own excess.
 
-  * Latency: for k in 1, 2, 5, 10, 50, sequential keep-alive requests (one
-    http.client connection, TCP_NODELAY) to /get_data?calls=k&delay=100 (sync)
-    and /async_get_data?calls=k&delay=100 (async), after 3 warm-up requests.
-    Reports p50/p99 for both and the async overhead over the ideal (latency
-    minus the slowest upstream call, 100 ms), split with the Server-Timing
-    header into the engine's share (total dur minus the largest call dur)
-    and the upstream call's own excess (largest call dur minus 100 ms).
+  * Load: wrk on /async_get_data?calls=2&delay=100 at 100 and 1000
+    connections (3 s warm-up run first).  Prints requests/s against the ideal
+    (connections / 0.1 s), p50/p99, errors (socket errors, non-2xx/3xx, and
+    200 answers whose body reports a failed call, via a wrk Lua script), the
+    app's CPU seconds per 1000 requests (/proc/<pid>/stat of parent and
+    workers), and new upstream connections per 1000 calls from the
+    machine-wide Tcp: ActiveOpens counter (/proc/net/snmp) minus wrk's own,
+    cross-checked with the workers' conns_opened (/_/stats).  A probe client
+    alongside wrk splits the latency under load with Server-Timing.
 
-  * Load: wrk against /async_get_data?calls=2&delay=100 at 100 and 1000
-    connections (3 s warm-up run first).  Reports requests/s against the ideal
-    (connections / 0.1 s), p50/p99, errors (wrk's socket errors, non-2xx/3xx,
-    and 200 answers whose body reports a failed upstream call), the app's CPU
-    seconds per 1000 requests (utime+stime of the app's parent and workers
-    from /proc), and new TCP connections per 1000 upstream calls, from the
-    machine-wide `Tcp: ActiveOpens` counter in /proc/net/snmp minus wrk's own
-    connections (cross-checked with the app's `conns_opened` from /_/stats,
-    for the workers that answer it).
+  * Targets, printed as PASS/MISS (a benchmark does not fail on them): async
+    overhead p50 <= 1 ms at k=10; >= 90% of ideal requests/s at 1000
+    connections with no errors; <= 10 new upstream connections per 1000
+    calls once warm.
 
-  * Targets (printed as PASS/MISS; a benchmark does not fail on them):
-    async overhead p50 <= 1 ms at k=10; >= 90% of ideal requests/s at 1000
-    connections with no errors; <= 10 new upstream connections per 1000 calls
-    once warm.
-
-Exit status is 0 unless a server failed to start or crashed (a log line with
-"fatal" or "exited with status", or a process that died); then the log tails
-are printed and the status is 1.
-
-Usage (from the repository root; this is `make bench`):
+Exits 0 unless a server failed to start or crashed (died, or logged "fatal"
+or "exited with status"): then 1, with the log tails.
 
     python3 bench/bench.py --bin build/fanout [--quick] [--requests N]
-                           [--duration S] [--keep-logs]
+                           [--duration S] [--keep-logs]       # make bench
 """
 
 import argparse
@@ -71,18 +62,26 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 WRK_LUA = """
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
-function init(args) bad = 0 end
+function init(args) bad = 0; sample = "" end
 function response(status, headers, body)
   if status == 200 then
     for v in string.gmatch(body, '":(%d+)') do
-      if v ~= "200" then bad = bad + 1; return end
+      if v ~= "200" then
+        bad = bad + 1
+        if sample == "" then sample = string.sub(body, 1, 200) end
+        return
+      end
     end
   end
 end
 function done(summary, latency, requests)
-  local total = 0
-  for _, t in ipairs(threads) do total = total + t:get("bad") end
+  local total, example = 0, ""
+  for _, t in ipairs(threads) do
+    total = total + t:get("bad")
+    if example == "" then example = t:get("sample") end
+  end
   io.write(string.format("Bad bodies: %d\\n", total))
+  if total > 0 then io.write("Bad body sample: " .. example .. "\\n") end
 end
 """
 
@@ -327,16 +326,75 @@ def wait_ready(server, port, path, timeout=15.0):
                      % (server.name, path, port, timeout))
 
 
-def worker_stats(port, attempts=20):
-    """/_/stats of the app workers that answer, keyed by pid.  Each try
-    uses a fresh connection, but Kore's accept lock usually leaves one
-    worker accepting them all, so this may see only one worker."""
-    seen = {}
-    for _ in range(attempts):
-        st = get_json(port, "/_/stats")
-        if st is not None and "pid" in st:
-            seen[st["pid"]] = st
-    return seen
+class WorkerStats:
+    """/_/stats of every app worker it has a connection to.
+
+    /_/stats answers for the worker that serves it, and Kore's accept lock
+    leaves one worker accepting new connections until it is busy, so a
+    fresh connection per query keeps reaching the same worker.  Instead
+    this keeps one keep-alive connection per worker, found while load
+    makes the lock move (discover() during a wrk run)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.clients = {}           # pid -> Client
+        self.wanted = 0
+
+    def discover(self, want, until):
+        self.wanted = want
+        while len(self.clients) < want and time.monotonic() < until:
+            client = Client(self.port, timeout=5.0)
+            st = self._query(client)
+            if st is not None and st["pid"] not in self.clients:
+                self.clients[st["pid"]] = client
+            else:
+                client.close()
+                time.sleep(0.05)
+
+    def snapshot(self, attempts=10):
+        out = {}
+        for pid, client in list(self.clients.items()):
+            st = self._query(client)
+            if st is not None and st["pid"] == pid:
+                out[pid] = st
+            else:                   # closed: it would reconnect elsewhere
+                client.close()
+                del self.clients[pid]
+        # Replace lost connections if fresh ones reach those workers.
+        for _ in range(attempts):
+            if len(out) >= self.wanted:
+                break
+            client = Client(self.port, timeout=5.0)
+            st = self._query(client)
+            if st is not None and st["pid"] not in out:
+                self.clients[st["pid"]] = client
+                out[st["pid"]] = st
+            else:
+                client.close()
+        return out
+
+    def keep_alive(self, until, every=3.0):
+        """Query every connection now and then: Kore answers 408 and closes
+        a keep-alive connection idle for its 10 s header timeout."""
+        while time.monotonic() < until:
+            time.sleep(min(every, max(0.0, until - time.monotonic())))
+            for client in self.clients.values():
+                self._query(client)
+
+    def close(self):
+        for client in self.clients.values():
+            client.close()
+        self.clients = {}
+
+    @staticmethod
+    def _query(client):
+        try:
+            status, resp, body, elapsed = client.get("/_/stats")
+            st = json.loads(body) if status == 200 else None
+        except (OSError, http.client.HTTPException, ValueError):
+            client.close()
+            return None
+        return st if isinstance(st, dict) and "pid" in st else None
 
 
 # ---------------------------------------------------------------- figures
@@ -430,7 +488,8 @@ def run_latency(port, servers, sync_requests, async_requests, quick):
                   % (k, endpoint, len(res["lat"]), time.monotonic() - t0,
                      len(res["errors"])), flush=True)
             for e in res["errors"][:5]:
-                print("      error: " + e)
+                print("      error: " + (e if len(e) <= 400
+                                         else e[:400] + " ..."))
             row[endpoint] = res
             check_servers(servers)
         rows.append(row)
@@ -500,6 +559,8 @@ def parse_wrk(out):
     m = re.search(r"Bad bodies: (\d+)", out)
     if m:
         r["bad"] = int(m.group(1))
+    m = re.search(r"Bad body sample: (.*)", out)
+    r["bad_sample"] = m.group(1) if m else None
     return r
 
 
@@ -540,12 +601,21 @@ class Probe(threading.Thread):
         self.client.close()
 
 
-def run_wrk(wrk, script, url, conns, duration):
+def run_wrk(wrk, script, url, conns, duration, meanwhile=None):
+    """Run wrk; call meanwhile(deadline) while it runs, if given."""
     argv = [wrk, "-t%d" % min(2, conns), "-c%d" % conns, "-d%ds" % duration,
             "--timeout", "5s", "--latency", "-s", script, url]
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       stdin=subprocess.DEVNULL, timeout=duration + 60)
-    out = p.stdout.decode("utf-8", "replace")
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        if meanwhile is not None:
+            meanwhile(time.monotonic() + duration)
+        out = p.communicate(timeout=duration + 60)[0]
+    except BaseException:
+        p.kill()
+        p.wait()
+        raise
+    out = out.decode("utf-8", "replace")
     if p.returncode != 0:
         raise RuntimeError("wrk exited with %d:\n%s" % (p.returncode, out))
     return argv, out
@@ -561,14 +631,17 @@ def run_load(wrk, script, app, sim, app_port, sim_port, servers, duration):
     path = "/async_get_data?calls=%d&delay=%d" % (LOAD_CALLS, DELAY_MS)
     url = "http://127.0.0.1:%d%s" % (app_port, path)
     results = []
+    stats = WorkerStats(app_port)
+    nworkers = len(children(app.proc.pid))
     for conns in LOAD_CONNECTIONS:
         print("  wrk -c%d: %d s warm-up, then %d s measured"
               % (conns, WRK_WARMUP_S, duration), flush=True)
-        run_wrk(wrk, script, url, conns, WRK_WARMUP_S)
+        warm_out = run_wrk(wrk, script, url, conns, WRK_WARMUP_S,
+                           meanwhile=lambda u: stats.discover(nworkers, u))[1]
         check_servers(servers)
         time.sleep(0.5)     # let the warm-up's in-flight requests finish
 
-        ws_before = worker_stats(app_port)
+        ws_before = stats.snapshot()
         sim_before = get_json(sim_port, "/_/stats")
         app_cpu0, sim_cpu0, wrk_cpu0 = app.cpu(), sim.cpu(), children_cpu()
         mach0, wall0 = machine_cpu(), time.monotonic()
@@ -577,7 +650,8 @@ def run_load(wrk, script, app, sim, app_port, sim_port, servers, duration):
         probe = Probe(app_port, path)
         probe.start()
         try:
-            argv, out = run_wrk(wrk, script, url, conns, duration)
+            argv, out = run_wrk(wrk, script, url, conns, duration,
+                                meanwhile=stats.keep_alive)
         finally:
             probe.stop()
 
@@ -586,10 +660,11 @@ def run_load(wrk, script, app, sim, app_port, sim_port, servers, duration):
         app_cpu1, sim_cpu1, wrk_cpu1 = app.cpu(), sim.cpu(), children_cpu()
         time.sleep(0.5)     # let in-flight calls finish before the stats
         sim_after = get_json(sim_port, "/_/stats")
-        ws_after = worker_stats(app_port)
+        ws_after = stats.snapshot()
         check_servers(servers)
 
         r = parse_wrk(out)
+        r["warmup"] = parse_wrk(warm_out)
         r["conns"] = conns
         r["argv"] = " ".join(argv)
         r["ideal"] = conns / (DELAY_MS / 1000.0)
@@ -625,7 +700,8 @@ def run_load(wrk, script, app, sim, app_port, sim_port, servers, duration):
         r["opens_per_1k"] = (r["opens_upstream"] * 1000.0 / r["calls"]
                              if r["calls"] else None)
         # Cross-check with the app's own counter, for the workers that
-        # answered /_/stats both before and after.
+        # answered /_/stats both before and after (a worker that used no
+        # CPU in the run opened nothing either).
         common = set(ws_before) & set(ws_after)
         r["app_opens"] = {pid: ws_after[pid].get("conns_opened", 0)
                           - ws_before[pid].get("conns_opened", 0)
@@ -642,7 +718,14 @@ def run_load(wrk, script, app, sim, app_port, sim_port, servers, duration):
             r["sim_peak"] = sim_after.get("peak_waiting")
         else:
             r["sim_requests"] = r["sim_peak"] = None
+        r["idle_workers"] = [pid for pid, secs in r["app_cpu"].items()
+                             if pid != app.proc.pid and secs == 0.0
+                             and pid not in common]
+        complete = (len(common) + len(r["idle_workers"]) >= r["app_workers"])
+        r["own_per_1k"] = (sum(r["app_opens"].values()) * 1000.0 / r["calls"]
+                           if complete and r["calls"] else None)
         results.append(r)
+    stats.close()
     return path, results
 
 
@@ -650,21 +733,24 @@ def print_load(path, results, duration):
     print()
     print("Load: wrk %s, %d s per run (after a %d s warm-up)"
           % (path, duration, WRK_WARMUP_S))
-    print("%6s | %8s %7s %7s | %8s %8s | %6s | %8s | %8s"
+    print("%6s | %8s %7s %7s | %8s %8s | %6s | %8s | %8s %8s"
           % ("conns", "req/s", "ideal", "% ideal", "p50 ms", "p99 ms",
-             "errors", "CPU s/1k", "conns/1k"))
-    print("-" * 86)
+             "errors", "CPU s/1k", "conns/1k", "own/1k"))
+    print("-" * 95)
     for r in results:
-        print("%6d | %8s %7.0f %7s | %8s %8s | %6d | %8s | %8s"
+        print("%6d | %8s %7.0f %7s | %8s %8s | %6d | %8s | %8s %8s"
               % (r["conns"], fmt(r["rps"], 0), r["ideal"], fmt(r["pct"]),
                  fmt(r["p50"]), fmt(r["p99"]), r["errors"],
-                 fmt(r["cpu_per_1k"], 3), fmt(r["opens_per_1k"], 2)))
+                 fmt(r["cpu_per_1k"], 3), fmt(r["opens_per_1k"], 2),
+                 fmt(r["own_per_1k"], 2)))
     print("  CPU s/1k = app CPU seconds (parent + workers, user + system)"
           " per 1000 requests")
     print("  conns/1k = new TCP connections to the upstream per 1000 upstream"
           " calls, from the MACHINE-WIDE")
     print("             Tcp: ActiveOpens counter minus wrk's own connections"
           " (anything else on the machine counts too)")
+    print("  own/1k   = the same from the app workers' own conns_opened"
+          " (/_/stats), when every worker is accounted for")
     for r in results:
         print()
         print("  -c%d: %s" % (r["conns"], r["argv"]))
@@ -675,6 +761,15 @@ def print_load(path, results, duration):
               " non-2xx/3xx %d, 200 with a failed call in the body %d"
               % (r["connect"], r["read"], r["write"], r["timeout"],
                  r["non2xx"], r["bad"]))
+        if r["bad_sample"]:
+            print("      e.g. " + r["bad_sample"])
+        w = r["warmup"]
+        print("    warm-up: %d requests, errors: connect %d, read %d, write %d,"
+              " timeout %d, non-2xx/3xx %d, failed call in the body %d"
+              % (w["requests"], w["connect"], w["read"], w["write"],
+                 w["timeout"], w["non2xx"], w["bad"]))
+        if w["bad_sample"]:
+            print("      e.g. " + w["bad_sample"])
         p = r["probe"]
         print("    probe alongside wrk, %d requests (%d errors), p50 ms:"
               " latency %s, Server-Timing total %s, largest call %s"
@@ -684,11 +779,16 @@ def print_load(path, results, duration):
               " (machine-wide)"
               % (r["opens_total"], r["opens_total"] - r["opens_upstream"],
                  r["opens_upstream"]))
-        seen = ", ".join("pid %d: +%d conns for +%d calls"
-                         % (pid, r["app_opens"][pid], r["app_calls"][pid])
-                         for pid in sorted(r["app_opens"]))
-        print("    app /_/stats conns_opened, %d of %d workers answered: %s"
-              % (len(r["app_opens"]), r["app_workers"], seen or "n/a"))
+        seen = ["pid %d: +%d conns for +%d calls"
+                % (pid, r["app_opens"][pid], r["app_calls"][pid])
+                for pid in sorted(r["app_opens"])]
+        seen += ["pid %d: idle (no CPU used)" % pid
+                 for pid in r["idle_workers"]]
+        seen = ", ".join(seen)
+        print("    app's own conns_opened (/_/stats), %d of %d workers"
+              " accounted for: %s"
+              % (len(r["app_opens"]) + len(r["idle_workers"]),
+                 r["app_workers"], seen or "n/a"))
         for pid in sorted(r["app_after"]):
             st = r["app_after"][pid]
             print("      pid %d after: fanouts_live %d, calls_live %d,"
@@ -733,10 +833,13 @@ def print_targets(rows, load):
 
     if load:
         worst = max(load, key=lambda r: r["opens_per_1k"] or 0.0)
+        own = [r["own_per_1k"] for r in load if r["own_per_1k"] is not None]
         checks.append(("<= 10 new upstream conns per 1000 calls (warm)",
                        (worst["opens_per_1k"] or 0.0) <= 10.0,
-                       "worst %s at -c%d (machine-wide)"
-                       % (fmt(worst["opens_per_1k"], 2), worst["conns"])))
+                       "worst %s at -c%d (machine-wide; app's own count:"
+                       " worst %s)"
+                       % (fmt(worst["opens_per_1k"], 2), worst["conns"],
+                          fmt(max(own), 2) if own else "n/a")))
 
     for name, ok, detail in checks:
         print("  %-4s %-48s %s" % ("PASS" if ok else "MISS", name, detail))
@@ -813,10 +916,12 @@ def main():
                 "--upstream", upstream, "--sim-port", "0",
                 "--fanout-limit", "50", "--max-calls", "100",
                 "--pidfile", os.path.join(tmp, "app.pid")]
-    # Builds with the xkcd pages need their upstream too when no embedded
-    # simulator runs; ours serves it (the bench does not call those pages).
-    if "--xkcd-upstream" in binary_help(binary):
-        app_argv[-2:-2] = ["--xkcd-upstream", upstream]
+    # Builds with more pages (xkcd, ...) need each page's upstream too when
+    # no embedded simulator runs; ours serves them all (the bench does not
+    # call those pages), so pass it for every --*-upstream the build lists.
+    for flag in sorted(set(re.findall(r"^\s*(--[a-z0-9-]+-upstream)\s",
+                                      binary_help(binary), re.M))):
+        app_argv[-2:-2] = [flag, upstream]
     app = Server("app", app_argv, tmp)
     servers = [sim, app]
 

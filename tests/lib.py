@@ -192,3 +192,57 @@ def chromium_dom(url, budget_ms=10000):
            if "Content Security Policy" in line]
     check(not csp, "CSP violations: %s" % csp[:3])
     return p.stdout
+
+
+_PKI = {}
+
+
+def pki():
+    """A test CA and a server certificate (localhost, upstream.test,
+    127.0.0.1) signed by it, made once per run with openssl."""
+    if _PKI:
+        return _PKI
+    d = os.path.join(LOGDIR, "pki")
+    os.makedirs(d)
+
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True,
+                       capture_output=True, timeout=60)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+        "-out", "ca.pem", "-days", "2", "-subj", "/CN=kore-fanout test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem",
+        "-out", "server.csr", "-subj", "/CN=localhost")
+    with open(os.path.join(d, "ext.cnf"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,DNS:upstream.test,"
+                "IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey",
+        "ca.key", "-CAcreateserial", "-out", "cert.pem", "-days", "2",
+        "-extfile", "ext.cnf")
+    # A second, unrelated key: it does not match the certificate.
+    run("genpkey", "-algorithm", "RSA", "-out", "other.key")
+    os.chmod(d, 0o755)
+    for f in os.listdir(d):
+        os.chmod(os.path.join(d, f), 0o644)
+    _PKI.update({k: os.path.join(d, v) for k, v in
+                 (("dir", "."), ("ca", "ca.pem"), ("cert", "cert.pem"),
+                  ("key", "key.pem"), ("other", "other.key"))})
+    _PKI["dir"] = d
+    return _PKI
+
+
+def https(port, path, cafile=None, method="GET", headers=None, host=None,
+          timeout=30):
+    """One HTTPS request: (status, headers, body)."""
+    import ssl
+    ctx = ssl.create_default_context(cafile=cafile)
+    conn = http.client.HTTPSConnection(host or "127.0.0.1", port,
+                                       context=ctx, timeout=timeout)
+    try:
+        conn.request(method, path, headers=headers or {})
+        resp = conn.getresponse()
+        body = resp.read().decode("utf-8", "replace")
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+    finally:
+        conn.close()

@@ -1,0 +1,341 @@
+"""Production: HTTPS with Kore's TLS, the redirect listener, security
+headers, bad certificates, https upstreams and the CA bundle, signals,
+chroot + runas + seccomp, nginx in front of two instances."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import ssl
+import subprocess
+import threading
+import time
+
+from lib import (LOGDIR, Server, check, free_port, https, pki, port_open,
+                 request, wait_port)
+
+DEAD = "http://127.0.0.1:1"
+ALL_UPSTREAMS = ["--sim-port", "0", "--upstream", DEAD, "--xkcd-upstream",
+                 DEAD, "--analytics-upstream", DEAD, "--partner-upstream",
+                 DEAD]
+SECURITY = ("strict-transport-security", "x-content-type-options",
+            "content-security-policy", "referrer-policy")
+
+
+def tls_app(ctx, args=(), **kw):
+    p = pki()
+    return ctx.app(["--tls-cert", p["cert"], "--tls-key", p["key"]] +
+                   list(args), **kw)
+
+
+def test_https_serves_and_verifies(ctx):
+    p = pki()
+    app = tls_app(ctx)
+    st, h, body = https(app.port, "/async_get_data?calls=2&delay=10",
+                        cafile=p["ca"])
+    check(st == 200 and json.loads(body) == {"response_1": 200,
+                                             "response_2": 200},
+          "%d %r" % (st, body))
+    try:
+        https(app.port, "/")
+        check(False, "verification passed without the test CA")
+    except ssl.SSLCertVerificationError:
+        pass
+    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w",
+                          "%{http_code}", "--cacert", p["ca"],
+                          "https://localhost:%d/" % app.port],
+                         capture_output=True, text=True, timeout=30)
+    check(out.stdout == "200", "curl --cacert: %r" % out.stdout)
+
+
+test_https_serves_and_verifies.asan = True
+
+
+def test_old_tls_refused(ctx):
+    p = pki()
+    app = tls_app(ctx)
+    for proto in ("-tls1", "-tls1_1"):
+        # SECLEVEL=0 so the client offers the old protocol: the refusal
+        # must come from the server.
+        out = subprocess.run(["openssl", "s_client", proto, "-cipher",
+                              "DEFAULT:@SECLEVEL=0", "-CAfile", p["ca"],
+                              "-connect", "127.0.0.1:%d" % app.port],
+                             input="", capture_output=True, text=True,
+                             timeout=30)
+        text = out.stdout + out.stderr
+        check(out.returncode != 0 and "protocol version" in text,
+              "%s was not refused by the server: %s" % (proto, text[-300:]))
+    for proto in ("-tls1_2", "-tls1_3"):
+        out = subprocess.run(["openssl", "s_client", proto, "-CAfile",
+                              p["ca"], "-connect",
+                              "127.0.0.1:%d" % app.port],
+                             input="", capture_output=True, text=True,
+                             timeout=30)
+        check("Verify return code: 0 (ok)" in out.stdout,
+              "%s failed: %s" % (proto, out.stdout[-300:]))
+
+
+def test_http_listener_redirects(ctx):
+    httpport = free_port()
+    app = tls_app(ctx, ["--http-port", str(httpport)])
+    check(wait_port(httpport), "no redirect listener")
+    st, h, body, _ = request(httpport, "/xkcd?ids=1")
+    check(st == 301 and h.get("location") ==
+          "https://127.0.0.1:%d/xkcd?ids=1" % app.port,
+          "%d %r" % (st, h.get("location")))
+    st, h, _, _ = request(httpport, "/api/stats", method="POST", body="x")
+    check(st == 308, "POST redirect %d" % st)
+    st, h, _, _ = request(httpport, "/", headers={"Host": "evil\"host"})
+    check(st == 400, "bad Host: %d" % st)
+
+
+def test_security_headers_everywhere(ctx):
+    p = pki()
+    app = tls_app(ctx, env={"FANOUT_PARTNER_KEY": "k"})
+    for path in ("/", "/app.js", "/style.css", "/get_data?calls=0",
+                 "/async_get_data?calls=x", "/xkcd?ids=1",
+                 "/xkcd?ids=1&format=json", "/stats?products=p01",
+                 "/api/stats?products=p01", "/vendor/jquery.min.js",
+                 "/no/such/page", "/_/whoami"):
+        st, h, _ = https(app.port, path, cafile=p["ca"])
+        missing = [x for x in SECURITY if x not in h]
+        check(not missing, "%s (%d) lacks %s" % (path, st, missing))
+        check(h["x-content-type-options"] == "nosniff", path)
+        csp = h["content-security-policy"]
+        check("default-src 'self'" in csp and "script-src 'self'" in csp and
+              "'unsafe-inline'" not in csp, "%s: CSP %r" % (path, csp))
+    st, _, _ = https(app.port, "/no/such/page", cafile=p["ca"])
+    check(st == 404, "404 page: %d" % st)
+    # Plain HTTP (dev): the same headers but HSTS.
+    app2 = ctx.app()
+    st, h, _, _ = request(app2.port, "/")
+    check("content-security-policy" in h and
+          "strict-transport-security" not in h, "dev headers %r" % h)
+
+
+def test_bad_certificates_stop_startup(ctx):
+    p = pki()
+    cases = [
+        (["--tls-cert", "/nonexistent/cert.pem", "--tls-key", p["key"]],
+         "/nonexistent/cert.pem"),
+        (["--tls-cert", p["cert"], "--tls-key", p["other"]],
+         "does not match"),
+        (["--tls-cert", p["ca"].replace("ca.pem", "ext.cnf"), "--tls-key",
+          p["key"]], "not a PEM certificate"),
+        (["--tls-cert", p["cert"]], "--tls-key"),
+        (["--http-port", "9"], "needs --tls-cert"),
+    ]
+    for args, word in cases:
+        out = subprocess.run([ctx.bin, "-fnr", "--port", str(free_port())] +
+                             ALL_UPSTREAMS + args,
+                             capture_output=True, text=True, timeout=20,
+                             stdin=subprocess.DEVNULL)
+        text = out.stdout + out.stderr
+        check(out.returncode != 0 and word in text,
+              "%r: exit %d, %r" % (args, out.returncode, text[-300:]))
+
+
+def test_https_upstream_and_ca_bundle(ctx):
+    p = pki()
+    tsim = ctx.server(["--simulator", "--workers", "1", "--tls-cert",
+                       p["cert"], "--tls-key", p["key"]], name="sim-tls")
+    base = "https://localhost:%d" % tsim.port
+    app = ctx.app(["--upstream", base, "--xkcd-upstream",
+                   base + "/lag/0/xkcd", "--ca-file", p["ca"]])
+    st, _, body, _ = request(app.port, "/async_get_data?calls=2&delay=10")
+    check(st == 200 and json.loads(body) == {"response_1": 200,
+                                             "response_2": 200},
+          "with the CA: %d %r" % (st, body))
+    st, _, body, _ = request(app.port, "/xkcd?ids=1&format=json")
+    check(st == 200 and json.loads(body)["comics"][0]["num"] == 1,
+          "xkcd over https: %r" % body[:200])
+    # The system bundle does not know the test CA: a clean per-call error.
+    app2 = ctx.app(["--upstream", base])
+    st, _, body, _ = request(app2.port, "/async_get_data?calls=2&delay=10")
+    v = list(json.loads(body).values())
+    check(st == 200 and all(isinstance(x, str) and "certificate" in x
+                            for x in v), "without the CA: %d %r" % (st, v))
+    check(not app2.crashes(), "crash: %r" % app2.crashes())
+    out = subprocess.run([ctx.bin, "-fnr", "--port", str(free_port())] +
+                         ALL_UPSTREAMS + ["--ca-file", "/nonexistent/ca.pem"],
+                         capture_output=True, text=True, timeout=20)
+    check(out.returncode != 0 and "/nonexistent/ca.pem" in out.stderr,
+          "missing CA file: %r" % out.stderr)
+
+
+test_https_upstream_and_ca_bundle.asan = True
+
+
+def test_sighup_clears_caches(ctx):
+    app = ctx.app(env={"FANOUT_PARTNER_KEY": "k"})
+    pids = app.worker_pids()
+    request(app.port, "/api/stats?products=p01")
+    d = json.loads(request(app.port, "/api/stats?products=p01")[2])
+    check(d["origin"] == "cache", "not cached: %r" % d["origin"])
+    app.proc.send_signal(signal.SIGHUP)
+    end = time.monotonic() + 5
+    while "caches cleared" not in app.logtext() and time.monotonic() < end:
+        time.sleep(0.1)
+    check("caches cleared" in app.logtext(), "no reload: %s" % app.logtail())
+    d = json.loads(request(app.port, "/api/stats?products=p01")[2])
+    check(d["origin"] == "upstream", "cache survived SIGHUP: %r" %
+          d["origin"])
+    check(app.worker_pids() == pids and app.proc.poll() is None,
+          "SIGHUP restarted or stopped the app")
+
+
+def test_sigterm_answers_requests_in_flight(ctx):
+    app = ctx.app(["--workers", "2"])
+    results = []
+
+    def slow():
+        results.append(request(app.port, "/async_get_data?calls=3&delay=1500"))
+
+    ts = [threading.Thread(target=slow) for _ in range(4)]
+    for t in ts:
+        t.start()
+    time.sleep(0.4)
+    app.proc.send_signal(signal.SIGTERM)
+    for t in ts:
+        t.join(10)
+    check(len(results) == 4 and all(r[0] == 200 and json.loads(r[2]) ==
+                                    {"response_%d" % i: 200
+                                     for i in (1, 2, 3)} for r in results),
+          "in-flight answers: %r" % [(r[0], r[2][:60]) for r in results])
+    try:
+        code = app.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        code = None
+    check(code == 0, "exit code %r" % code)
+    check(not port_open(app.port), "still listening after SIGTERM")
+
+
+test_sigterm_answers_requests_in_flight.asan = True
+
+
+def test_chroot_runas_seccomp(ctx):
+    """As root without -n/-r: chroot, drop to nobody, seccomp on.  An
+    upstream by host name resolves through the chroot's own hosts file,
+    an https one verifies against a CA read before the chroot."""
+    check(os.getuid() == 0, "this test needs root (make test runs as root)")
+    p = pki()
+    root = os.path.join(LOGDIR, "chroot-%d" % free_port())
+    os.makedirs(os.path.join(root, "etc"))
+    with open(os.path.join(root, "etc/hosts"), "w") as f:
+        f.write("127.0.0.1 upstream.test localhost\n")
+    with open(os.path.join(root, "etc/nsswitch.conf"), "w") as f:
+        f.write("hosts: files\n")
+    with open(os.path.join(root, "etc/resolv.conf"), "w") as f:
+        f.write("")
+    for d in (root, os.path.join(root, "etc")):
+        os.chmod(d, 0o755)
+    tsim = ctx.server(["--simulator", "--workers", "1", "--tls-cert",
+                       p["cert"], "--tls-key", p["key"]], name="sim-tls")
+    app = ctx.server(["--runas", "nobody", "--root", root, "--workers", "1",
+                      "--sim-port", "0",
+                      "--upstream", "http://upstream.test:%d" % ctx.sim.port,
+                      "--xkcd-upstream",
+                      "https://upstream.test:%d/lag/0/xkcd" % tsim.port,
+                      "--analytics-upstream", ctx.sim.url("/analytics"),
+                      "--partner-upstream", ctx.sim.url("/partner"),
+                      "--ca-file", p["ca"]], flags="-f")
+    pids = app.worker_pids()
+    check(pids, "no worker: %s" % app.logtail())
+    with open("/proc/%s/status" % pids[0]) as f:
+        uid = re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1)
+    check(uid == "65534", "worker runs as uid %s, not nobody" % uid)
+    check(os.readlink("/proc/%s/root" % pids[0]) == root,
+          "worker is not chrooted: %s" % os.readlink("/proc/%s/root" %
+                                                     pids[0]))
+    check("seccomp sandbox enabled" in app.logtext(), "seccomp is off")
+    st, _, body, _ = request(app.port, "/async_get_data?calls=2&delay=10")
+    check(st == 200 and json.loads(body) == {"response_1": 200,
+                                             "response_2": 200},
+          "host-name upstream in the chroot: %d %r" % (st, body))
+    st, _, body, _ = request(app.port, "/xkcd?ids=1&format=json")
+    d = json.loads(body)
+    check(st == 200 and [c["num"] for c in d["comics"]] == [1],
+          "https upstream in the chroot: %d %r" % (st, body[:300]))
+    check(app.worker_pids() == pids and not app.crashes(),
+          "worker died: %r" % app.crashes())
+
+
+def test_nginx_in_front_of_two_instances(ctx):
+    p = pki()
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    check(os.path.exists(nginx), "nginx is not installed (make deps-test)")
+    apps = [ctx.app(["--trusted-proxies", "127.0.0.1"]) for _ in range(2)]
+    d = os.path.join(LOGDIR, "nginx-%d" % free_port())
+    os.makedirs(d)
+    port, http_port = free_port(), free_port()
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "deploy",
+                           "nginx.conf")) as f:
+        conf = f.read()
+    conf = re.sub(r"^\s*listen\s+\[::\].*$", "", conf, flags=re.M)
+    conf, n = re.subn(r"listen(\s+)443 ssl;", r"listen\g<1>%d ssl;" % port,
+                      conf)
+    check(n == 1, "deploy/nginx.conf: no 'listen 443 ssl'")
+    conf, n = re.subn(r"listen(\s+)80;", r"listen\g<1>%d;" % http_port,
+                      conf)
+    check(n == 1, "deploy/nginx.conf: no 'listen 80'")
+    for old, new in (("127.0.0.1:8001", "127.0.0.1:%d" % apps[0].port),
+                     ("127.0.0.1:8002", "127.0.0.1:%d" % apps[1].port),
+                     ("/etc/kore-fanout/tls/cert.pem", p["cert"]),
+                     ("/etc/kore-fanout/tls/key.pem", p["key"]),
+                     ("/run/nginx-kore-fanout.pid", d + "/nginx.pid"),
+                     ("/var/log/nginx/", d + "/"),
+                     ("worker_processes	auto;", "worker_processes	2;")):
+        check(old in conf, "deploy/nginx.conf lacks %r" % old)
+        conf = conf.replace(old, new)
+    conf_path = os.path.join(d, "nginx.conf")
+    with open(conf_path, "w") as f:
+        f.write(conf)
+    proc = subprocess.Popen([nginx, "-c", conf_path, "-p", d, "-g",
+                             "daemon off;"], stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(d, "stderr"), "w"),
+                            start_new_session=True)
+    try:
+        check(wait_port(port, proc=proc), "nginx did not start: %s" %
+              open(os.path.join(d, "stderr")).read()[-500:])
+        seen = set()
+        for _ in range(20):
+            st, h, body = https(port, "/_/stats", cafile=p["ca"],
+                                host="localhost")
+            check(st == 200, "through nginx: %d" % st)
+            seen.add(json.loads(body)["pid"])
+        want = {json.loads(request(a.port, "/_/stats")[2])["pid"]
+                for a in apps}
+        check(seen == want, "requests went to %r, instances are %r" %
+              (seen, want))
+        st, h, body = https(port, "/async_get_data?calls=2&delay=10",
+                            cafile=p["ca"])
+        check(st == 200 and "strict-transport-security" in h and
+              "content-security-policy" in h, "%d %r" % (st, h))
+        st, h, body = https(port, "/_/whoami", cafile=p["ca"],
+                            headers={"X-Forwarded-For": "203.0.113.9"})
+        who = json.loads(body)
+        check(who == {"client": "127.0.0.1", "scheme": "https"},
+              "behind nginx the app sees %r" % who)
+        st, h, _, _ = request(http_port, "/stats")
+        check(st == 301 and h["location"].startswith("https://"),
+              "nginx's HTTP redirect: %d %r" % (st, h.get("location")))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+
+
+def test_forwarded_headers_only_from_trusted_proxies(ctx):
+    untrusted = ctx.app(["--trusted-proxies", "192.0.2.1"])
+    trusted = ctx.app(["--trusted-proxies", "127.0.0.1,::1"])
+    fwd = {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}
+    st, h, body, _ = request(untrusted.port, "/_/whoami", headers=fwd)
+    check(json.loads(body) == {"client": "127.0.0.1", "scheme": "http"} and
+          "strict-transport-security" not in h,
+          "untrusted peer believed: %r" % body)
+    st, h, body, _ = request(trusted.port, "/_/whoami", headers=fwd)
+    check(json.loads(body) == {"client": "198.51.100.7", "scheme": "https"}
+          and "strict-transport-security" in h, "trusted proxy: %r" % body)
+    st, h, body, _ = request(trusted.port, "/_/whoami",
+                             headers={"X-Forwarded-For": "not-an-address"})
+    check(json.loads(body)["client"] == "127.0.0.1", "bogus XFF: %r" % body)
