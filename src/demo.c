@@ -78,12 +78,6 @@ demo_setup(struct http_request *req, struct fanout *fo)
 	long long		calls, delay, i;
 	char			err[QPARAM_ERR_MAX], url[SETTINGS_STR_MAX + 32];
 
-	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
-		http_response_header(req, "allow", "GET, HEAD");
-		fanout_reply_error(req, fo, HTTP_STATUS_METHOD_NOT_ALLOWED,
-		    "only GET and HEAD are allowed here");
-		return (KORE_RESULT_ERROR);
-	}
 
 	if (!qparam_parse(&qp, req->query_string, err, sizeof(err)) ||
 	    !qparam_number(&qp, "calls", DEMO_CALLS_DEFAULT, 0,

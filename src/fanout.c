@@ -116,6 +116,7 @@ static int	state_done(struct http_request *);
 static struct fanout	*fanout_alloc(struct http_request *,
 			    const struct fanout_page *, int);
 static void		fanout_free(struct fanout *);
+static int		fanout_setup(struct http_request *, struct fanout *);
 static void		fanout_onfree(struct http_request *);
 static void		fanout_harvest(struct fanout *);
 static size_t		fanout_start_queued(struct fanout *);
@@ -209,7 +210,7 @@ fanout_serve_sync(struct http_request *req, const struct fanout_page *page)
 
 	fo = fanout_alloc(req, page, 0);
 
-	if (page->setup(req, fo)) {
+	if (fanout_setup(req, fo)) {
 		do {
 			for (i = fo->next; i < fo->ncalls; i++) {
 				if (fo->calls[i]->state == CALL_DONE)
@@ -482,7 +483,7 @@ state_setup(struct http_request *req)
 {
 	struct fanout_state	*st = http_state_get(req);
 
-	if (!st->fo->page->setup(req, st->fo))
+	if (!fanout_setup(req, st->fo))
 		return (HTTP_STATE_COMPLETE);
 
 	req->fsm_state = FANOUT_STATE_WAIT;
@@ -551,6 +552,20 @@ fanout_alloc(struct http_request *req, const struct fanout_page *page,
 	stats.fanouts_live++;
 
 	return (fo);
+}
+
+/* Every fan-out page is read-only: GET and HEAD, then the page's setup. */
+static int
+fanout_setup(struct http_request *req, struct fanout *fo)
+{
+	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
+		http_response_header(req, "allow", "GET, HEAD");
+		fanout_reply_error(req, fo, HTTP_STATUS_METHOD_NOT_ALLOWED,
+		    "only GET and HEAD are allowed here");
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (fo->page->setup(req, fo));
 }
 
 static void

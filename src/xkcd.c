@@ -123,12 +123,6 @@ xkcd_setup(struct http_request *req, struct fanout *fo)
 
 	x->latest_call = -1;
 
-	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
-		http_response_header(req, "allow", "GET, HEAD");
-		fanout_reply_error(req, fo, HTTP_STATUS_METHOD_NOT_ALLOWED,
-		    "only GET and HEAD are allowed here");
-		return (KORE_RESULT_ERROR);
-	}
 
 	if (!xkcd_params(req, x, err, sizeof(err))) {
 		fanout_reply_error(req, fo, HTTP_STATUS_BAD_REQUEST, err);

@@ -56,8 +56,8 @@ struct fanout_stats {
 struct fanout;
 
 /*
- * setup() adds the first calls (or answers itself and returns
- * KORE_RESULT_ERROR); next(), when set, runs each time every call so far
+ * The engine answers anything but GET and HEAD with 405; then setup()
+ * adds the first calls (or answers itself and returns KORE_RESULT_ERROR); next(), when set, runs each time every call so far
  * is done and may add another round; finish() answers.  udata_len bytes
  * of zeroed page state come with each request (fanout_udata()); cleanup(),
  * when set, frees what they own, whether the page answered or its client
