@@ -7,8 +7,9 @@ ports (logs in a temp dir; both killed at the end, also on Ctrl-C), then:
   * Latency: for k in 1, 2, 5, 10, 50, sequential keep-alive requests
     (http.client, TCP_NODELAY; 3 warm-ups) to /get_data and /async_get_data
     ?calls=k&delay=100.  Prints p50/p99 and the async overhead over the ideal
-    (latency - 100 ms), split with Server-Timing into the engine's share
-    (total - largest call) and the upstream call's own excess.
+    (latency - the slowest call's duration from Server-Timing), the engine's
+    share of it (total - largest call), and the call's own excess over the
+    nominal 100 ms.
 
   * Load: wrk on /async_get_data?calls=2&delay=100 at 100 and 1000
     connections (3 s warm-up run first).  Prints requests/s against the ideal
@@ -438,7 +439,7 @@ def latency_series(port, endpoint, k, n):
     sync = endpoint == "get_data"
     ideal_s = (k if sync else 1) * DELAY_MS / 1000.0
     client = Client(port, timeout=ideal_s * 2 + 5.0)
-    res = {"lat": [], "engine": [], "call": [], "errors": []}
+    res = {"lat": [], "engine": [], "call": [], "over": [], "errors": []}
     try:
         for i in range(WARMUP_REQUESTS + n):
             phase = "warm-up" if i < WARMUP_REQUESTS else "measured"
@@ -468,6 +469,8 @@ def latency_series(port, endpoint, k, n):
             if st is not None:
                 res["engine"].append(st[0] - st[1])
                 res["call"].append(st[1] - DELAY_MS)
+                # What the page cost beyond its slowest upstream call.
+                res["over"].append(elapsed * 1000.0 - st[1])
     finally:
         client.close()
     return res
@@ -500,24 +503,28 @@ def print_latency(rows):
     print()
     print("Latency, delay=%d ms, sequential keep-alive requests (ms)"
           % DELAY_MS)
-    print("%4s | %8s %8s | %8s %8s | %7s %7s | %7s %7s | %6s"
+    print("%4s | %8s %8s | %8s %8s | %7s %7s | %7s %7s %7s | %6s"
           % ("k", "sync p50", "sync p99", "asyn p50", "asyn p99",
-             "ovh p50", "ovh p99", "eng p50", "call p50", "errors"))
-    print("-" * 92)
+             "ovh p50", "ovh p99", "eng p50", "call p50", "nom p50",
+             "errors"))
+    print("-" * 100)
     for row in rows:
         s, a = row["get_data"], row["async_get_data"]
-        ovh = [x - DELAY_MS for x in a["lat"]]
+        nominal = [x - DELAY_MS for x in a["lat"]]
         errs = len(a["errors"]) + (len(s["errors"]) if s else 0)
-        print("%4d | %8s %8s | %8s %8s | %7s %7s | %7s %7s | %6d"
+        print("%4d | %8s %8s | %8s %8s | %7s %7s | %7s %7s %7s | %6d"
               % (row["k"],
                  fmt(percentile(s["lat"], 50)) if s else "skipped",
                  fmt(percentile(s["lat"], 99)) if s else "skipped",
                  fmt(percentile(a["lat"], 50)), fmt(percentile(a["lat"], 99)),
-                 fmt(percentile(ovh, 50), 2), fmt(percentile(ovh, 99), 2),
+                 fmt(percentile(a["over"], 50), 2),
+                 fmt(percentile(a["over"], 99), 2),
                  fmt(percentile(a["engine"], 50), 2),
-                 fmt(percentile(a["call"], 50), 2), errs))
-    print("  ovh  = async latency - %d ms (ideal: the slowest upstream call)"
-          % DELAY_MS)
+                 fmt(percentile(a["call"], 50), 2),
+                 fmt(percentile(nominal, 50), 2), errs))
+    print("  ovh  = async latency - the slowest upstream call's duration"
+          " (Server-Timing): the ideal is the slowest call")
+    print("  nom  = async latency - %d ms (the nominal delay)" % DELAY_MS)
     print("  eng  = Server-Timing total - largest call dur (engine's share)")
     print("  call = largest call dur - %d ms (upstream call's own excess:"
           " simulator timer + connection)" % DELAY_MS)
@@ -764,8 +771,9 @@ def print_load(path, results, duration):
         if r["bad_sample"]:
             print("      e.g. " + r["bad_sample"])
         w = r["warmup"]
-        print("    warm-up: %d requests, errors: connect %d, read %d, write %d,"
-              " timeout %d, non-2xx/3xx %d, failed call in the body %d"
+        print("    warm-up: %d requests, errors: connect %d, read %d,"
+              " write %d, timeout %d, non-2xx/3xx %d,"
+              " failed call in the body %d"
               % (w["requests"], w["connect"], w["read"], w["write"],
                  w["timeout"], w["non2xx"], w["bad"]))
         if w["bad_sample"]:
@@ -816,12 +824,13 @@ def print_targets(rows, load):
     k10 = next((r for r in rows if r["k"] == 10), None)
     if k10 is not None:
         a = k10["async_get_data"]
-        ovh = percentile([x - DELAY_MS for x in a["lat"]], 50)
+        ovh = percentile(a["over"], 50)
         checks.append(("async overhead p50 <= 1 ms at k=10",
                        ovh is not None and ovh <= 1.0,
-                       "%s ms (engine %s ms, upstream call %s ms)"
+                       "%s ms over the slowest call (engine %s ms; the "
+                       "call itself ran %s ms over %d)"
                        % (fmt(ovh, 2), fmt(percentile(a["engine"], 50), 2),
-                          fmt(percentile(a["call"], 50), 2))))
+                          fmt(percentile(a["call"], 50), 2), DELAY_MS)))
 
     r1000 = next((r for r in load if r["conns"] == 1000), None)
     if r1000 is not None:

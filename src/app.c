@@ -275,6 +275,9 @@ app_limits(void)
 
 	worker_rlimit_nofiles = (u_int32_t)n;
 	worker_max_connections = (u_int32_t)(n / 3);
+	if (settings.max_connections > 0 &&
+	    (rlim_t)settings.max_connections < n / 3)
+		worker_max_connections = (u_int32_t)settings.max_connections;
 }
 
 static void

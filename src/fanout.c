@@ -62,6 +62,7 @@
 #define CALL_DONE		2
 
 #define CALL_HEADERS_MAX	16
+#define UPSTREAM_IDLE_MAX	5L
 
 struct fanout_call {
 	struct kore_curl	curl;
@@ -425,13 +426,13 @@ fanout_server_timing(struct http_request *req, struct fanout *fo)
 	struct stiming_entry	*e;
 	const struct fanout_result *r;
 	size_t			i, n;
-	char			*buf, (*names)[32], (*descs)[24];
+	char			(*names)[32], (*descs)[24];
+	static char		buf[STIMING_MAX];
 
 	n = fo->ncalls + 1;
 	e = kore_calloc(n, sizeof(*e));
 	names = kore_calloc(n, sizeof(*names));
 	descs = kore_calloc(n, sizeof(*descs));
-	buf = kore_malloc(STIMING_MAX);
 
 	e[0].name = "total";
 	e[0].ms = fo->elapsed_ms;
@@ -454,10 +455,9 @@ fanout_server_timing(struct http_request *req, struct fanout *fo)
 		e[i + 1].desc = descs[i + 1];
 	}
 
-	if (stiming_format(buf, STIMING_MAX, e, n) > 0)
+	if (stiming_format(buf, sizeof(buf), e, n) > 0)
 		http_response_header(req, "server-timing", buf);
 
-	kore_free(buf);
 	kore_free(descs);
 	kore_free(names);
 	kore_free(e);
@@ -711,6 +711,12 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 	    (curl_off_t)c->max_body);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, call_opensocket);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
+	/*
+	 * Do not reuse a connection idle for longer than this: an upstream
+	 * that timed it out may have queued an answer (Kore queues a 408)
+	 * that libcurl would read as the answer to the next request.
+	 */
+	curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, UPSTREAM_IDLE_MAX);
 	if (ca.data != NULL)
 		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
 

@@ -82,6 +82,9 @@ static const struct setting	table[] = {
 	    OFF(max_calls), "upstream calls allowed per request" },
 	{ "max-body", "FANOUT_MAX_BODY", SET_INT, "1048576", 1, 67108864,
 	    OFF(max_body), "largest upstream body accepted, bytes" },
+	{ "max-connections", "FANOUT_MAX_CONNECTIONS", SET_INT, "0", 0, 1000000,
+	    OFF(max_connections), "client connections per worker (0: a third "
+	    "of the file limit)" },
 	{ "upstream-conns", "FANOUT_UPSTREAM_CONNS", SET_INT, "4096", 1,
 	    65536, OFF(upstream_conns),
 	    "idle upstream connections kept per worker" },

@@ -37,6 +37,7 @@ struct settings {
 	long long	max_calls;
 	long long	max_body;
 	long long	upstream_conns;
+	long long	max_connections;
 	long long	seccomp_trace;
 	char		tls_cert[SETTINGS_STR_MAX];
 	char		tls_key[SETTINGS_STR_MAX];
