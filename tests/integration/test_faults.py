@@ -2,6 +2,7 @@
 and the page still answers, within the configured timeout."""
 
 import json
+import time
 
 from lib import check, free_port, parse_server_timing, request
 
@@ -155,3 +156,16 @@ def test_upstream_by_host_name(ctx):
 
 
 test_upstream_by_host_name.asan = True
+
+
+def test_idle_upstream_connection_not_reused_stale(ctx):
+    """Kore (the simulator) times out an idle keep-alive connection after
+    10 s by queueing a 408 and closing; reusing that connection would read
+    the stale 408 as the next answer.  Connections idle over 5 s are not
+    reused (CURLOPT_MAXAGE_CONN)."""
+    app = ctx.app()
+    st, _, body, _ = request(app.port, "/async_get_data?calls=2&delay=0")
+    check(values(body) == [200, 200], "first: %r" % body)
+    time.sleep(11)
+    st, _, body, _ = request(app.port, "/async_get_data?calls=2&delay=0")
+    check(values(body) == [200, 200], "after 11 s idle: %r" % body)
