@@ -16,7 +16,7 @@
 #define B(s)		s, sizeof(s) - 1
 
 /* The four string fields after "num", all valid. */
-#define IMG		"https://imgs.xkcd.com/comics/t.png"
+#define IMG		"https://imgs.xkcd.test/comics/t.png"
 #define REST		",\"title\":\"T\",\"safe_title\":\"S\"," \
 			"\"alt\":\"A\",\"img\":\"" IMG "\"}"
 #define GOOD(n)		n, "T", "S", "A", IMG
@@ -39,7 +39,7 @@
 #define ONE_IMG(v)	"{\"num\":1,\"title\":\"T\",\"safe_title\":\"S\"," \
 			"\"alt\":\"A\",\"img\":" v "}"
 
-/* xkcd 614, as xkcd.com serves it, plus \u escapes and raw UTF-8. */
+/* xkcd 614, as xkcd.test serves it, plus \u escapes and raw UTF-8. */
 #define WOODPECKER \
 	"{\"month\": \"7\", \"num\": 614, \"link\": \"\", " \
 	"\"year\": \"2009\", " \
@@ -51,7 +51,7 @@
 	"can get that too.  Because we're friends!  Right?}}\", \"alt\": " \
 	"\"If you don't have an extension cord I can get that too.  Because " \
 	"we\\u2019re friends!  Right?\", \"img\": " \
-	"\"https:\\/\\/imgs.xkcd.com\\/comics\\/woodpecker.png\", \"title\": " \
+	"\"https:\\/\\/imgs.xkcd.test\\/comics\\/woodpecker.png\", \"title\": " \
 	"\"Woodpecker \\u00e9\\u2603\\ud83d\\ude00 caf\xc3\xa9 \\\"q\\\" " \
 	"\\\\ <b>&amp;\", \"day\": \"24\"}"
 
@@ -87,7 +87,7 @@ static const struct parse_case	parse_cases[] = {
 	    NULL, 2, "", "", "", "http://x" },
 	{ __LINE__, B(WOODPECKER), 1, NULL, 614, WOODPECKER_TITLE,
 	    "Woodpecker", WOODPECKER_ALT,
-	    "https://imgs.xkcd.com/comics/woodpecker.png" },
+	    "https://imgs.xkcd.test/comics/woodpecker.png" },
 	/* Extra fields of any type and depth are ignored. */
 	{ __LINE__, B("{\"extra\":{\"a\":[1,2,{\"b\":null}]},\"news\":null,"
 	    "\"num\":3" REST), 1, NULL, GOOD(3) },
@@ -202,7 +202,7 @@ static const struct parse_case	parse_cases[] = {
 	{ __LINE__, B(ONE_IMG("\"javascript:alert(1)\"")), 0, EIMG, BAD },
 	{ __LINE__, B(ONE_IMG("\"data:image/png;base64,iVBORw0KGgo=\"")), 0,
 	    EIMG, BAD },
-	{ __LINE__, B(ONE_IMG("\"//imgs.xkcd.com/comics/x.png\"")), 0, EIMG,
+	{ __LINE__, B(ONE_IMG("\"//imgs.xkcd.test/comics/x.png\"")), 0, EIMG,
 	    BAD },
 	{ __LINE__, B(ONE_IMG("\"/comics/x.png\"")), 0, EIMG, BAD },
 	{ __LINE__, B(ONE_IMG("\"ftp://x/y.png\"")), 0, EIMG, BAD },
@@ -546,7 +546,7 @@ test_parse_exact(void)
 	want.title = "T";
 	want.safe_title = "S";
 	want.alt = "A";
-	want.img = "https://imgs.xkcd.com/comics/t.png";
+	want.img = "https://imgs.xkcd.test/comics/t.png";
 	for (i = 0; i < NELEM(cases); i++) {
 		len = strlen(cases[i].body);
 		if ((b = malloc(len)) == NULL) {
@@ -593,7 +593,7 @@ struct url_case {
 static const struct url_case	url_cases[] = {
 	{ __LINE__, "http://x", 1 },
 	{ __LINE__, "https://x", 1 },
-	{ __LINE__, "https://imgs.xkcd.com/comics/woodpecker.png", 1 },
+	{ __LINE__, "https://imgs.xkcd.test/comics/woodpecker.png", 1 },
 	{ __LINE__, "http://127.0.0.1:8889/xkcd/img/614.png", 1 },
 	{ __LINE__, "https://[::1]:8443/a.png", 1 },
 	{ __LINE__, "https://x/a.png?b=c&d=e;f#g", 1 },
@@ -632,7 +632,7 @@ static const struct url_case	url_cases[] = {
 	{ __LINE__, "javascript://x/%0aalert(1)", 0 },
 	{ __LINE__, "data:image/png;base64,iVBORw0KGgo=", 0 },
 	{ __LINE__, "data:text/html,<script>alert(1)</script>", 0 },
-	{ __LINE__, "//imgs.xkcd.com/comics/x.png", 0 },
+	{ __LINE__, "//imgs.xkcd.test/comics/x.png", 0 },
 	{ __LINE__, "/comics/x.png", 0 },
 	{ __LINE__, "x.png", 0 },
 	{ __LINE__, " https://x", 0 },
@@ -706,7 +706,7 @@ test_copy(void)
 	(void)unit_str(__FILE__, __LINE__, "copy alt", WOODPECKER_ALT,
 	    dst.alt);
 	(void)unit_str(__FILE__, __LINE__, "copy img",
-	    "https://imgs.xkcd.com/comics/woodpecker.png", dst.img);
+	    "https://imgs.xkcd.test/comics/woodpecker.png", dst.img);
 
 	/* A copy of a copy, then both cleaned up in either order. */
 	r = comic_copy(&src, &dst);
@@ -714,7 +714,7 @@ test_copy(void)
 	comic_cleanup(&dst);
 	(void)unit_num(__FILE__, __LINE__, "copy of copy num", 614, src.num);
 	(void)unit_str(__FILE__, __LINE__, "copy of copy img",
-	    "https://imgs.xkcd.com/comics/woodpecker.png", src.img);
+	    "https://imgs.xkcd.test/comics/woodpecker.png", src.img);
 	comic_cleanup(&src);
 
 	/* Empty strings are copied as empty strings, not NULL. */
