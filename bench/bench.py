@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Benchmark kore-fanout: sync vs async upstream fan-out.
 
-Starts the delay simulator and the app as separate processes on free loopback
-ports (logs in a temp dir; both killed at the end, also on Ctrl-C), then:
+Starts the upstream (Debian's nginx with its echo module when installed, else
+the project's simulator; --upstream-server) and the app as separate processes
+on free loopback ports (logs in a temp dir; both killed at the end, also on
+Ctrl-C), then:
 
   * Latency: for k in 1, 2, 5, 10, 50, sequential keep-alive requests
     (http.client, TCP_NODELAY; 3 warm-ups) to /get_data and /async_get_data
@@ -880,6 +882,38 @@ def on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
+# The upstream as Debian's nginx with its echo module: one worker, like the
+# simulator, answering /delay/<DELAY_MS>/ after DELAY_MS without blocking.
+NGINX_ECHO = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
+NGINX_CONF = """load_module %(module)s;
+worker_processes 1;
+pid %(tmp)s/nginx.pid;
+error_log %(tmp)s/nginx-error.log;
+events { worker_connections 16384; }
+http {
+	access_log off;
+	client_body_temp_path %(tmp)s/body;
+	proxy_temp_path %(tmp)s/proxy;
+	fastcgi_temp_path %(tmp)s/fastcgi;
+	uwsgi_temp_path %(tmp)s/uwsgi;
+	scgi_temp_path %(tmp)s/scgi;
+	keepalive_requests 1000000;
+	keepalive_timeout 60s;
+	server {
+		listen 127.0.0.1:%(port)d;
+		default_type application/json;
+		location = /delay/%(delay)d/ {
+			echo_sleep %(secs).3f;
+			echo '{"delay_ms": %(delay)d}';
+		}
+		location = /_/stats {
+			return 200 '{}';
+		}
+	}
+}
+"""
+
+
 def main():
     ap = argparse.ArgumentParser(
         description="Benchmark kore-fanout (sync vs async fan-out).")
@@ -894,6 +928,11 @@ def main():
     ap.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
     ap.add_argument("--keep-logs", action="store_true",
                     help="keep the temp dir with the server logs")
+    ap.add_argument("--upstream-server", default="auto",
+                    choices=("auto", "nginx", "simulator"),
+                    help="what serves /delay/100/: Debian's nginx with its "
+                    "echo module, or the project's simulator (default: "
+                    "nginx when the echo module is installed)")
     args = ap.parse_args()
 
     binary = os.path.abspath(args.bin)
@@ -917,9 +956,27 @@ def main():
     while app_port == sim_port:
         app_port = free_port()
 
-    sim = Server("simulator", [
-        binary, "--simulator", "-fnr", "--port", str(sim_port),
-        "--workers", "1", "--pidfile", os.path.join(tmp, "sim.pid")], tmp)
+    use_nginx = (args.upstream_server == "nginx" or
+                 (args.upstream_server == "auto" and
+                  os.path.exists(NGINX_ECHO) and shutil.which("nginx")))
+    if use_nginx:
+        if not os.path.exists(NGINX_ECHO):
+            print("bench: %s is missing (install libnginx-mod-http-echo)"
+                  % NGINX_ECHO, file=sys.stderr)
+            return 2
+        conf = os.path.join(tmp, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(NGINX_CONF % {"module": NGINX_ECHO, "tmp": tmp,
+                                  "port": sim_port, "delay": DELAY_MS,
+                                  "secs": DELAY_MS / 1000.0})
+        sim = Server("nginx", [shutil.which("nginx") or "/usr/sbin/nginx",
+                               "-c", conf, "-p", tmp, "-g", "daemon off;"],
+                     tmp)
+    else:
+        sim = Server("simulator", [
+            binary, "--simulator", "-fnr", "--port", str(sim_port),
+            "--workers", "1", "--pidfile", os.path.join(tmp, "sim.pid")],
+            tmp)
     upstream = "http://127.0.0.1:%d" % sim_port
     app_argv = [binary, "-fnr", "--port", str(app_port),
                 "--upstream", upstream, "--sim-port", "0",
@@ -942,7 +999,7 @@ def main():
               % ("quick" if args.quick else "full", tmp))
         print("  binary:    %s (modified %s)" % (binary, time.strftime(
             "%Y-%m-%d %H:%M:%S", time.localtime(os.stat(binary).st_mtime))))
-        print("  simulator: " + " ".join(sim.argv))
+        print("  upstream:  " + " ".join(sim.argv))
         print("  app:       " + " ".join(app.argv))
         print("  %d CPUs, RLIMIT_NOFILE %d/%d, load average %s"
               % (os.cpu_count() or 0, nofile[0], nofile[1], loadavg()))
