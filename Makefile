@@ -55,7 +55,13 @@ $(VENDOR): $(VENDOR_SRC)
 conf/$(APP).conf:
 	@if [ "$(APP)" != "app" ]; then ln -sf app.conf conf/$(APP).conf; fi
 
+# kodev rebuilds a .c file only when it changed, not when a header it
+# includes did: after a header change, rebuild every source.
+HDR_CHANGED	= [ -f "$(1)" ] && [ -n "$$(find src/includes -name '*.h' \
+		    -newer $(1))" ] && touch src/*.c || true
+
 $(BIN): $(KORE_SRC) $(VENDOR) conf/$(APP).conf $(SRCS)
+	@$(call HDR_CHANGED,$(APP))
 	KORE_BUILD_FLAVOR=dev kodev build
 	cp $(APP) $(BIN).tmp && mv $(BIN).tmp $(BIN)
 
@@ -66,6 +72,7 @@ run: build
 
 $(ASAN_BIN): $(KORE_SRC) $(VENDOR) conf/$(APP).conf $(SRCS)
 	@mkdir -p build/asan
+	@$(call HDR_CHANGED,$(ASAN_BIN))
 	KORE_BUILD_FLAVOR=asan KORE_OBJDIR=.objs-asan KODEV_OUTPUT=build/asan \
 	    KORE_FLAVOR="CURL=1 SANITIZE=address" kodev build
 
