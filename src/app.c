@@ -176,8 +176,6 @@ kore_parent_configure(int argc, char **argv)
 	app_listen();
 
 	if (settings.role == SETTINGS_ROLE_APP) {
-		kore_curl_timeout = (u_int16_t)
-		    ((settings.call_timeout_ms + 999) / 1000);
 		if (settings.sim_embedded) {
 			app_partner_key();
 			app_spawn_simulator();
