@@ -124,6 +124,31 @@ reply_html(struct http_request *req, int status, const void *body, size_t len)
 	reply_send(req, status, body, len);
 }
 
+/* A page rendered from templates, or a 500 if rendering failed. */
+void
+reply_rendered(struct http_request *req, int ok, const char *page,
+    size_t len, const char *what)
+{
+	if (ok) {
+		reply_html(req, HTTP_STATUS_OK, page, len);
+		return;
+	}
+
+	kore_log(LOG_ERR, "%s: template rendering failed", what);
+	reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
+	    "the page could not be rendered");
+}
+
+/* path plus this request's query string: the link to the other variant. */
+void
+reply_same_query(struct http_request *req, const char *path, char *buf,
+    size_t len)
+{
+	(void)snprintf(buf, len, "%s%s%s", path,
+	    req->query_string != NULL ? "?" : "",
+	    req->query_string != NULL ? req->query_string : "");
+}
+
 /* The client's address: a trusted proxy's X-Forwarded-For, or the peer. */
 void
 reply_client(struct http_request *req, char *buf, size_t len)

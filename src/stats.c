@@ -645,10 +645,8 @@ stats_html(struct http_request *req, struct fanout *fo, struct stats_req *x,
 	(void)snprintf(calls, sizeof(calls), "%zu", fanout_count(fo));
 	(void)snprintf(count, sizeof(count), "%zu", res->nrows);
 	(void)snprintf(errors, sizeof(errors), "%zu", nerr);
-	(void)snprintf(other, sizeof(other), "%s%s%s",
-	    fanout_is_async(fo) ? "/stats/sync" : "/stats",
-	    req->query_string != NULL ? "?" : "",
-	    req->query_string != NULL ? req->query_string : "");
+	reply_same_query(req, fanout_is_async(fo) ? "/stats/sync" : "/stats", other,
+	    sizeof(other));
 
 	if (ok) {
 		struct tmpl_var	v[] = {
@@ -674,13 +672,7 @@ stats_html(struct http_request *req, struct fanout *fo, struct stats_req *x,
 		    asset_len_stats_html, v, sizeof(v) / sizeof(v[0]));
 	}
 
-	if (ok) {
-		reply_html(req, HTTP_STATUS_OK, page.data, page.len);
-	} else {
-		kore_log(LOG_ERR, "stats: template rendering failed");
-		reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
-		    "the page could not be rendered");
-	}
+	reply_rendered(req, ok, page.data, page.len, "stats");
 
 	sbuf_cleanup(&rows);
 	sbuf_cleanup(&page);

@@ -439,10 +439,8 @@ xkcd_html(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
 	(void)snprintf(fromcache, sizeof(fromcache), "%zu", xkcd_from_cache(x));
 	(void)snprintf(errors, sizeof(errors), "%zu", nerr);
 	(void)snprintf(calls, sizeof(calls), "%zu", fanout_count(fo));
-	(void)snprintf(other, sizeof(other), "%s%s%s",
-	    fanout_is_async(fo) ? "/xkcd/sync" : "/xkcd",
-	    req->query_string != NULL ? "?" : "",
-	    req->query_string != NULL ? req->query_string : "");
+	reply_same_query(req, fanout_is_async(fo) ? "/xkcd/sync" : "/xkcd", other,
+	    sizeof(other));
 
 	if (ok) {
 		struct tmpl_var v[] = {
@@ -463,13 +461,7 @@ xkcd_html(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
 		    asset_len_xkcd_html, v, sizeof(v) / sizeof(v[0]));
 	}
 
-	if (ok) {
-		reply_html(req, HTTP_STATUS_OK, page.data, page.len);
-	} else {
-		kore_log(LOG_ERR, "xkcd: template rendering failed");
-		reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
-		    "the page could not be rendered");
-	}
+	reply_rendered(req, ok, page.data, page.len, "xkcd");
 
 	sbuf_cleanup(&cards);
 	sbuf_cleanup(&page);
