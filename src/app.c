@@ -166,6 +166,14 @@ kore_parent_configure(int argc, char **argv)
 	if (settings.workers > 0)
 		worker_count = (u_int8_t)settings.workers;
 
+	/*
+	 * Kore pins worker N to CPU N.  A simulator standing in for remote
+	 * upstreams would then share a CPU with one of the app's workers on
+	 * the same machine while another CPU idles: let its workers float.
+	 */
+	if (settings.role == SETTINGS_ROLE_SIM)
+		worker_set_affinity = 0;
+
 	app_limits();
 	app_privsep();
 	app_files();
