@@ -43,6 +43,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <kore/kore.h>
@@ -64,6 +65,10 @@
 #define CALL_HEADERS_MAX	16
 #define UPSTREAM_IDLE_MAX	5L
 
+#define POOL_MAX		128
+#define POOL_CALLS		32
+#define POOL_NONE		-1
+
 struct fanout_call {
 	struct kore_curl	curl;
 	struct fanout		*fo;
@@ -73,6 +78,7 @@ struct fanout_call {
 	int			capped;
 	int			method;
 	int			group;
+	int			pool;
 	char			*url;
 	char			*hname[CALL_HEADERS_MAX];
 	char			*hvalue[CALL_HEADERS_MAX];
@@ -130,10 +136,14 @@ static void		call_fail(struct fanout_call *, int, const char *);
 static void		call_free(struct fanout_call *);
 static void		call_detach(struct fanout_call *);
 static void		call_detached_done(struct kore_curl *, void *);
+static void		call_ended(struct fanout_call *);
 static size_t		call_write(char *, size_t, size_t, void *);
 static curl_socket_t	call_opensocket(void *, curlsocktype,
 			    struct curl_sockaddr *);
 static u_int64_t	now_us(void);
+
+static int		pool_take(void);
+static void		pool_release(int);
 
 static struct http_state	states[] = {
 	{ "FANOUT_STATE_SETUP",	state_setup },
@@ -157,6 +167,27 @@ static u_int64_t		in_flight = 0;
 static struct curl_blob		ca = { NULL, 0, CURL_BLOB_NOCOPY };
 
 /*
+ * Upstream connection pools.  libcurl 7.88 walks every connection in a
+ * cache when it looks for one to reuse, and again when a finished
+ * transfer leaves the multi handle: with a thousand calls in flight on
+ * a worker that was two thousand-long walks per call, the largest share
+ * of the worker's time.  So the engine splits the connections into
+ * pools (curl share handles, each owning a connection cache) of at most
+ * POOL_CALLS calls in flight, filled first-fit: under light load every
+ * call uses pool 0 and its connections; under heavy load a new call
+ * goes to the first pool with room, the one where a call just finished
+ * and left its connection idle.  Pools are made on demand and kept.
+ */
+struct pool {
+	CURLSH		*share;
+	u_int32_t	running;
+};
+
+static struct pool		pools[POOL_MAX];
+static size_t			npools = 0;
+static long			pool_conns = 0;
+
+/*
  * Kore keeps its curl multi handle to itself; the link wraps
  * curl_multi_init() (-Wl,--wrap) so the engine can size its connection
  * cache, the one thing that decides whether upstream connections are
@@ -173,6 +204,7 @@ void
 fanout_configure(const struct fanout_limits *limits, long maxconns)
 {
 	defaults = *limits;
+	pool_conns = maxconns;
 
 	if (multi != NULL && maxconns > 0)
 		curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, maxconns);
@@ -248,6 +280,7 @@ fanout_add(struct fanout *fo, int method, const char *url)
 	c = kore_calloc(1, sizeof(*c));
 	c->fo = fo;
 	c->state = CALL_QUEUED;
+	c->pool = POOL_NONE;
 	c->method = method;
 	c->url = kore_strdup(url);
 	c->max_body = fo->limits.max_body;
@@ -581,7 +614,7 @@ fanout_free(struct fanout *fo)
 			continue;
 		}
 		if (c->state == CALL_RUNNING)
-			in_flight--;
+			call_ended(c);
 		call_free(c);
 	}
 
@@ -618,7 +651,7 @@ fanout_harvest(struct fanout *fo)
 			continue;
 		call_finish(c);
 		fo->running--;
-		in_flight--;
+		call_ended(c);
 		if (fo->page->call_done != NULL)
 			fo->page->call_done(fo, i);
 	}
@@ -717,8 +750,15 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 	 * that libcurl would read as the answer to the next request.
 	 */
 	curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, UPSTREAM_IDLE_MAX);
-	if (ca.data != NULL)
+	/*
+	 * libcurl copies the CA blob into every connection it sets up for a
+	 * call, reused or not (some 200 KB per call): give it to https calls
+	 * only.
+	 */
+	if (ca.data != NULL && strncasecmp(c->url, "https://", 8) == 0)
 		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+	if ((flags & KORE_CURL_ASYNC) && (c->pool = pool_take()) != POOL_NONE)
+		curl_easy_setopt(h, CURLOPT_SHARE, pools[c->pool].share);
 
 	kore_curl_http_setup(&c->curl, c->method, c->body, c->body_len);
 	for (i = 0; i < c->nheaders; i++)
@@ -829,7 +869,7 @@ call_detached_done(struct kore_curl *curl, void *arg)
 	struct fanout_call	*c = arg;
 
 	stats.calls_detached--;
-	in_flight--;
+	call_ended(c);
 	call_free(c);
 }
 
@@ -854,6 +894,15 @@ call_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return (len);
 }
 
+/* A running call's transfer is over: it no longer counts as in flight. */
+static void
+call_ended(struct fanout_call *c)
+{
+	in_flight--;
+	pool_release(c->pool);
+	c->pool = POOL_NONE;
+}
+
 static curl_socket_t
 call_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 {
@@ -870,4 +919,59 @@ now_us(void)
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 
 	return ((u_int64_t)ts.tv_sec * 1000000 + (u_int64_t)ts.tv_nsec / 1000);
+}
+
+/*
+ * The pool for a new call: the first with fewer than POOL_CALLS calls in
+ * flight, a new one if all are full, the least busy one when POOL_MAX
+ * are.  POOL_NONE (the multi handle's own cache) if libcurl has no
+ * memory for another share handle.
+ */
+static int
+pool_take(void)
+{
+	size_t		i, least;
+	CURLSH		*sh;
+
+	for (i = 0; i < npools; i++) {
+		if (pools[i].running < POOL_CALLS)
+			break;
+	}
+
+	if (i == npools && npools < POOL_MAX) {
+		if ((sh = curl_share_init()) == NULL)
+			return (POOL_NONE);
+		if (curl_share_setopt(sh, CURLSHOPT_SHARE,
+		    CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+			curl_share_cleanup(sh);
+			return (POOL_NONE);
+		}
+		pools[npools++].share = sh;
+		stats.pools = npools;
+
+		/* libcurl applies the limit to each cache: split it. */
+		if (multi != NULL && pool_conns > 0) {
+			curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
+			    pool_conns / (long)npools > 0 ?
+			    pool_conns / (long)npools : 1L);
+		}
+	} else if (i == npools) {
+		least = 0;
+		for (i = 1; i < npools; i++) {
+			if (pools[i].running < pools[least].running)
+				least = i;
+		}
+		i = least;
+	}
+
+	pools[i].running++;
+
+	return ((int)i);
+}
+
+static void
+pool_release(int pool)
+{
+	if (pool != POOL_NONE)
+		pools[pool].running--;
 }

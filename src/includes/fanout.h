@@ -51,6 +51,7 @@ struct fanout_stats {
 	u_int64_t	calls_started;
 	u_int64_t	conns_opened;
 	u_int64_t	peak_in_flight;
+	u_int64_t	pools;
 };
 
 struct fanout;
