@@ -3,6 +3,7 @@ Server-Timing header, the kick (no 100 ms stall), keep-alive."""
 
 import json
 import statistics
+import threading
 
 from lib import check, parse_server_timing, request
 
@@ -144,6 +145,59 @@ def test_upstream_connections_reused(ctx):
           "calls started %r" % (s1["calls_started"] - s0["calls_started"]))
     opened = s1["conns_opened"] - s0["conns_opened"]
     check(opened <= 4, "%d connections opened for 40 calls" % opened)
+
+
+def test_connection_pools_under_load(ctx):
+    """Calls in flight are split into pools of 32 (libcurl walks a whole
+    connection cache per call); connections stay reused across pools."""
+    sim = ctx.server(["--simulator", "--workers", "1"], name="sim-pools")
+    app = ctx.app(["--upstream", sim.url(""), "--fanout-limit", "50"])
+    path = "/async_get_data?calls=50&delay=400"
+
+    def burst():
+        out = []
+        threads = [threading.Thread(
+            target=lambda: out.append(request(app.port, path)))
+            for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for st, _, body, _ in out:
+            check(st == 200, "status %d" % st)
+            check(set(json.loads(body).values()) == {200}, "body %r" % body)
+        check(len(out) == 4, "%d answers" % len(out))
+
+    s0 = json.loads(request(app.port, "/_/stats")[2])
+    burst()
+    s1 = json.loads(request(app.port, "/_/stats")[2])
+    peak = json.loads(request(sim.port, "/_/stats")[2])["peak_waiting"]
+    check(peak == 200, "simulator saw %d calls at once, not 200" % peak)
+    check(s1["peak_in_flight"] == 200, "peak in flight %r" %
+          s1["peak_in_flight"])
+    check(s1["pools"] == 7, "200 calls in flight made %r pools, not 7" %
+          s1["pools"])
+    opened = s1["conns_opened"] - s0["conns_opened"]
+    check(200 <= opened <= 210, "%d connections for 200 calls" % opened)
+
+    # The same load again finds every connection idle in its pool.
+    burst()
+    s2 = json.loads(request(app.port, "/_/stats")[2])
+    opened = s2["conns_opened"] - s1["conns_opened"]
+    check(opened <= 10, "second burst opened %d connections" % opened)
+    check(s2["pools"] == 7, "pools %r" % s2["pools"])
+    check(s2["calls_live"] == 0 and s2["fanouts_live"] == 0,
+          "left behind: %r" % s2)
+
+    # Light load stays in the first pool and its connections.
+    for _ in range(10):
+        request(app.port, "/async_get_data?calls=2&delay=5")
+    s3 = json.loads(request(app.port, "/_/stats")[2])
+    opened = s3["conns_opened"] - s2["conns_opened"]
+    check(opened == 0, "light load opened %d connections" % opened)
+
+
+test_connection_pools_under_load.asan = True
 
 
 def test_concurrency_limit(ctx):
