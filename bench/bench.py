@@ -7,8 +7,8 @@ on free loopback ports (logs in a temp dir; both killed at the end, also on
 Ctrl-C), then:
 
   * Latency: for k in 1, 2, 5, 10, 50, sequential keep-alive requests
-    (http.client, TCP_NODELAY; 3 warm-ups) to /get_data and /async_get_data
-    ?calls=k&delay=100.  Prints p50/p99 and the async overhead over the ideal
+    (one curl process per series, its time_total per transfer; 3 warm-ups)
+    to /get_data and /async_get_data?calls=k&delay=100.  Prints p50/p99 and the async overhead over the ideal
     (latency - the slowest call's duration from Server-Timing), the engine's
     share of it (total - largest call), and the call's own excess over the
     nominal 100 ms.
@@ -435,21 +435,46 @@ def fmt(v, digits=1):
 
 # ---------------------------------------------------------------- latency
 
-def latency_series(port, endpoint, k, n):
-    """n sequential keep-alive requests after WARMUP_REQUESTS warm-ups."""
+CURL_FORMAT = "%{http_code} %{time_total} %header{server-timing}\n"
+
+
+def latency_series(port, endpoint, k, n, curl):
+    """n sequential keep-alive requests after WARMUP_REQUESTS warm-ups, by
+    one curl process (libcurl measures each transfer; a Python client adds
+    its own wake-up and parsing time, about a millisecond on a cold CPU)."""
     path = "/%s?calls=%d&delay=%d" % (endpoint, k, DELAY_MS)
+    url = "http://127.0.0.1:%d%s" % (port, path)
     sync = endpoint == "get_data"
     ideal_s = (k if sync else 1) * DELAY_MS / 1000.0
-    client = Client(port, timeout=ideal_s * 2 + 5.0)
+    timeout = ideal_s * 2 + 5.0
+    total = WARMUP_REQUESTS + n
     res = {"lat": [], "engine": [], "call": [], "over": [], "errors": []}
-    try:
-        for i in range(WARMUP_REQUESTS + n):
+    with tempfile.TemporaryDirectory(prefix="fanout-bench-lat-") as tmp:
+        argv = [curl, "-s", "--max-time", "%.1f" % timeout,
+                "-w", CURL_FORMAT]
+        for i in range(total):
+            argv += [url, "-o", os.path.join(tmp, str(i))]
+        try:
+            out = subprocess.run(argv, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True,
+                                 timeout=total * timeout + 10).stdout
+        except subprocess.TimeoutExpired:
+            res["errors"].append("curl did not finish")
+            return res
+        lines = out.splitlines()
+        for i in range(total):
             phase = "warm-up" if i < WARMUP_REQUESTS else "measured"
-            try:
-                status, resp, body, elapsed = client.get(path)
-            except (OSError, http.client.HTTPException) as e:
-                res["errors"].append("%s request %d: %r" % (phase, i, e))
+            parts = lines[i].split(" ", 2) if i < len(lines) else []
+            if len(parts) < 2:
+                res["errors"].append("%s request %d: no answer" % (phase, i))
                 continue
+            status, elapsed = int(parts[0]), float(parts[1])
+            timing = parts[2] if len(parts) > 2 else ""
+            try:
+                with open(os.path.join(tmp, str(i)), "rb") as f:
+                    body = f.read()
+            except OSError:
+                body = b""
             ok = status == 200
             if ok:
                 try:
@@ -461,24 +486,22 @@ def latency_series(port, endpoint, k, n):
             if not ok:
                 res["errors"].append(
                     "%s request %d: status %d, Server-Timing %s, body %s"
-                    % (phase, i, status, resp.getheader("Server-Timing"),
+                    % (phase, i, status, timing,
                        body[:300].decode("utf-8", "replace")))
                 continue
             if i < WARMUP_REQUESTS:
                 continue
             res["lat"].append(elapsed * 1000.0)
-            st = parse_server_timing(resp.getheader("Server-Timing"))
+            st = parse_server_timing(timing)
             if st is not None:
                 res["engine"].append(st[0] - st[1])
                 res["call"].append(st[1] - DELAY_MS)
                 # What the page cost beyond its slowest upstream call.
                 res["over"].append(elapsed * 1000.0 - st[1])
-    finally:
-        client.close()
     return res
 
 
-def run_latency(port, servers, sync_requests, async_requests, quick):
+def run_latency(port, servers, sync_requests, async_requests, quick, curl):
     rows = []
     for k in KS:
         row = {"k": k}
@@ -488,7 +511,7 @@ def run_latency(port, servers, sync_requests, async_requests, quick):
                 continue
             n = sync_requests if endpoint == "get_data" else async_requests
             t0 = time.monotonic()
-            res = latency_series(port, endpoint, k, n)
+            res = latency_series(port, endpoint, k, n, curl)
             print("  k=%-3d %-15s %3d ok  %6.1f s  errors %d"
                   % (k, endpoint, len(res["lat"]), time.monotonic() - t0,
                      len(res["errors"])), flush=True)
@@ -926,6 +949,8 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="10 sync requests per series, skip sync at k=50")
     ap.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
+    ap.add_argument("--curl", default=shutil.which("curl") or "/usr/bin/curl",
+                    help="curl, the latency runs' client")
     ap.add_argument("--keep-logs", action="store_true",
                     help="keep the temp dir with the server logs")
     ap.add_argument("--upstream-server", default="auto",
@@ -938,6 +963,10 @@ def main():
     binary = os.path.abspath(args.bin)
     if not os.access(binary, os.X_OK):
         print("bench: %s is not executable (run `make build`)" % binary,
+              file=sys.stderr)
+        return 2
+    if not os.access(args.curl, os.X_OK):
+        print("bench: curl not found (install the curl package)",
               file=sys.stderr)
         return 2
     if not os.access(args.wrk, os.X_OK):
@@ -1014,7 +1043,7 @@ def main():
         print("Latency runs (%d async / %d sync requests per k, after %d"
               " warm-ups)" % (args.requests, sync_requests, WARMUP_REQUESTS))
         rows = run_latency(app_port, servers, sync_requests, args.requests,
-                           args.quick)
+                           args.quick, args.curl)
 
         print()
         print("Load runs")
