@@ -128,8 +128,6 @@ static const struct route	routes[] = {
 
 static pid_t			sim_pid = -1;
 static int			accesslog_fd = -1;
-static u_int8_t			*ca_blob = NULL;
-static size_t			ca_len = 0;
 static volatile sig_atomic_t	reload_asked = 0;
 static EVP_PKEY			*tls_pkey = NULL;
 
@@ -218,7 +216,6 @@ kore_worker_configure(void)
 	limits.max_body = (size_t)settings.max_body;
 
 	fanout_configure(&limits, (long)settings.upstream_conns);
-	fanout_set_ca(ca_blob, ca_len);
 	reply_configure(accesslog_fd);
 
 	/* SIGHUP clears the caches (Kore's own handler still runs too). */
@@ -541,6 +538,8 @@ static void
 app_files(void)
 {
 	struct stat	st;
+	u_int8_t	*pem;
+	size_t		len;
 	int		fd;
 	ssize_t		n;
 
@@ -568,11 +567,15 @@ app_files(void)
 	    st.st_size > 64 * 1024 * 1024)
 		app_fail("cannot use the CA bundle %s", settings.ca_file);
 
-	ca_len = (size_t)st.st_size;
-	ca_blob = kore_malloc(ca_len);
-	if ((n = read(fd, ca_blob, ca_len)) != (ssize_t)ca_len)
+	len = (size_t)st.st_size;
+	pem = kore_malloc(len);
+	if ((n = read(fd, pem, len)) != (ssize_t)len)
 		app_fail("cannot read the CA bundle %s", settings.ca_file);
 	close(fd);
+
+	if (fanout_set_ca(pem, len) == 0)
+		app_fail("no certificate in the CA bundle %s", settings.ca_file);
+	kore_free(pem);
 }
 
 static void

@@ -40,11 +40,18 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
@@ -137,6 +144,7 @@ static void		call_free(struct fanout_call *);
 static void		call_detach(struct fanout_call *);
 static void		call_detached_done(struct kore_curl *, void *);
 static void		call_ended(struct fanout_call *);
+static CURLcode		call_sslctx(CURL *, void *, void *);
 static size_t		call_write(char *, size_t, size_t, void *);
 static curl_socket_t	call_opensocket(void *, curlsocktype,
 			    struct curl_sockaddr *);
@@ -164,7 +172,7 @@ static struct fanout_limits	defaults = {
 };
 static struct fanout_stats	stats;
 static u_int64_t		in_flight = 0;
-static struct curl_blob		ca = { NULL, 0, CURL_BLOB_NOCOPY };
+static X509_STORE		*ca_store = NULL;
 
 /*
  * Upstream connection pools.  libcurl 7.88 walks every connection in a
@@ -211,15 +219,49 @@ fanout_configure(const struct fanout_limits *limits, long maxconns)
 }
 
 /*
- * The CA bundle https upstreams are verified against, read before the
- * worker chrooted (the bundle's file may not exist inside).  Kept, not
- * copied: it must live as long as the worker.
+ * The CA bundle https upstreams are verified against, parsed once in the
+ * parent: before the workers chroot (the bundle's file may not exist
+ * inside), and before they fork (they share the store).  Handed to libcurl
+ * as a blob instead, it was copied into every call and parsed again for
+ * every new TLS connection.  Returns the number of certificates.
  */
-void
+int
 fanout_set_ca(const u_int8_t *pem, size_t len)
 {
-	ca.data = (void *)(uintptr_t)pem;
-	ca.len = len;
+	BIO			*bio;
+	X509_STORE		*store;
+	STACK_OF(X509_INFO)	*infos;
+	X509_INFO		*info;
+	int			i, n;
+
+	if (len > INT_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return (0);
+
+	n = 0;
+	store = NULL;
+	infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
+	if (infos != NULL && (store = X509_STORE_new()) != NULL) {
+		for (i = 0; i < sk_X509_INFO_num(infos); i++) {
+			info = sk_X509_INFO_value(infos, i);
+			if (info->x509 != NULL &&
+			    X509_STORE_add_cert(store, info->x509))
+				n++;
+		}
+	}
+
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	BIO_free(bio);
+	ERR_clear_error();
+
+	if (n == 0) {
+		X509_STORE_free(store);
+		return (0);
+	}
+
+	X509_STORE_free(ca_store);
+	ca_store = store;
+
+	return (n);
 }
 
 int
@@ -750,13 +792,12 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 	 * that libcurl would read as the answer to the next request.
 	 */
 	curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, UPSTREAM_IDLE_MAX);
-	/*
-	 * libcurl copies the CA blob into every connection it sets up for a
-	 * call, reused or not (some 200 KB per call): give it to https calls
-	 * only.
-	 */
-	if (ca.data != NULL && strncasecmp(c->url, "https://", 8) == 0)
-		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+	/* https: the parsed bundle, not libcurl's default file. */
+	if (ca_store != NULL && strncasecmp(c->url, "https://", 8) == 0) {
+		curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, call_sslctx);
+	}
 	if ((flags & KORE_CURL_ASYNC) && (c->pool = pool_take()) != POOL_NONE)
 		curl_easy_setopt(h, CURLOPT_SHARE, pools[c->pool].share);
 
@@ -901,6 +942,15 @@ call_ended(struct fanout_call *c)
 	in_flight--;
 	pool_release(c->pool);
 	c->pool = POOL_NONE;
+}
+
+/* A new TLS connection: verify against the CA bundle's store. */
+static CURLcode
+call_sslctx(CURL *h, void *sslctx, void *arg)
+{
+	SSL_CTX_set1_cert_store(sslctx, ca_store);
+
+	return (CURLE_OK);
 }
 
 static curl_socket_t

@@ -150,6 +150,16 @@ def test_https_upstream_and_ca_bundle(ctx):
     st, _, body, _ = request(app.port, "/xkcd?ids=1&format=json")
     check(st == 200 and json.loads(body)["comics"][0]["num"] == 1,
           "xkcd over https: %r" % body[:200])
+    # TLS connections are kept and reused like plain ones.
+    s0 = json.loads(request(app.port, "/_/stats")[2])
+    for _ in range(5):
+        st, _, body, _ = request(app.port,
+                                 "/async_get_data?calls=2&delay=5")
+        check(st == 200, "status %d" % st)
+    s1 = json.loads(request(app.port, "/_/stats")[2])
+    check(s1["conns_opened"] == s0["conns_opened"],
+          "10 https calls opened %d connections" %
+          (s1["conns_opened"] - s0["conns_opened"]))
     # The system bundle does not know the test CA: a clean per-call error.
     app2 = ctx.app(["--upstream", base])
     st, _, body, _ = request(app2.port, "/async_get_data?calls=2&delay=10")
@@ -162,6 +172,16 @@ def test_https_upstream_and_ca_bundle(ctx):
                          capture_output=True, text=True, timeout=20)
     check(out.returncode != 0 and "/nonexistent/ca.pem" in out.stderr,
           "missing CA file: %r" % out.stderr)
+    junk = os.path.join(LOGDIR, "junk-ca-%d.pem" % free_port())
+    with open(junk, "w") as f:
+        f.write("-----BEGIN CERTIFICATE-----\nnot base64\n"
+                "-----END CERTIFICATE-----\n")
+    out = subprocess.run([ctx.bin, "-fnr", "--port", str(free_port())] +
+                         ALL_UPSTREAMS + ["--ca-file", junk],
+                         capture_output=True, text=True, timeout=20)
+    check(out.returncode != 0 and
+          "no certificate in the CA bundle " + junk in out.stderr,
+          "CA file without a certificate: %r" % out.stderr)
 
 
 test_https_upstream_and_ca_bundle.asan = True
