@@ -58,14 +58,16 @@ page_engine_stats(struct http_request *req)
 	kore_buf_appendf(&buf, "{\"pid\":%d,\"fanouts_live\":%llu,"
 	    "\"calls_live\":%llu,\"calls_detached\":%llu,"
 	    "\"calls_started\":%llu,\"conns_opened\":%llu,"
-	    "\"peak_in_flight\":%llu,\"pools\":%llu}", (int)getpid(),
+	    "\"peak_in_flight\":%llu,\"pools\":%llu,\"pooled\":%llu}",
+	    (int)getpid(),
 	    (unsigned long long)st.fanouts_live,
 	    (unsigned long long)st.calls_live,
 	    (unsigned long long)st.calls_detached,
 	    (unsigned long long)st.calls_started,
 	    (unsigned long long)st.conns_opened,
 	    (unsigned long long)st.peak_in_flight,
-	    (unsigned long long)st.pools);
+	    (unsigned long long)st.pools,
+	    (unsigned long long)st.pooled);
 	reply_json(req, HTTP_STATUS_OK, (const char *)buf.data, buf.offset);
 	kore_buf_cleanup(&buf);
 

@@ -1015,6 +1015,7 @@ pool_take(void)
 	}
 
 	pools[i].running++;
+	stats.pooled++;
 
 	return ((int)i);
 }
@@ -1022,6 +1023,8 @@ pool_take(void)
 static void
 pool_release(int pool)
 {
-	if (pool != POOL_NONE)
+	if (pool != POOL_NONE) {
 		pools[pool].running--;
+		stats.pooled--;
+	}
 }

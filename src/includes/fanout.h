@@ -52,6 +52,7 @@ struct fanout_stats {
 	u_int64_t	conns_opened;
 	u_int64_t	peak_in_flight;
 	u_int64_t	pools;
+	u_int64_t	pooled;
 };
 
 struct fanout;

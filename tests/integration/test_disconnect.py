@@ -97,15 +97,18 @@ def test_storm_leaves_nothing_behind(ctx):
           (1 + i % 6))
     s = wait_idle(app)
     check(s["fanouts_live"] == 0 and s["calls_live"] == 0 and
-          s["calls_detached"] == 0, "left behind: %r" % s)
+          s["calls_detached"] == 0 and s["pooled"] == 0,
+          "left behind: %r" % s)
     check(s["calls_started"] > 0, "no call started: %r" % s)
+    check(s["pools"] >= 2, "a storm of 150 filled %r pools" % s["pools"])
     # The queue path too: calls still waiting for a slot when the client
     # leaves must be freed, not started.
     app2 = ctx.app(["--fanout-limit", "2"])
     storm(app2, 60, lambda i: "/async_get_data?calls=10&delay=100")
     s = wait_idle(app2)
     check(s["fanouts_live"] == 0 and s["calls_live"] == 0 and
-          s["calls_detached"] == 0, "limit 2, left behind: %r" % s)
+          s["calls_detached"] == 0 and s["pooled"] == 0,
+          "limit 2, left behind: %r" % s)
 
 
 test_storm_leaves_nothing_behind.asan = True
