@@ -17,6 +17,25 @@ class TestFailure(AssertionError):
     pass
 
 
+def run_to_exit(argv, env=None, timeout=10):
+    """Run a command expected to exit (a start-up that must fail).  If it is
+    still running at the timeout its whole process group is killed (a Kore
+    parent killed alone leaves its workers behind) and the returned
+    CompletedProcess has returncode None."""
+    p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+        code = p.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        code = None
+        err += "\n[still running after %d s: killed]" % timeout
+    return subprocess.CompletedProcess(argv, code, out, err)
+
+
 def check(cond, msg):
     if not cond:
         raise TestFailure(msg)
