@@ -106,7 +106,6 @@ struct stats_req {
 
 int	page_stats(struct http_request *);
 int	page_stats_sync(struct http_request *);
-int	page_api_stats(struct http_request *);
 
 static int	stats_setup(struct http_request *, struct fanout *);
 static void	stats_next(struct http_request *, struct fanout *);
@@ -159,12 +158,6 @@ int
 page_stats_sync(struct http_request *req)
 {
 	return (fanout_serve_sync(req, &stats_page));
-}
-
-int
-page_api_stats(struct http_request *req)
-{
-	return (fanout_serve_async(req, &stats_page));
 }
 
 static int
