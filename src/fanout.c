@@ -550,7 +550,13 @@ fanout_reply_error(struct http_request *req, struct fanout *fo, int status,
 void
 fanout_get_stats(struct fanout_stats *out)
 {
+	size_t		i;
+
 	*out = stats;
+	out->pools = npools;
+	out->pooled = 0;
+	for (i = 0; i < npools; i++)
+		out->pooled += pools[i].running;
 }
 
 static int
@@ -997,7 +1003,6 @@ pool_take(void)
 			return (POOL_NONE);
 		}
 		pools[npools++].share = sh;
-		stats.pools = npools;
 
 		/* libcurl applies the limit to each cache: split it. */
 		if (multi != NULL && pool_conns > 0) {
@@ -1015,7 +1020,6 @@ pool_take(void)
 	}
 
 	pools[i].running++;
-	stats.pooled++;
 
 	return ((int)i);
 }
@@ -1023,8 +1027,6 @@ pool_take(void)
 static void
 pool_release(int pool)
 {
-	if (pool != POOL_NONE) {
+	if (pool != POOL_NONE)
 		pools[pool].running--;
-		stats.pooled--;
-	}
 }
