@@ -8,10 +8,10 @@ Ctrl-C), then:
 
   * Latency: for k in 1, 2, 5, 10, 50, sequential keep-alive requests
     (one curl process per series, its time_total per transfer; 3 warm-ups)
-    to /get_data and /async_get_data?calls=k&delay=100.  Prints p50/p99 and the async overhead over the ideal
-    (latency - the slowest call's duration from Server-Timing), the engine's
-    share of it (total - largest call), and the call's own excess over the
-    nominal 100 ms.
+    to /get_data and /async_get_data?calls=k&delay=100.  Prints p50/p99 and
+    the async overhead over the ideal (latency - the slowest call's duration
+    from Server-Timing), the engine's share of it (total - largest call),
+    and the call's own excess over the nominal 100 ms.
 
   * Load: wrk on /async_get_data?calls=2&delay=100 at 100 and 1000
     connections (3 s warm-up run first).  Prints requests/s against the ideal
