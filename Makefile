@@ -8,10 +8,12 @@ APP		:= $(notdir $(CURDIR))
 BIN		:= build/fanout
 ASAN_BIN	:= build/asan/$(APP)
 KORE_SRC	:= build/kore
+KORE_STAMP	:= $(KORE_SRC)/.patched
+PATCHES		:= $(sort $(wildcard patches/*.patch))
 PYTHON		?= python3
 
 DEPS_BUILD	:= kore libcurl4-openssl-dev libyajl-dev libssl-dev gcc make \
-		   curl python3 libjs-jquery libjs-jquery-datatables
+		   curl patch python3 libjs-jquery libjs-jquery-datatables
 DEPS_TEST	:= $(DEPS_BUILD) chromium nginx openssl
 DEPS_BENCH	:= $(DEPS_BUILD) wrk nginx libnginx-mod-http-echo
 
@@ -42,10 +44,21 @@ deps-test:
 deps-bench:
 	@sh tests/deps.sh $(DEPS_BENCH)
 
-$(KORE_SRC):
+# Kore is compiled in from a copy of Debian's source with the patches/
+# series applied in order (README: "Changes to Kore 4.1.0").  A changed
+# series makes a fresh copy, and every object (Kore's and the app's, which
+# include Kore's headers) is rebuilt.
+$(KORE_STAMP): $(PATCHES)
 	@mkdir -p build
+	rm -rf $(KORE_SRC) $(KORE_SRC).tmp .objs .objs-asan
 	cp -a /usr/share/kore $(KORE_SRC).tmp
+	@for p in $(PATCHES); do \
+		echo "patch $$p"; \
+		patch -s -p1 -N --no-backup-if-mismatch -d $(KORE_SRC).tmp \
+		    < $$p || exit 1; \
+	done
 	mv $(KORE_SRC).tmp $(KORE_SRC)
+	touch $@
 
 $(VENDOR): $(VENDOR_SRC)
 	@mkdir -p assets/vendor
@@ -60,7 +73,7 @@ conf/$(APP).conf:
 HDR_CHANGED	= [ -f "$(1)" ] && [ -n "$$(find src/includes -name '*.h' \
 		    -newer $(1))" ] && touch src/*.c || true
 
-$(BIN): $(KORE_SRC) $(VENDOR) conf/$(APP).conf $(SRCS)
+$(BIN): $(KORE_STAMP) $(VENDOR) conf/$(APP).conf $(SRCS)
 	@$(call HDR_CHANGED,$(APP))
 	KORE_BUILD_FLAVOR=dev kodev build
 	cp $(APP) $(BIN).tmp && mv $(BIN).tmp $(BIN)
@@ -70,7 +83,7 @@ build: deps $(BIN)
 run: build
 	./$(BIN) -fnr
 
-$(ASAN_BIN): $(KORE_SRC) $(VENDOR) conf/$(APP).conf $(SRCS)
+$(ASAN_BIN): $(KORE_STAMP) $(VENDOR) conf/$(APP).conf $(SRCS)
 	@mkdir -p build/asan
 	@$(call HDR_CHANGED,$(ASAN_BIN))
 	KORE_BUILD_FLAVOR=asan KORE_OBJDIR=.objs-asan KODEV_OUTPUT=build/asan \
