@@ -42,6 +42,7 @@ static void	reply_log(struct http_request *, int, size_t);
 
 static int		logfd = -1;
 static char		csp[SETTINGS_STR_MAX * 3];
+static char		kore_headers[SETTINGS_STR_MAX * 3 + 128];
 static struct proxy	proxies[PROXIES_MAX];
 static size_t		nproxies = 0;
 
@@ -63,6 +64,16 @@ reply_configure(int fd)
 	    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 	    origin[0] != '\0' ? " " : "", origin,
 	    settings.csp_img_src[0] != '\0' ? " " : "", settings.csp_img_src);
+
+	/*
+	 * The answers Kore makes itself (a malformed request, headers too
+	 * large, a timeout) carry the same headers (patches/0005).
+	 */
+	(void)snprintf(kore_headers, sizeof(kore_headers),
+	    "x-content-type-options: nosniff\r\n"
+	    "referrer-policy: no-referrer\r\n"
+	    "content-security-policy: %s\r\n", csp);
+	http_error_headers = kore_headers;
 
 	(void)snprintf(copy, sizeof(copy), "%s", settings.trusted_proxies);
 	for (p = copy; p != NULL && *p != '\0' && nproxies < PROXIES_MAX;

@@ -2,6 +2,7 @@
 the real binary and fails on an unpatched Kore."""
 
 import json
+import os
 import socket
 import time
 
@@ -78,3 +79,259 @@ def test_blackholed_upstream(ctx):
 
 
 test_blackholed_upstream.asan = True
+
+
+def exchange(port, data, timeout=3.0):
+    """Send raw bytes on one connection and read until the server closes
+    it or goes quiet for `timeout`: (answers, closed), where answers is a
+    list of (status, headers dict, body bytes) in order."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    got = b""
+    closed = False
+    try:
+        s.sendall(data)
+        while True:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                got += b"<RST>"
+                closed = True
+                break
+            if not b:
+                closed = True
+                break
+            got += b
+            if complete(got) and not closed and b"<RST>" not in got:
+                s.settimeout(0.3)
+    finally:
+        s.close()
+    check(b"<RST>" not in got, "connection reset: %r" % got[-200:])
+    return parse_answers(got), closed
+
+
+def parse_answers(buf):
+    out = []
+    while buf:
+        head, sep, rest = buf.partition(b"\r\n\r\n")
+        check(sep, "truncated answer: %r" % buf[:200])
+        lines = head.decode("latin1").split("\r\n")
+        status = int(lines[0].split()[1])
+        hdrs = {}
+        for ln in lines[1:]:
+            k, _, v = ln.partition(":")
+            hdrs[k.strip().lower()] = v.strip()
+        n = int(hdrs.get("content-length", "0"))
+        out.append((status, hdrs, rest[:n]))
+        buf = rest[n:]
+    return out
+
+
+def complete(buf):
+    try:
+        parse_answers(buf)
+        return True
+    except (AssertionError, ValueError, IndexError):
+        return False
+
+
+def req(path, extra=b"", method=b"GET", version=b"HTTP/1.1"):
+    return (method + b" " + path.encode() + b" " + version +
+            b"\r\nHost: x\r\n" + extra + b"\r\n")
+
+
+STATS = req("/_/stats")
+
+
+def test_get_with_body_not_smuggled(ctx):
+    app = ctx.app()
+    for method in (b"GET", b"HEAD", b"DELETE", b"OPTIONS"):
+        data = (req("/get_data?calls=0",
+                    b"Content-Length: %d\r\n" % len(STATS), method) +
+                STATS + req("/get_data?calls=0", b"Connection: close\r\n"))
+        answers, closed = exchange(app.port, data)
+        check(len(answers) == 2, "%s: %d answers, the body ran as a "
+              "request? %r" % (method, len(answers), answers))
+        check(all(b"fanouts_live" not in a[2] for a in answers),
+              "%s: smuggled /_/stats answered: %r" % (method, answers))
+        check(answers[1][0] == 200 and answers[1][2] == b"ok",
+              "%s: second answer %r" % (method, answers[1]))
+        check(closed, "%s: not closed after Connection: close" % method)
+
+
+test_get_with_body_not_smuggled.asan = True
+
+
+def test_ambiguous_framing_refused(ctx):
+    app = ctx.app()
+    cases = [
+        (b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", 400),
+        (b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", 400),
+        (b"Transfer-Encoding: chunked\r\n", 501),
+        (b"Content-Length: 5\r\nContent-Length: 5\r\n", 400),
+        (b"Content-Length: +5\r\n", 400),
+        (b"Content-Length: 5, 5\r\n", 400),
+        (b"Content-Length: -1\r\n", 400),
+        (b"Content-Length: 99999999999999999999\r\n", 413),
+        (b"X-A: a\nContent-Length: 5\r\n", 400),
+        (b"X-A: a\rContent-Length: 5\r\n", 400),
+        (b"X-A: a\x00b\r\n", 400),
+        (b"Transfer-Encoding : chunked\r\n", 400),
+    ]
+    for extra, want in cases:
+        for method in (b"GET", b"POST"):
+            data = (req("/get_data?calls=0", extra, method) + b"abcde" +
+                    STATS)
+            answers, closed = exchange(app.port, data)
+            check(len(answers) == 1 and answers[0][0] == want,
+                  "%s %r: want one %d, got %r" % (method, extra, want,
+                                                  answers))
+            check(closed, "%s %r: connection left open" % (method, extra))
+    data = req("/get_data?calls=0", b"Transfer-Encoding: chunked\r\n",
+               version=b"HTTP/1.0") + b"0\r\n\r\n"
+    answers, closed = exchange(app.port, data)
+    check([a[0] for a in answers] == [400] and closed,
+          "HTTP/1.0 with Transfer-Encoding: %r" % answers)
+
+
+def test_pipelined_requests_in_order(ctx):
+    app = ctx.app()
+    data = (req("/get_data?calls=0") +
+            req("/async_get_data?calls=2&delay=100") +
+            req("/async_get_data?calls=0") +
+            req("/get_data?calls=1&delay=10", b"Connection: close\r\n"))
+    answers, closed = exchange(app.port, data)
+    check([a[0] for a in answers] == [200] * 4, "statuses %r" % answers)
+    bodies = [a[2] for a in answers]
+    check(bodies[0] == b"ok" and bodies[2] == b"ok", "%r" % bodies)
+    check(json.loads(bodies[1]) == {"response_1": 200, "response_2": 200},
+          "second: %r" % bodies[1])
+    check(json.loads(bodies[3]) == {"response_1": 200},
+          "fourth: %r" % bodies[3])
+    check(closed, "not closed after the last request's Connection: close")
+
+
+test_pipelined_requests_in_order.asan = True
+
+
+def cpu_seconds(pid):
+    with open("/proc/%s/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_body_overread_no_spin(ctx):
+    app = ctx.app()
+    pid = app.worker_pids()[0]
+    # One segment: a POST whose Content-Length is shorter than what
+    # follows its headers; the rest is the next request.
+    data = (req("/get_data?calls=0", b"Content-Length: 3\r\n", b"POST") +
+            b"abc" + req("/get_data?calls=0", b"Connection: close\r\n"))
+    s = socket.create_connection(("127.0.0.1", app.port), timeout=3)
+    try:
+        s.sendall(data)
+        t0 = cpu_seconds(pid)
+        got = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    finally:
+        s.close()
+    answers = parse_answers(got)
+    check([a[0] for a in answers] == [405, 200],
+          "want the POST refused (405) then the GET: %r" % answers)
+    # The worker is idle now: no spin on a wrapped byte count.
+    time.sleep(1.0)
+    used = cpu_seconds(pid) - t0
+    check(used < 0.3, "worker used %.2f s of CPU in a second" % used)
+    st, _, body, el = request(app.port, "/get_data?calls=0")
+    check(st == 200 and el < 1, "next client: %d in %.2fs" % (st, el))
+
+
+def test_header_limits(ctx):
+    app = ctx.app()
+    many = b"".join(b"X-H%d: v\r\n" % i for i in range(70))
+    answers, closed = exchange(app.port, req("/get_data?calls=0", many))
+    check([a[0] for a in answers] == [431] and closed,
+          "70 headers: %r" % answers)
+    # Connection: close as header 41 takes effect.
+    some = b"".join(b"X-H%d: v\r\n" % i for i in range(40))
+    answers, closed = exchange(app.port, req("/get_data?calls=0", some +
+                                             b"Connection: close\r\n"))
+    check([a[0] for a in answers] == [200] and closed and
+          answers[0][1].get("connection") == "close",
+          "header 41 ignored: %r closed=%r" % (answers, closed))
+    big = b"X-Big: " + b"a" * 6000 + b"\r\n"
+    answers, closed = exchange(app.port, req("/get_data?calls=0", big))
+    check([a[0] for a in answers] == [431] and closed,
+          "6 KB header: %r" % answers)
+    answers, closed = exchange(app.port, req("/" + "a" * 6000))
+    check([a[0] for a in answers] == [414] and closed,
+          "6 KB URI: %r" % answers)
+    st, _, body, _ = request(app.port, "/get_data?calls=0")
+    check(st == 200, "after: %d" % st)
+
+
+test_header_limits.asan = True
+
+
+def test_kore_error_answers(ctx):
+    app = ctx.app()
+    for data, want in ((b"GARBAGE\r\n\r\n", 400),
+                       (req("/x", version=b"HTTP/2.0"), 505),
+                       (req("/x", b"Content-Length: 1\r\n", b"POST") +
+                        b"x" * 0, None)):
+        if want is None:
+            continue
+        answers, closed = exchange(app.port, data)
+        check(len(answers) == 1 and answers[0][0] == want and closed,
+              "%r: %r" % (data, answers))
+        st, h, body = answers[0]
+        check(body.decode().startswith("%d " % want),
+              "%d without a body: %r" % (want, body))
+        check(h.get("content-type", "").startswith("text/plain"),
+              "content-type %r" % h)
+        for name in ("x-content-type-options", "content-security-policy",
+                     "referrer-policy"):
+            check(name in h, "%d lacks %s: %r" % (want, name, h))
+        check("strict-transport-security" not in h,
+              "HSTS over http: %r" % h)
+        check(h.get("server") == "kore", "server %r" % h.get("server"))
+
+
+def test_no_version_banner(ctx):
+    seen = []
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(8)
+    port = lsock.getsockname()[1]
+
+    def serve():
+        c, _ = lsock.accept()
+        with c:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += c.recv(4096)
+            seen.append(data.decode("latin1"))
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                      b"Connection: close\r\n\r\n")
+
+    import threading
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        app = ctx.app(["--upstream", "http://127.0.0.1:%d" % port])
+        st, h, body, _ = request(app.port, "/async_get_data?calls=1")
+        check(st == 200, "status %d %r" % (st, body))
+        check(h.get("server") == "kore", "server %r" % h.get("server"))
+        t.join(5)
+        check(seen, "the upstream saw no request")
+        ua = [ln for ln in seen[0].split("\r\n")
+              if ln.lower().startswith("user-agent:")]
+        check(ua and not any(ch.isdigit() for ch in ua[0]),
+              "user agent names a version: %r" % ua)
+    finally:
+        lsock.close()

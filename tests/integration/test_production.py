@@ -84,6 +84,8 @@ def test_http_listener_redirects(ctx):
     check(st == 301 and h.get("location") ==
           "https://127.0.0.1:%d/xkcd?ids=1" % app.port,
           "%d %r" % (st, h.get("location")))
+    # RFC 6797: no HSTS over plain HTTP (Kore sent it on every listener).
+    check("strict-transport-security" not in h, "HSTS over http: %r" % h)
     st, h, _, _ = request(httpport, "/api/stats", method="POST", body="x")
     check(st == 308, "POST redirect %d" % st)
     st, h, _, _ = request(httpport, "/", headers={"Host": "evil\"host"})
