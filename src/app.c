@@ -49,12 +49,14 @@
 #include "pages.h"
 #include "reply.h"
 #include "settings.h"
+#include "syncgate.h"
 
 struct route {
 	int		role;
 	int		type;
 	const char	*path;
 	const char	*handler;
+	int		sync;		/* a sync page: --sync-pages off drops it */
 };
 
 int	__real_SSL_CTX_use_PrivateKey(SSL_CTX *, EVP_PKEY *);
@@ -100,18 +102,18 @@ static const struct route	routes[] = {
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/app.js", "page_file" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/style.css", "page_file" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/get_data",
-	    "page_get_data" },
+	    "page_get_data", 1 },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/async_get_data",
 	    "page_async_get_data" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/_/stats",
 	    "page_engine_stats" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/xkcd", "page_xkcd" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/xkcd/sync",
-	    "page_xkcd_sync" },
+	    "page_xkcd_sync", 1 },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/xkcd.js", "page_file" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/stats", "page_stats" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/stats/sync",
-	    "page_stats_sync" },
+	    "page_stats_sync", 1 },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/api/stats", "page_stats" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/stats.js", "page_file" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_DYNAMIC, "^/vendor/", "page_file" },
@@ -181,6 +183,10 @@ kore_parent_configure(int argc, char **argv)
 	app_listen();
 
 	if (settings.role == SETTINGS_ROLE_APP) {
+		if (settings.sync_pages == SETTINGS_SYNC_LIMIT) {
+			syncgate_init(settings.workers > 0 ?
+			    (u_int32_t)settings.workers : cpu_count);
+		}
 		if (settings.sim_embedded) {
 			app_partner_key();
 			app_spawn_simulator();
@@ -216,6 +222,7 @@ kore_worker_configure(void)
 
 	fanout_configure(&limits, (long)settings.upstream_conns);
 	reply_configure(accesslog_fd);
+	syncgate_worker_start();
 
 	/* SIGHUP clears the caches (Kore's own handler still runs too). */
 	(void)signal(SIGHUP, app_sighup);
@@ -324,6 +331,9 @@ app_listen(void)
 
 	for (i = 0; i < routes_len; i++) {
 		if (routes[i].role != settings.role)
+			continue;
+		if (routes[i].sync &&
+		    settings.sync_pages == SETTINGS_SYNC_OFF)
 			continue;
 		if (!kore_module_handler_new(dom, routes[i].path,
 		    routes[i].handler, NULL, routes[i].type))

@@ -60,6 +60,7 @@
 #include "fanout.h"
 #include "reply.h"
 #include "stiming.h"
+#include "syncgate.h"
 
 #define FANOUT_STATE_SETUP	0
 #define FANOUT_STATE_WAIT	1
@@ -282,24 +283,49 @@ fanout_serve_sync(struct http_request *req, const struct fanout_page *page)
 {
 	struct fanout		*fo;
 	size_t			i;
+	int			gated;
 
 	fo = fanout_alloc(req, page, 0);
 
-	if (fanout_setup(req, fo)) {
-		do {
-			for (i = fo->next; i < fo->ncalls; i++) {
-				if (fo->calls[i]->state == CALL_DONE)
-					continue;
-				if (call_start(fo, fo->calls[i],
-				    KORE_CURL_SYNC) && page->call_done != NULL)
-					page->call_done(fo, i);
-			}
-			fo->next = fo->ncalls;
-		} while (fanout_next_round(req, fo));
-		fo->elapsed_ms = (now_us() - fo->start_us) / 1000.0;
-		page->finish(req, fo);
+	if (!fanout_setup(req, fo)) {
+		fanout_free(fo);
+		return (KORE_RESULT_OK);
 	}
 
+	/* --sync-pages limit: never block the last free worker. */
+	if (fo->ncalls > 0 && !syncgate_enter()) {
+		http_response_header(req, "retry-after", "1");
+		fanout_reply_error(req, fo, HTTP_STATUS_SERVICE_UNAVAILABLE,
+		    "sync pages busy: every other worker is in one; retry "
+		    "or use the async page");
+		fanout_free(fo);
+		return (KORE_RESULT_OK);
+	}
+
+	/*
+	 * This worker now blocks for the sum of the calls: hand Kore's
+	 * accept lock to the other workers first, or new connections would
+	 * wait in the listen queue until it is done.
+	 */
+	gated = fo->ncalls > 0;
+	if (gated)
+		kore_worker_make_busy();
+
+	do {
+		for (i = fo->next; i < fo->ncalls; i++) {
+			if (fo->calls[i]->state == CALL_DONE)
+				continue;
+			if (call_start(fo, fo->calls[i], KORE_CURL_SYNC) &&
+			    page->call_done != NULL)
+				page->call_done(fo, i);
+		}
+		fo->next = fo->ncalls;
+	} while (fanout_next_round(req, fo));
+	fo->elapsed_ms = (now_us() - fo->start_us) / 1000.0;
+	page->finish(req, fo);
+
+	if (gated)
+		syncgate_leave();
 	fanout_free(fo);
 
 	return (KORE_RESULT_OK);

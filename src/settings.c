@@ -21,6 +21,7 @@
 #define SET_INT		1
 #define SET_STR		2
 #define SET_URL		3
+#define SET_CHOICE	4	/* one of choices, stored as its index */
 
 struct setting {
 	const char	*name;
@@ -76,6 +77,9 @@ static const struct setting	table[] = {
 	    60000, OFF(connect_timeout_ms), "upstream connect timeout, ms" },
 	{ "deadline", "FANOUT_DEADLINE_MS", SET_INT, "15000", 1, 600000,
 	    OFF(deadline_ms), "overall deadline for one page's calls, ms" },
+	{ "sync-pages", "FANOUT_SYNC_PAGES", SET_CHOICE, "on", 0, 0,
+	    OFF(sync_pages), "sync pages: on, off (404) or limit (503 while "
+	    "they hold all workers but one)" },
 	{ "fanout-limit", "FANOUT_LIMIT", SET_INT, "10", 1, 1000,
 	    OFF(fanout_limit), "upstream calls in flight per request" },
 	{ "max-calls", "FANOUT_MAX_CALLS", SET_INT, "100", 1, 1000,
@@ -118,10 +122,21 @@ static const struct setting	table[] = {
 
 #define TABLE_LEN	(sizeof(table) / sizeof(table[0]))
 
+/* The words a SET_CHOICE setting takes, stored as their index. */
+static const struct {
+	size_t		off;
+	const char	*words;
+} choices[] = {
+	{ OFF(sync_pages), "on|off|limit" },
+};
+
 static int	setting_apply(struct settings *, const struct setting *,
 		    const char *, char *, size_t);
 static void	*setting_ptr(struct settings *, const struct setting *);
 static int	url_has_host(const char *);
+static const char	*setting_choices(const struct setting *);
+static int	setting_choice(const struct setting *, const char *,
+		    long long *);
 static int	settings_default_upstream(struct settings *, char *,
 		    const char *, const char *, char *, size_t);
 
@@ -355,6 +370,41 @@ url_has_host(const char *url)
 	return (isalnum((unsigned char)url[skip]) || url[skip] == '[');
 }
 
+static const char *
+setting_choices(const struct setting *st)
+{
+	size_t		i;
+
+	for (i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
+		if (choices[i].off == st->off)
+			return (choices[i].words);
+	}
+
+	return ("");
+}
+
+/* The index of v in the setting's words ("a|b|c"), whole words only. */
+static int
+setting_choice(const struct setting *st, const char *v, long long *out)
+{
+	const char	*p, *bar;
+	size_t		len, vlen;
+	long long	idx;
+
+	vlen = strlen(v);
+	for (p = setting_choices(st), idx = 0; p != NULL; idx++) {
+		bar = strchr(p, '|');
+		len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+		if (vlen > 0 && len == vlen && strncmp(p, v, len) == 0) {
+			*out = idx;
+			return (1);
+		}
+		p = bar != NULL ? bar + 1 : NULL;
+	}
+
+	return (0);
+}
+
 static void *
 setting_ptr(struct settings *s, const struct setting *st)
 {
@@ -370,6 +420,14 @@ setting_apply(struct settings *s, const struct setting *st, const char *v,
 	size_t		size;
 
 	switch (st->type) {
+	case SET_CHOICE:
+		if (!setting_choice(st, v, setting_ptr(s, st))) {
+			(void)snprintf(err, errlen, "invalid value '%s' for "
+			    "--%s (%s): expected one of %s", v, st->name,
+			    st->env, setting_choices(st));
+			return (0);
+		}
+		break;
 	case SET_INT:
 		num = setting_ptr(s, st);
 		if (!settings_parse_number(v, st->min, st->max, num)) {

@@ -96,11 +96,33 @@ class Server:
         if wait and not wait_port(self.port, proc=self.proc):
             self.stop()
             raise TestFailure("%s did not start: %s" % (name, self.logtail()))
-        # Workers log "worker N started" once they accept: wait for them.
+        # Workers log "worker N started" once they accept: wait for every
+        # one of them (a test that reads pids must see them all).
         if wait:
-            end = time.monotonic() + 5
-            while time.monotonic() < end and not self.worker_pids():
+            want = self.workers_configured(args, env)
+            end = time.monotonic() + 10
+            while (time.monotonic() < end and
+                   len(self.worker_pids()) < want):
+                if self.proc.poll() is not None:
+                    break
                 time.sleep(0.05)
+
+    @staticmethod
+    def workers_configured(args, env):
+        """The worker count these arguments start: --workers, else
+        FANOUT_WORKERS, else Kore's default of one per CPU."""
+        n = (env or {}).get("FANOUT_WORKERS", os.environ.get(
+            "FANOUT_WORKERS", "0"))
+        for i, a in enumerate(args):
+            if a == "--workers" and i + 1 < len(args):
+                n = args[i + 1]
+            elif a.startswith("--workers="):
+                n = a.split("=", 1)[1]
+        try:
+            n = int(n)
+        except ValueError:
+            return 1
+        return n if n > 0 else (os.cpu_count() or 1)
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)

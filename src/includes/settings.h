@@ -14,6 +14,11 @@
 
 #define SETTINGS_STR_MAX	512
 
+/* --sync-pages */
+#define SETTINGS_SYNC_ON	0
+#define SETTINGS_SYNC_OFF	1
+#define SETTINGS_SYNC_LIMIT	2
+
 struct settings {
 	int		role;
 	char		bind[SETTINGS_STR_MAX];
@@ -33,6 +38,7 @@ struct settings {
 	long long	call_timeout_ms;
 	long long	connect_timeout_ms;
 	long long	deadline_ms;
+	long long	sync_pages;
 	long long	fanout_limit;
 	long long	max_calls;
 	long long	max_body;

@@ -43,6 +43,7 @@ static const struct field	fields[] = {
 	FLD("call_timeout_ms", F_LL, call_timeout_ms),
 	FLD("connect_timeout_ms", F_LL, connect_timeout_ms),
 	FLD("deadline_ms", F_LL, deadline_ms),
+	FLD("sync_pages", F_LL, sync_pages),
 	FLD("fanout_limit", F_LL, fanout_limit),
 	FLD("max_calls", F_LL, max_calls),
 	FLD("max_body", F_LL, max_body),
@@ -77,8 +78,8 @@ static const char	*defaults[] = {
 	"xkcd_upstream=http://127.0.0.1:8889/xkcd", "xkcd_cache=1000",
 	"xkcd_latest_ttl=3600", "sim_port=8889",
 	"call_timeout_ms=10000", "connect_timeout_ms=2000",
-	"deadline_ms=15000", "fanout_limit=10", "max_calls=100",
-	"max_body=1048576", "upstream_conns=4096", "seccomp_trace=0",
+	"deadline_ms=15000", "sync_pages=0", "fanout_limit=10",
+	"max_calls=100", "max_body=1048576", "upstream_conns=4096", "seccomp_trace=0",
 	"pidfile=/tmp/kore-fanout-8888.pid", "sim_embedded=1",
 	"foreground=0", "skip_chroot=0", "skip_runas=0", "quiet=0",
 };
@@ -121,6 +122,23 @@ static const struct load_case	load_cases[] = {
 	    "--upstream-conns=65536", "--pidfile=/run/x.pid"), S(NULL), 1,
 	    NULL, S("max_calls=1", "max_body=67108864",
 	    "upstream_conns=65536", "pidfile=/run/x.pid") },
+
+	/* A choice is stored as its index; anything else names them all. */
+	{ __LINE__, S("--sync-pages", "off"), S(NULL), 1, NULL,
+	    S("sync_pages=1") },
+	{ __LINE__, S(NULL), S("FANOUT_SYNC_PAGES=limit"), 1, NULL,
+	    S("sync_pages=2") },
+	{ __LINE__, S("--sync-pages=on"), S("FANOUT_SYNC_PAGES=off"), 1, NULL,
+	    S("sync_pages=0") },
+	{ __LINE__, S("--sync-pages", "of"), S(NULL), 0,
+	    "invalid value 'of' for --sync-pages (FANOUT_SYNC_PAGES): "
+	    "expected one of on|off|limit", S(NULL) },
+	{ __LINE__, S("--sync-pages", "offf"), S(NULL), 0, "'offf'",
+	    S(NULL) },
+	{ __LINE__, S("--sync-pages", ""), S(NULL), 0, "expected one of",
+	    S(NULL) },
+	{ __LINE__, S("--sync-pages", "on|off"), S(NULL), 0,
+	    "expected one of", S(NULL) },
 
 	/* Bad numbers: the error names the value, flag and variable. */
 	{ __LINE__, S("--port", "0"), S(NULL), 0,
