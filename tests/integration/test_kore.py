@@ -4,9 +4,13 @@ the real binary and fails on an unpatched Kore."""
 import json
 import os
 import socket
+import struct
+import subprocess
+import tempfile
+import threading
 import time
 
-from lib import check, request
+from lib import LOGDIR, Server, check, request
 
 
 class Blackhole:
@@ -79,6 +83,139 @@ def test_blackholed_upstream(ctx):
 
 
 test_blackholed_upstream.asan = True
+
+
+class FakeUpstream:
+    """A loopback TCP listener that does `act(conn)` with every connection
+    it accepts, in a thread of its own."""
+
+    def __init__(self, act):
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(64)
+        self.port = self.lsock.getsockname()[1]
+        self.conns = []
+        self.act = act
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self.act, args=(c,), daemon=True).start()
+
+    def close(self):
+        self.lsock.close()
+        for c in self.conns:
+            c.close()
+
+
+def silent(conn):
+    """Accept and never answer (a TLS handshake that never completes)."""
+    try:
+        conn.recv(65536)
+    except OSError:
+        pass
+
+
+def reset_mid_body(conn):
+    """Answer half a body, then reset the connection."""
+    try:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+                     b"partial")
+        time.sleep(0.05)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        struct.pack("ii", 1, 0))
+        conn.close()
+    except OSError:
+        pass
+
+
+def async_values(app, calls=3):
+    st, _, body, el = request(app.port, "/async_get_data?calls=%d&delay=10"
+                              % calls)
+    check(st == 200, "async status %d %r" % (st, body))
+    return list(json.loads(body).values()), el
+
+
+def test_curl_failure_paths(ctx):
+    # Every way an upstream call can fail ends as that call's error: the
+    # page answers, the worker lives.
+    cases = (
+        ("TLS handshake that never completes", silent, "https", "timeout: "),
+        ("reset mid-body", reset_mid_body, "http", "transport: "),
+    )
+    for what, act, scheme, kind in cases:
+        up = FakeUpstream(act)
+        try:
+            app = ctx.app(["--upstream", "%s://127.0.0.1:%d" %
+                           (scheme, up.port), "--call-timeout", "500"])
+            pids = app.worker_pids()
+            for _ in range(2):
+                v, el = async_values(app)
+                check(len(v) == 3 and all(isinstance(x, str) and
+                                          x.startswith(kind) for x in v),
+                      "%s: %r" % (what, v))
+                check(el < 3, "%s took %.1fs" % (what, el))
+            check(app.worker_pids() == pids and not app.crashes(),
+                  "%s: worker died: %r" % (what, app.crashes()[:3]))
+        finally:
+            up.close()
+
+
+test_curl_failure_paths.asan = True
+
+
+def test_dns_that_never_answers(ctx):
+    # A resolver that takes the query and never answers: the app runs in a
+    # mount namespace whose /etc/resolv.conf names 127.0.0.1, where a UDP
+    # socket on port 53 reads and drops every query.
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    check(probe.returncode == 0, "unshare -m unavailable: %r" % probe.stderr)
+    d = tempfile.mkdtemp(prefix="dns-", dir=LOGDIR)
+    rc = os.path.join(d, "resolv.conf")
+    with open(rc, "w") as f:
+        f.write("nameserver 127.0.0.1\noptions timeout:30 attempts:1\n")
+    wrapper = os.path.join(d, "fanout-ns")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nexec unshare -m sh -c 'mount --bind %s "
+                "/etc/resolv.conf && exec %s \"$@\"' sh \"$@\"\n" %
+                (rc, os.path.abspath(ctx.bin)))
+    os.chmod(wrapper, 0o755)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        listener.bind(("127.0.0.1", 53))
+    except OSError as e:
+        listener.close()
+        check(False, "cannot bind the silent resolver on 127.0.0.1:53: %s"
+              % e)
+    try:
+        a = ["--upstream", "http://no-such-host.invalid:80",
+             "--xkcd-upstream", ctx.sim.url("/xkcd"),
+             "--analytics-upstream", ctx.sim.url("/analytics"),
+             "--partner-upstream", ctx.sim.url("/partner"),
+             "--sim-port", "0", "--workers", "1", "--call-timeout", "700"]
+        app = Server(wrapper, a)
+        ctx.servers.append(app)
+        pids = app.worker_pids()
+        for _ in range(2):
+            v, el = async_values(app)
+            check(len(v) == 3 and all(isinstance(x, str) and
+                                      x.startswith("timeout: ") for x in v),
+                  "DNS that never answers: %r" % v)
+            check(el < 3, "DNS case took %.1fs" % el)
+        st, _, body, _ = request(app.port, "/get_data?calls=1&delay=10")
+        check(st == 200 and "timeout: " in body, "sync %d %r" % (st, body))
+        check(app.worker_pids() == pids and not app.crashes(),
+              "worker died: %r" % app.crashes()[:3])
+    finally:
+        listener.close()
 
 
 def exchange(port, data, timeout=3.0):
