@@ -52,6 +52,28 @@ def test_https_serves_and_verifies(ctx):
 test_https_serves_and_verifies.asan = True
 
 
+def test_tls_first_connection_served(ctx):
+    # The first clients of a fresh process connect while its workers are
+    # still waiting for the certificate from Kore's key manager: they must
+    # be served, not dropped mid-handshake (patches/0007).
+    p = pki()
+    for _ in range(4):
+        app = tls_app(ctx, ["--workers", "2"], wait=False)
+        check(wait_port(app.port, proc=app.proc), "no listener: %s" %
+              app.logtail())
+        st, _, body = https(app.port, "/async_get_data?calls=0",
+                            cafile=p["ca"])
+        check(st == 200 and body == "ok", "first request: %d %r" %
+              (st, body))
+        check("not yet complete" not in app.logtext(),
+              "a connection was dropped before the certificate came: %s" %
+              app.logtail())
+        app.stop()
+
+
+test_tls_first_connection_served.asan = True
+
+
 def test_old_tls_refused(ctx):
     p = pki()
     app = tls_app(ctx)
