@@ -423,10 +423,21 @@ app_fail(const char *fmt, ...)
 }
 
 /*
+ * TLS 1.2 suites: forward secrecy (ECDHE) and AEAD only.  Kore's default
+ * list also offers CBC suites, RSA key exchange leftovers, CCM8 and ARIA.
+ * TLS 1.3 suites are OpenSSL's own (all AEAD).
+ */
+#define APP_TLS12_CIPHERS						\
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"	\
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"	\
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+/*
  * HTTPS: check the certificate and key here, with a clear message, rather
- * than let Kore's key manager die on them later.  TLS 1.2 and 1.3; DH
- * parameters are the RFC 7919 ffdhe3072 group.  The key manager opens the
- * files itself, after chrooting into their directory (unless -n).
+ * than let Kore's key manager die on them later.  TLS 1.2 and 1.3, TLS 1.2
+ * with APP_TLS12_CIPHERS only; DH parameters are the RFC 7919 ffdhe3072
+ * group.  The key manager opens the files itself, after chrooting into
+ * their directory (unless -n).
  */
 static void
 app_tls(struct kore_domain *dom)
@@ -471,6 +482,7 @@ app_tls(struct kore_domain *dom)
 	    (tls_dhparam = DH_new_by_nid(NID_ffdhe3072)) == NULL)
 		fatal("cannot set up the DH parameters");
 	tls_version = KORE_TLS_VERSION_BOTH;
+	kore_tls_cipher_list = kore_strdup(APP_TLS12_CIPHERS);
 	http_hsts_enable = 31536000;
 
 	if (settings.skip_chroot) {
