@@ -217,6 +217,7 @@ kore_worker_configure(void)
 	limits.max_body = (size_t)settings.max_body;
 
 	fanout_configure(&limits, (long)settings.upstream_conns);
+	fanout_set_error_detail((int)settings.error_detail);
 	reply_configure(accesslog_fd);
 
 	/* SIGHUP clears the caches (Kore's own handler still runs too). */

@@ -110,6 +110,9 @@ static const struct setting	table[] = {
 	{ "csp-img-src", "FANOUT_CSP_IMG_SRC", SET_STR, "", 0, 0,
 	    OFF(csp_img_src), "extra image origins for the CSP (default: the "
 	    "xkcd upstream's)" },
+	{ "error-detail", "FANOUT_ERROR_DETAIL", SET_INT, "0", 0, 1,
+	    OFF(error_detail), "1: show libcurl's error detail to clients "
+	    "(development; never the API key)" },
 	{ "seccomp-trace", "FANOUT_SECCOMP_TRACE", SET_INT, "0", 0, 1,
 	    OFF(seccomp_trace), "log sandbox violations instead of dying (1)" },
 	{ "pidfile", "FANOUT_PIDFILE", SET_STR, "", 0, 0, OFF(pidfile),

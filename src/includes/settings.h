@@ -48,6 +48,7 @@ struct settings {
 	char		ca_file[SETTINGS_STR_MAX];
 	char		trusted_proxies[SETTINGS_STR_MAX];
 	char		csp_img_src[SETTINGS_STR_MAX];
+	long long	error_detail;
 	char		pidfile[SETTINGS_STR_MAX];
 	int		sim_embedded;
 

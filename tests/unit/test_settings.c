@@ -48,6 +48,7 @@ static const struct field	fields[] = {
 	FLD("max_body", F_LL, max_body),
 	FLD("upstream_conns", F_LL, upstream_conns),
 	FLD("seccomp_trace", F_LL, seccomp_trace),
+	FLD("error_detail", F_LL, error_detail),
 	FLD("pidfile", F_STR, pidfile),
 	FLD("sim_embedded", F_INT, sim_embedded),
 	FLD("foreground", F_INT, foreground),
@@ -410,6 +411,18 @@ static const struct load_case	load_cases[] = {
 	    "'yes' for --seccomp-trace", S(NULL) },
 	{ __LINE__, S("--seccomp-trace", "-1"), S(NULL), 0,
 	    "'-1' for --seccomp-trace", S(NULL) },
+
+	/* --error-detail 0 (default) or 1. */
+	{ __LINE__, S(NULL), S(NULL), 1, NULL, S("error_detail=0") },
+	{ __LINE__, S("--error-detail", "1"), S(NULL), 1, NULL,
+	    S("error_detail=1") },
+	{ __LINE__, S(NULL), S("FANOUT_ERROR_DETAIL=1"), 1, NULL,
+	    S("error_detail=1") },
+	{ __LINE__, S("--error-detail", "0"), S("FANOUT_ERROR_DETAIL=1"), 1,
+	    NULL, S("error_detail=0") },
+	{ __LINE__, S("--error-detail", "2"), S(NULL), 0,
+	    "invalid value '2' for --error-detail (FANOUT_ERROR_DETAIL): "
+	    "expected an integer from 0 to 1", S(NULL) },
 
 	/* The simulator role. */
 	{ __LINE__, S("--simulator"), S(NULL), 1, NULL,
