@@ -878,6 +878,12 @@ call_finish(struct fanout_call *c)
 	    code == CURLE_COULDNT_RESOLVE_PROXY) {
 		call_error(c, FANOUT_ERR_CONNECT,
 		    "upstream refused or unreachable", detail);
+	} else if (code == CURLE_PEER_FAILED_VERIFICATION) {
+		call_error(c, FANOUT_ERR_TRANSPORT,
+		    "the upstream's certificate could not be verified", detail);
+	} else if (code == CURLE_SSL_CONNECT_ERROR) {
+		call_error(c, FANOUT_ERR_TRANSPORT,
+		    "the TLS handshake with the upstream failed", detail);
 	} else {
 		call_error(c, FANOUT_ERR_TRANSPORT, "the transfer failed",
 		    detail);
