@@ -168,12 +168,18 @@ sim_serve(struct http_request *req)
 /*
  * Counters for tests.  Partner calls are those with an accepted key; the
  * key itself is never shown (the embedded simulator may hold the app's
- * real one), only whether one is configured.
+ * real one), only whether one is configured.  Loopback clients only
+ * (or --status-from), as the app's status pages.
  */
 int
 sim_stats(struct http_request *req)
 {
 	struct kore_buf		buf;
+
+	if (!reply_status_allowed(req)) {
+		reply_not_found(req);
+		return (KORE_RESULT_OK);
+	}
 
 	kore_buf_init(&buf, 128);
 	kore_buf_appendf(&buf, "{\"pid\":%d,\"requests\":%llu,"
