@@ -63,8 +63,9 @@ static size_t		nstatus_from = 0;
 static int		status_any = 0;
 
 /*
- * Once per worker: the CSP, the trusted proxies (validated at start-up by
- * the parent, which also opened the access log).
+ * Once per worker: the CSP, the trusted proxies and --status-from
+ * (validated at start-up by the parent, which also opened the access
+ * log).
  */
 void
 reply_configure(int fd)
