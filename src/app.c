@@ -78,6 +78,7 @@ static void	app_fail(const char *, ...)
 static void	app_limits(void);
 static void	app_spawn_simulator(void);
 static void	app_partner_key(void);
+static void	app_random_key(char *, size_t);
 static char	*app_env(const char *, const char *);
 
 extern char	**environ;
@@ -131,6 +132,7 @@ static pid_t			sim_pid = -1;
 static int			accesslog_fd = -1;
 static volatile sig_atomic_t	reload_asked = 0;
 static EVP_PKEY			*tls_pkey = NULL;
+static char			sim_key[SETTINGS_STR_MAX];
 
 int
 kore_parent_configure(int argc, char **argv)
@@ -221,6 +223,7 @@ kore_worker_configure(void)
 	limits.max_body = (size_t)settings.max_body;
 
 	fanout_configure(&limits, (long)settings.upstream_conns);
+	fanout_set_error_detail((int)settings.error_detail);
 	reply_configure(accesslog_fd);
 	syncgate_worker_start();
 
@@ -371,13 +374,13 @@ app_spawn_simulator(void)
 		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 		/*
 		 * A clean environment: the app's FANOUT_* settings are not the
-		 * simulator's.  It gets the partner key (environment, not argv)
-		 * and the privilege settings.
+		 * simulator's.  It gets its partner key (environment, not argv;
+		 * see app_partner_key()) and the privilege settings.
 		 */
 		n = 0;
 		env[n++] = app_env("PATH", getenv("PATH"));
 		env[n++] = app_env("ASAN_OPTIONS", getenv("ASAN_OPTIONS"));
-		env[n++] = app_env("FANOUT_PARTNER_KEY", settings.partner_key);
+		env[n++] = app_env("FANOUT_PARTNER_KEY", sim_key);
 		env[n++] = app_env("FANOUT_RUNAS", settings.runas);
 		env[n++] = app_env("FANOUT_ROOT", settings.root);
 		env[n] = NULL;
@@ -394,28 +397,45 @@ app_spawn_simulator(void)
 }
 
 /*
- * With the embedded simulator as partner and no key configured, make one
- * up: the simulator gets it too, so the demo works and no key is ever
- * written down.
+ * The embedded simulator's partner key.  When it is the partner, it gets
+ * the app's key, or, with none configured, one made up for both, so the
+ * demo works and no key is ever written down.  When the partner is a real
+ * one (only other upstreams are embedded), the simulator must not hold the
+ * real key: it gets a random one of its own.
  */
 static void
 app_partner_key(void)
 {
-	u_int8_t	raw[16];
-	size_t		i;
 	char		own[64];
 
 	(void)snprintf(own, sizeof(own), "http://127.0.0.1:%lld/partner",
 	    settings.sim_port);
-	if (settings.partner_key[0] != '\0' ||
-	    strcmp(settings.partner_upstream, own) != 0)
+
+	if (strcmp(settings.partner_upstream, own) != 0) {
+		app_random_key(sim_key, sizeof(sim_key));
 		return;
+	}
+
+	if (settings.partner_key[0] == '\0') {
+		app_random_key(settings.partner_key,
+		    sizeof(settings.partner_key));
+	}
+	(void)snprintf(sim_key, sizeof(sim_key), "%s", settings.partner_key);
+}
+
+/* 32 hex digits from arc4random into buf (at least 33 bytes). */
+static void
+app_random_key(char *buf, size_t len)
+{
+	u_int8_t	raw[16];
+	size_t		i;
+
+	if (len < sizeof(raw) * 2 + 1)
+		fatal("app_random_key: buffer too small");
 
 	arc4random_buf(raw, sizeof(raw));
-	for (i = 0; i < sizeof(raw); i++) {
-		(void)snprintf(settings.partner_key + i * 2, 3, "%02x",
-		    raw[i]);
-	}
+	for (i = 0; i < sizeof(raw); i++)
+		(void)snprintf(buf + i * 2, 3, "%02x", raw[i]);
 	explicit_bzero(raw, sizeof(raw));
 }
 
@@ -433,10 +453,21 @@ app_fail(const char *fmt, ...)
 }
 
 /*
+ * TLS 1.2 suites: forward secrecy (ECDHE) and AEAD only.  Kore's default
+ * list also offers CBC suites, RSA key exchange leftovers, CCM8 and ARIA.
+ * TLS 1.3 suites are OpenSSL's own (all AEAD).
+ */
+#define APP_TLS12_CIPHERS						\
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"	\
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"	\
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+/*
  * HTTPS: check the certificate and key here, with a clear message, rather
- * than let Kore's key manager die on them later.  TLS 1.2 and 1.3; DH
- * parameters are the RFC 7919 ffdhe3072 group.  The key manager opens the
- * files itself, after chrooting into their directory (unless -n).
+ * than let Kore's key manager die on them later.  TLS 1.2 and 1.3, TLS 1.2
+ * with APP_TLS12_CIPHERS only; DH parameters are the RFC 7919 ffdhe3072
+ * group.  The key manager opens the files itself, after chrooting into
+ * their directory (unless -n).
  */
 static void
 app_tls(struct kore_domain *dom)
@@ -481,6 +512,7 @@ app_tls(struct kore_domain *dom)
 	    (tls_dhparam = DH_new_by_nid(NID_ffdhe3072)) == NULL)
 		fatal("cannot set up the DH parameters");
 	tls_version = KORE_TLS_VERSION_BOTH;
+	kore_tls_cipher_list = kore_strdup(APP_TLS12_CIPHERS);
 	http_hsts_enable = 31536000;
 
 	if (settings.skip_chroot) {

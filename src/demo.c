@@ -52,6 +52,11 @@ page_engine_stats(struct http_request *req)
 	struct fanout_stats	st;
 	struct kore_buf		buf;
 
+	if (!reply_status_allowed(req)) {
+		reply_not_found(req);
+		return (KORE_RESULT_OK);
+	}
+
 	fanout_get_stats(&st);
 
 	kore_buf_init(&buf, 256);

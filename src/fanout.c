@@ -35,6 +35,12 @@
  *
  * Sync pages use the same calls and results, run one after another with
  * blocking transfers (which stall the whole worker: that is the lesson).
+ *
+ * A failed call's text, which pages show to clients, is its kind's fixed
+ * message: libcurl's own ("Failed to connect to 10.0.0.5 port 8080")
+ * names internal hosts and ports.  That detail goes to the log, with any
+ * api_key in it or in the URL redacted, and to clients only with
+ * fanout_set_error_detail(1) (development).
  */
 
 #include <sys/types.h>
@@ -58,6 +64,7 @@
 #include <kore/curl.h>
 
 #include "fanout.h"
+#include "qparam.h"
 #include "reply.h"
 #include "stiming.h"
 #include "syncgate.h"
@@ -71,6 +78,8 @@
 #define CALL_DONE		2
 
 #define CALL_HEADERS_MAX	16
+#define CALL_ERRTEXT_MAX	(CURL_ERROR_SIZE + 64)
+#define CALL_LOGURL_MAX		512
 #define UPSTREAM_IDLE_MAX	5L
 
 #define POOL_MAX		128
@@ -95,7 +104,7 @@ struct fanout_call {
 	size_t			body_len;
 	size_t			max_body;
 	u_int64_t		start_us;
-	char			errtext[CURL_ERROR_SIZE];
+	char			errtext[CALL_ERRTEXT_MAX];
 	struct fanout_result	result;
 };
 
@@ -141,6 +150,8 @@ static int		fanout_next_round(struct http_request *,
 static int		call_start(struct fanout *, struct fanout_call *, int);
 static void		call_finish(struct fanout_call *);
 static void		call_fail(struct fanout_call *, int, const char *);
+static void		call_error(struct fanout_call *, int, const char *,
+			    const char *);
 static void		call_free(struct fanout_call *);
 static void		call_detach(struct fanout_call *);
 static void		call_detached_done(struct kore_curl *, void *);
@@ -174,6 +185,7 @@ static struct fanout_limits	defaults = {
 static struct fanout_stats	stats;
 static u_int64_t		in_flight = 0;
 static X509_STORE		*ca_store = NULL;
+static int			error_detail = 0;
 
 /*
  * Upstream connection pools.  libcurl 7.88 walks every connection in a
@@ -217,6 +229,13 @@ fanout_configure(const struct fanout_limits *limits, long maxconns)
 
 	if (multi != NULL && maxconns > 0)
 		curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, maxconns);
+}
+
+/* 1: clients see libcurl's detail after the fixed message (redacted). */
+void
+fanout_set_error_detail(int on)
+{
+	error_detail = on;
 }
 
 /*
@@ -801,7 +820,8 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 	}
 
 	if (!kore_curl_init(&c->curl, c->url, flags)) {
-		call_fail(c, FANOUT_ERR_SETUP, c->curl.errbuf);
+		call_error(c, FANOUT_ERR_SETUP, "the call could not be started",
+		    c->curl.errbuf);
 		return (KORE_RESULT_ERROR);
 	}
 	c->inited = 1;
@@ -857,31 +877,42 @@ call_finish(struct fanout_call *c)
 {
 	struct fanout_result	*r = &c->result;
 	CURLcode		code = c->curl.result;
+	const char		*detail;
+	char			big[64];
 
 	r->ms = (now_us() - c->start_us) / 1000.0;
 	r->status = c->curl.http.status;
 	r->errmsg = "";
 	kore_curl_response_as_bytes(&c->curl, &r->body, &r->body_len);
+	detail = kore_curl_strerror(&c->curl);
 
 	if (code == CURLE_OK) {
 		r->error = (r->status >= 200 && r->status <= 299) ?
 		    FANOUT_ERR_NONE : FANOUT_ERR_HTTP;
 	} else if (c->toobig || code == CURLE_FILESIZE_EXCEEDED) {
-		(void)snprintf(c->errtext, sizeof(c->errtext),
-		    "body larger than %zu bytes", c->max_body);
-		r->error = FANOUT_ERR_TOOBIG;
-		r->errmsg = c->errtext;
+		(void)snprintf(big, sizeof(big), "body larger than %zu bytes",
+		    c->max_body);
+		call_error(c, FANOUT_ERR_TOOBIG, big, detail);
+	} else if (code == CURLE_OPERATION_TIMEDOUT && c->capped) {
+		call_error(c, FANOUT_ERR_DEADLINE,
+		    "no answer before the page's deadline", detail);
 	} else if (code == CURLE_OPERATION_TIMEDOUT) {
-		r->error = c->capped ? FANOUT_ERR_DEADLINE : FANOUT_ERR_TIMEOUT;
-		r->errmsg = kore_curl_strerror(&c->curl);
+		call_error(c, FANOUT_ERR_TIMEOUT,
+		    "no answer within the call timeout", detail);
 	} else if (code == CURLE_COULDNT_CONNECT ||
 	    code == CURLE_COULDNT_RESOLVE_HOST ||
 	    code == CURLE_COULDNT_RESOLVE_PROXY) {
-		r->error = FANOUT_ERR_CONNECT;
-		r->errmsg = kore_curl_strerror(&c->curl);
+		call_error(c, FANOUT_ERR_CONNECT,
+		    "upstream refused or unreachable", detail);
+	} else if (code == CURLE_PEER_FAILED_VERIFICATION) {
+		call_error(c, FANOUT_ERR_TRANSPORT,
+		    "the upstream's certificate could not be verified", detail);
+	} else if (code == CURLE_SSL_CONNECT_ERROR) {
+		call_error(c, FANOUT_ERR_TRANSPORT,
+		    "the TLS handshake with the upstream failed", detail);
 	} else {
-		r->error = FANOUT_ERR_TRANSPORT;
-		r->errmsg = kore_curl_strerror(&c->curl);
+		call_error(c, FANOUT_ERR_TRANSPORT, "the transfer failed",
+		    detail);
 	}
 
 	if (r->error != FANOUT_ERR_NONE && r->error != FANOUT_ERR_HTTP) {
@@ -896,6 +927,33 @@ static void
 call_fail(struct fanout_call *c, int error, const char *msg)
 {
 	(void)snprintf(c->errtext, sizeof(c->errtext), "%s", msg);
+	c->result.error = error;
+	c->result.errmsg = c->errtext;
+	c->state = CALL_DONE;
+}
+
+/*
+ * A transfer error: clients get msg (plus the detail with error_detail),
+ * the log gets the detail and the URL, any api_key redacted in both.
+ */
+static void
+call_error(struct fanout_call *c, int error, const char *msg,
+    const char *detail)
+{
+	char		why[CURL_ERROR_SIZE], url[CALL_LOGURL_MAX];
+
+	qparam_redact(detail != NULL ? detail : "", "api_key", why,
+	    sizeof(why));
+	qparam_redact(c->url, "api_key", url, sizeof(url));
+	kore_log(LOG_NOTICE, "upstream call failed: %s: %s (%s)",
+	    fanout_strerror(error), why, url);
+
+	if (error_detail && why[0] != '\0') {
+		(void)snprintf(c->errtext, sizeof(c->errtext), "%s (%s)", msg,
+		    why);
+	} else {
+		(void)snprintf(c->errtext, sizeof(c->errtext), "%s", msg);
+	}
 	c->result.error = error;
 	c->result.errmsg = c->errtext;
 	c->state = CALL_DONE;

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "qparam.h"
 #include "settings.h"
@@ -133,6 +134,48 @@ qparam_urldecode(char *s)
 	*w = '\0';
 
 	return (1);
+}
+
+/*
+ * A copy of text (a URL, or a message that may quote one) with the value
+ * of every "<name>=" replaced by REDACTED, for logs.  The name matches
+ * without regard to case, anywhere; a value ends at '&', '#', a quote,
+ * white space or a control character.  Always NUL-terminates out (len >
+ * 0); a copy cut short never holds part of a value.
+ */
+void
+qparam_redact(const char *text, const char *name, char *out, size_t len)
+{
+	const char	*r;
+	size_t		nlen, w, add;
+
+	if (len == 0)
+		return;
+
+	nlen = strlen(name);
+	w = 0;
+	r = text;
+	while (*r != '\0') {
+		if (nlen > 0 && strncasecmp(r, name, nlen) == 0 &&
+		    r[nlen] == '=') {
+			add = nlen + 1 + sizeof(QPARAM_REDACTED) - 1;
+			if (w + add >= len)
+				break;
+			memcpy(out + w, r, nlen + 1);
+			memcpy(out + w + nlen + 1, QPARAM_REDACTED,
+			    sizeof(QPARAM_REDACTED) - 1);
+			w += add;
+			for (r += nlen + 1; *r != '\0' &&
+			    strchr("&#\"' \t", *r) == NULL &&
+			    (unsigned char)*r >= 0x20; r++)
+				;
+			continue;
+		}
+		if (w + 1 >= len)
+			break;
+		out[w++] = *r++;
+	}
+	out[w] = '\0';
 }
 
 static int

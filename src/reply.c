@@ -9,6 +9,12 @@
  * https; Kore adds its own HSTS header on a TLS listener.  The client's
  * address in the log is the X-Forwarded-For of a trusted proxy, the peer's
  * address otherwise.
+ *
+ * The status pages (/_/stats, /_/whoami; the simulator's /_/stats) answer
+ * only a loopback client, or one in --status-from: behind a trusted proxy
+ * the client is its X-Forwarded-For, so a request relayed from outside is
+ * refused even though the proxy itself is on loopback.  Others get the
+ * same 404 as an unknown path.
  */
 
 #include <sys/types.h>
@@ -28,14 +34,21 @@
 #include "reply.h"
 #include "settings.h"
 
-#define PROXIES_MAX	16
+#define PROXIES_MAX	SETTINGS_ADDRS_MAX
 
-struct proxy {
+struct ipaddr {
 	int		family;
 	u_int8_t	addr[16];
 };
 
+static size_t	reply_addrs(const char *, struct ipaddr *, size_t, int *);
+static int	reply_addr_parse(const char *, struct ipaddr *);
+static int	reply_addr_listed(const struct ipaddr *, const struct ipaddr *,
+		    size_t);
+static int	reply_loopback(const struct ipaddr *);
+static int	reply_forwarded(struct http_request *, char *, size_t);
 static int	reply_trusted(struct http_request *);
+static int	reply_peer_addr(struct connection *, struct ipaddr *);
 static int	reply_peer(struct http_request *, char *, size_t);
 static int	reply_origin(const char *, char *, size_t);
 static void	reply_log(struct http_request *, int, size_t);
@@ -43,17 +56,22 @@ static void	reply_log(struct http_request *, int, size_t);
 static int		logfd = -1;
 static char		csp[SETTINGS_STR_MAX * 3];
 static char		kore_headers[SETTINGS_STR_MAX * 3 + 128];
-static struct proxy	proxies[PROXIES_MAX];
+static struct ipaddr	proxies[PROXIES_MAX];
 static size_t		nproxies = 0;
+static struct ipaddr	status_from[SETTINGS_ADDRS_MAX];
+static size_t		nstatus_from = 0;
+static int		status_any = 0;
 
 /*
- * Once per worker: the CSP, the trusted proxies (validated at start-up by
- * the parent, which also opened the access log).
+ * Once per worker: the CSP, the trusted proxies and --status-from
+ * (validated at start-up by the parent, which also opened the access
+ * log).
  */
 void
 reply_configure(int fd)
 {
-	char		copy[SETTINGS_STR_MAX], *p, *comma, origin[256];
+	char		origin[256];
+	int		any;
 
 	logfd = fd;
 
@@ -75,16 +93,10 @@ reply_configure(int fd)
 	    "content-security-policy: %s\r\n", csp);
 	http_error_headers = kore_headers;
 
-	(void)snprintf(copy, sizeof(copy), "%s", settings.trusted_proxies);
-	for (p = copy; p != NULL && *p != '\0' && nproxies < PROXIES_MAX;
-	    p = comma) {
-		if ((comma = strchr(p, ',')) != NULL)
-			*comma++ = '\0';
-		if (inet_pton(AF_INET, p, proxies[nproxies].addr) == 1)
-			proxies[nproxies++].family = AF_INET;
-		else if (inet_pton(AF_INET6, p, proxies[nproxies].addr) == 1)
-			proxies[nproxies++].family = AF_INET6;
-	}
+	nproxies = reply_addrs(settings.trusted_proxies, proxies, PROXIES_MAX,
+	    &any);
+	nstatus_from = reply_addrs(settings.status_from, status_from,
+	    SETTINGS_ADDRS_MAX, &status_any);
 }
 
 void
@@ -164,26 +176,49 @@ reply_same_query(struct http_request *req, const char *path, char *buf,
 void
 reply_client(struct http_request *req, char *buf, size_t len)
 {
-	const char	*xff, *last;
-	u_int8_t	addr[16];
+	struct ipaddr	a;
 	char		hop[REPLY_ADDR_MAX];
 
-	if (reply_trusted(req) &&
-	    http_request_header(req, "x-forwarded-for", &xff)) {
-		last = strrchr(xff, ',');
-		last = last != NULL ? last + 1 : xff;
-		while (*last == ' ')
-			last++;
-		(void)snprintf(hop, sizeof(hop), "%s", last);
-		if (inet_pton(AF_INET, hop, addr) == 1 ||
-		    inet_pton(AF_INET6, hop, addr) == 1) {
-			(void)snprintf(buf, len, "%s", hop);
-			return;
-		}
+	if (reply_forwarded(req, hop, sizeof(hop)) &&
+	    reply_addr_parse(hop, &a)) {
+		(void)snprintf(buf, len, "%s", hop);
+		return;
 	}
 
 	if (!reply_peer(req, buf, len))
 		(void)snprintf(buf, len, "-");
+}
+
+/*
+ * May this client see a status page?  Loopback or --status-from (or any).
+ * Behind a trusted proxy the client is its X-Forwarded-For, which must
+ * parse; a trusted proxy's own request (no X-Forwarded-For) is the peer's.
+ */
+int
+reply_status_allowed(struct http_request *req)
+{
+	struct ipaddr		a;
+	char			hop[REPLY_ADDR_MAX];
+
+	if (status_any)
+		return (1);
+
+	if (reply_forwarded(req, hop, sizeof(hop))) {
+		if (!reply_addr_parse(hop, &a))
+			return (0);
+	} else if (!reply_peer_addr(req->owner, &a)) {
+		return (0);
+	}
+
+	return (reply_loopback(&a) ||
+	    reply_addr_listed(&a, status_from, nstatus_from));
+}
+
+/* The answer to an unknown path, and to a refused status page. */
+void
+reply_not_found(struct http_request *req)
+{
+	reply_text(req, HTTP_STATUS_NOT_FOUND, "not found");
 }
 
 /* Whether the client reached us over TLS (directly or via the proxy). */
@@ -200,21 +235,118 @@ reply_https(struct http_request *req)
 	    strcmp(proto, "https") == 0);
 }
 
+/*
+ * Addresses from a comma-separated list (validated at start-up); "any"
+ * sets *any instead.  Returns how many were kept (at most max).
+ */
+static size_t
+reply_addrs(const char *list, struct ipaddr *out, size_t max, int *any)
+{
+	char		copy[SETTINGS_STR_MAX], *p, *comma;
+	size_t		n;
+
+	*any = 0;
+	n = 0;
+	(void)snprintf(copy, sizeof(copy), "%s", list);
+	for (p = copy; p != NULL && *p != '\0' && n < max; p = comma) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma++ = '\0';
+		if (strcmp(p, "any") == 0)
+			*any = 1;
+		else if (reply_addr_parse(p, &out[n]))
+			n++;
+	}
+
+	return (n);
+}
+
+static int
+reply_addr_parse(const char *str, struct ipaddr *a)
+{
+	if (inet_pton(AF_INET, str, a->addr) == 1) {
+		a->family = AF_INET;
+		return (1);
+	}
+	if (inet_pton(AF_INET6, str, a->addr) == 1) {
+		a->family = AF_INET6;
+		return (1);
+	}
+
+	return (0);
+}
+
+static int
+reply_addr_listed(const struct ipaddr *a, const struct ipaddr *list,
+    size_t n)
+{
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		if (list[i].family == a->family && memcmp(list[i].addr,
+		    a->addr, a->family == AF_INET ? 4 : 16) == 0)
+			return (1);
+	}
+
+	return (0);
+}
+
+/* 127.0.0.0/8, ::1, and 127.0.0.0/8 mapped into IPv6. */
+static int
+reply_loopback(const struct ipaddr *a)
+{
+	static const u_int8_t	v6lo[16] = { [15] = 1 };
+	static const u_int8_t	v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (a->family == AF_INET)
+		return (a->addr[0] == 127);
+
+	return (memcmp(a->addr, v6lo, 16) == 0 ||
+	    (memcmp(a->addr, v4mapped, 12) == 0 && a->addr[12] == 127));
+}
+
+/*
+ * A trusted proxy's X-Forwarded-For: its last hop (the address the proxy
+ * saw; earlier ones are the client's say) into hop.  0 without one.
+ */
+static int
+reply_forwarded(struct http_request *req, char *hop, size_t len)
+{
+	const char	*xff, *last;
+
+	if (!reply_trusted(req) ||
+	    !http_request_header(req, "x-forwarded-for", &xff))
+		return (0);
+
+	last = strrchr(xff, ',');
+	last = last != NULL ? last + 1 : xff;
+	while (*last == ' ')
+		last++;
+	(void)snprintf(hop, len, "%s", last);
+
+	return (1);
+}
+
 static int
 reply_trusted(struct http_request *req)
 {
-	struct connection	*c = req->owner;
-	size_t			i;
+	struct ipaddr		peer;
 
-	for (i = 0; i < nproxies; i++) {
-		if (proxies[i].family != c->family)
-			continue;
-		if (c->family == AF_INET && memcmp(proxies[i].addr,
-		    &c->addr.ipv4.sin_addr, 4) == 0)
-			return (1);
-		if (c->family == AF_INET6 && memcmp(proxies[i].addr,
-		    &c->addr.ipv6.sin6_addr, 16) == 0)
-			return (1);
+	return (reply_peer_addr(req->owner, &peer) &&
+	    reply_addr_listed(&peer, proxies, nproxies));
+}
+
+static int
+reply_peer_addr(struct connection *c, struct ipaddr *a)
+{
+	if (c->family == AF_INET) {
+		a->family = AF_INET;
+		memcpy(a->addr, &c->addr.ipv4.sin_addr, 4);
+		return (1);
+	}
+	if (c->family == AF_INET6) {
+		a->family = AF_INET6;
+		memcpy(a->addr, &c->addr.ipv6.sin6_addr, 16);
+		return (1);
 	}
 
 	return (0);

@@ -7,6 +7,12 @@
  * first bad value.  It uses libc only so the unit tests can call it.
  */
 
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -114,6 +120,12 @@ static const struct setting	table[] = {
 	{ "csp-img-src", "FANOUT_CSP_IMG_SRC", SET_STR, "", 0, 0,
 	    OFF(csp_img_src), "extra image origins for the CSP (default: the "
 	    "xkcd upstream's)" },
+	{ "error-detail", "FANOUT_ERROR_DETAIL", SET_INT, "0", 0, 1,
+	    OFF(error_detail), "1: show libcurl's error detail to clients "
+	    "(development; never the API key)" },
+	{ "status-from", "FANOUT_STATUS_FROM", SET_STR, "", 0, 0,
+	    OFF(status_from), "clients besides loopback allowed /_/stats and "
+	    "/_/whoami: addresses or any, comma-separated" },
 	{ "seccomp-trace", "FANOUT_SECCOMP_TRACE", SET_INT, "0", 0, 1,
 	    OFF(seccomp_trace), "log sandbox violations instead of dying (1)" },
 	{ "pidfile", "FANOUT_PIDFILE", SET_STR, "", 0, 0, OFF(pidfile),
@@ -139,6 +151,8 @@ static int	setting_choice(const struct setting *, const char *,
 		    long long *);
 static int	settings_default_upstream(struct settings *, char *,
 		    const char *, const char *, char *, size_t);
+static int	settings_addr_list(const char *, const char *, char *,
+		    size_t);
 
 struct settings		settings;
 
@@ -286,6 +300,10 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 			return (0);
 	}
 
+	if (!settings_addr_list(s->status_from, "--status-from "
+	    "(FANOUT_STATUS_FROM)", err, errlen))
+		return (0);
+
 	if ((s->tls_cert[0] == '\0') != (s->tls_key[0] == '\0')) {
 		(void)snprintf(err, errlen, "--tls-cert (FANOUT_TLS_CERT) and "
 		    "--tls-key (FANOUT_TLS_KEY) go together");
@@ -353,6 +371,40 @@ settings_default_upstream(struct settings *s, char *url, const char *path,
 	(void)snprintf(url, SETTINGS_STR_MAX, "http://127.0.0.1:%lld%s",
 	    s->sim_port, path);
 	s->sim_embedded = 1;
+
+	return (1);
+}
+
+/*
+ * A comma-separated list of IPv4 or IPv6 addresses or "any", at most
+ * SETTINGS_ADDRS_MAX of them; empty is an empty list.
+ */
+static int
+settings_addr_list(const char *list, const char *name, char *err,
+    size_t errlen)
+{
+	char		copy[SETTINGS_STR_MAX], *p, *comma;
+	u_int8_t	addr[16];
+	size_t		n;
+
+	(void)snprintf(copy, sizeof(copy), "%s", list);
+	n = 0;
+	for (p = copy; *list != '\0' && p != NULL; p = comma) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma++ = '\0';
+		if (strcmp(p, "any") != 0 && inet_pton(AF_INET, p, addr) != 1 &&
+		    inet_pton(AF_INET6, p, addr) != 1) {
+			(void)snprintf(err, errlen, "invalid value '%s' for "
+			    "%s: expected IP addresses or 'any', "
+			    "comma-separated", list, name);
+			return (0);
+		}
+		if (++n > SETTINGS_ADDRS_MAX) {
+			(void)snprintf(err, errlen, "%s: at most %d addresses",
+			    name, SETTINGS_ADDRS_MAX);
+			return (0);
+		}
+	}
 
 	return (1);
 }

@@ -80,7 +80,7 @@
 #define SIM_PRODUCTS		60
 #define SIM_STATS_LAG		150
 #define SIM_STATS_JITTER	50
-#define SIM_KEYS_MAX		16
+#define SIM_KEY_MAX		64
 
 struct sim_wait {
 	struct kore_timer	*timer;
@@ -91,15 +91,8 @@ struct sim_wait {
 	long long		size;
 	int			body;
 	int			waiting;
-	int			key;
+	int			counted;
 	char			product[40];
-};
-
-struct sim_key {
-	char			key[64];
-	u_int64_t		calls;
-	u_int64_t		in_flight;
-	u_int64_t		peak;
 };
 
 int	sim_index(struct http_request *);
@@ -118,7 +111,7 @@ static void	sim_image(struct http_request *, struct sim_wait *);
 static void	sim_analytics(struct http_request *, struct sim_wait *);
 static void	sim_partner(struct http_request *, struct sim_wait *);
 static int	sim_partner_check(struct http_request *, struct sim_wait *);
-static void	sim_key_flight(struct sim_wait *, int);
+static void	sim_partner_flight(struct sim_wait *, int);
 static long long	sim_number(const char *, int, long long);
 static void	sim_gen_str(yajl_gen, const char *, const char *);
 static void	sim_gen_int(yajl_gen, const char *, long long);
@@ -147,9 +140,10 @@ static u_int64_t	requests = 0;
 static u_int64_t	waiting = 0;
 static u_int64_t	peak_waiting = 0;
 static u_int8_t		*huge = NULL;
-static struct sim_key	keys[SIM_KEYS_MAX];
-static size_t		nkeys = 0;
 static u_int64_t	analytics_calls = 0;
+static u_int64_t	partner_calls = 0;
+static u_int64_t	partner_in_flight = 0;
+static u_int64_t	partner_peak = 0;
 
 int
 sim_index(struct http_request *req)
@@ -171,28 +165,35 @@ sim_serve(struct http_request *req)
 	return (http_state_run(states, states_size, req));
 }
 
+/*
+ * Counters for tests.  Partner calls are those with an accepted key; the
+ * key itself is never shown (the embedded simulator may hold the app's
+ * real one), only whether one is configured.  Loopback clients only
+ * (or --status-from), as the app's status pages.
+ */
 int
 sim_stats(struct http_request *req)
 {
 	struct kore_buf		buf;
-	size_t			i;
+
+	if (!reply_status_allowed(req)) {
+		reply_not_found(req);
+		return (KORE_RESULT_OK);
+	}
 
 	kore_buf_init(&buf, 128);
 	kore_buf_appendf(&buf, "{\"pid\":%d,\"requests\":%llu,"
 	    "\"waiting\":%llu,\"peak_waiting\":%llu,"
-	    "\"analytics_calls\":%llu,\"partner_keys\":[", (int)getpid(),
+	    "\"analytics_calls\":%llu,\"partner_key_set\":%s,"
+	    "\"partner\":{\"calls\":%llu,\"in_flight\":%llu,"
+	    "\"peak\":%llu}}", (int)getpid(),
 	    (unsigned long long)requests, (unsigned long long)waiting,
 	    (unsigned long long)peak_waiting,
-	    (unsigned long long)analytics_calls);
-	/* Test keys only: this is the simulator's page, not the app's. */
-	for (i = 0; i < nkeys; i++) {
-		kore_buf_appendf(&buf, "%s{\"key\":\"%s\",\"calls\":%llu,"
-		    "\"in_flight\":%llu,\"peak\":%llu}", i ? "," : "",
-		    keys[i].key, (unsigned long long)keys[i].calls,
-		    (unsigned long long)keys[i].in_flight,
-		    (unsigned long long)keys[i].peak);
-	}
-	kore_buf_appendf(&buf, "]}");
+	    (unsigned long long)analytics_calls,
+	    settings.partner_key[0] != '\0' ? "true" : "false",
+	    (unsigned long long)partner_calls,
+	    (unsigned long long)partner_in_flight,
+	    (unsigned long long)partner_peak);
 	reply_json(req, HTTP_STATUS_OK, (const char *)buf.data, buf.offset);
 	kore_buf_cleanup(&buf);
 
@@ -604,7 +605,7 @@ sim_onfree(struct http_request *req)
 		w->timer = NULL;
 	}
 	sim_waiting(w, 0);
-	sim_key_flight(w, 0);
+	sim_partner_flight(w, 0);
 }
 
 static void
@@ -622,7 +623,7 @@ sim_waiting(struct sim_wait *w, int on)
 
 /*
  * The partner's checks, before the wait: the key (401), the product (404
- * unless known or a fault product).  Counts the call against its key.
+ * unless known or a fault product).  Counts the accepted call.
  */
 static int
 sim_partner_check(struct http_request *req, struct sim_wait *w)
@@ -630,7 +631,6 @@ sim_partner_check(struct http_request *req, struct sim_wait *w)
 	struct qparams		qp;
 	const char		*key, *product;
 	long long		num;
-	size_t			i;
 	char			err[QPARAM_ERR_MAX];
 
 	if (!qparam_parse(&qp, req->query_string, err, sizeof(err)) ||
@@ -640,7 +640,7 @@ sim_partner_check(struct http_request *req, struct sim_wait *w)
 		return (0);
 	}
 	key = qparam_get(&qp, "api_key");
-	if (key == NULL || *key == '\0' || strlen(key) >= sizeof(keys[0].key) ||
+	if (key == NULL || *key == '\0' || strlen(key) >= SIM_KEY_MAX ||
 	    (settings.partner_key[0] != '\0' &&
 	    strcmp(key, settings.partner_key) != 0)) {
 		reply_json(req, 401, "{\"error\": \"invalid api key\"}", 28);
@@ -648,14 +648,7 @@ sim_partner_check(struct http_request *req, struct sim_wait *w)
 	}
 	(void)strcpy(w->product, product);
 
-	for (i = 0; i < nkeys; i++) {
-		if (strcmp(keys[i].key, key) == 0)
-			break;
-	}
-	if (i == nkeys && nkeys < SIM_KEYS_MAX)
-		(void)strcpy(keys[nkeys++].key, key);
-	w->key = i < nkeys ? (int)i + 1 : 0;
-	sim_key_flight(w, 1);
+	sim_partner_flight(w, 1);
 
 	if (!strncmp(product, "slow-", 5))
 		w->ms = 3000;
@@ -671,20 +664,16 @@ sim_partner_check(struct http_request *req, struct sim_wait *w)
 }
 
 static void
-sim_key_flight(struct sim_wait *w, int on)
+sim_partner_flight(struct sim_wait *w, int on)
 {
-	struct sim_key		*k;
-
-	if (w->key == 0)
-		return;
-	k = &keys[w->key - 1];
 	if (on) {
-		k->calls++;
-		if (++k->in_flight > k->peak)
-			k->peak = k->in_flight;
-	} else {
-		k->in_flight--;
-		w->key = 0;
+		w->counted = 1;
+		partner_calls++;
+		if (++partner_in_flight > partner_peak)
+			partner_peak = partner_in_flight;
+	} else if (w->counted) {
+		partner_in_flight--;
+		w->counted = 0;
 	}
 }
 
@@ -736,7 +725,7 @@ sim_partner(struct http_request *req, struct sim_wait *w)
 	const char		*p = w->product;
 	int			status;
 
-	sim_key_flight(w, 0);
+	sim_partner_flight(w, 0);
 	kore_buf_init(&buf, 256);
 	status = (int)w->status;
 

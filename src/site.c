@@ -1,7 +1,8 @@
 /*
  * Site-wide answers: the HTTPS redirect of the plain listener, 404 for
  * unknown paths (so they get the security headers too), and /_/whoami,
- * which shows how the app sees the client behind proxies.
+ * which shows how the app sees the client behind proxies (to loopback
+ * and --status-from clients only, like /_/stats).
  */
 
 #include <stdio.h>
@@ -59,7 +60,7 @@ page_redirect(struct http_request *req)
 int
 page_not_found(struct http_request *req)
 {
-	reply_text(req, HTTP_STATUS_NOT_FOUND, "not found");
+	reply_not_found(req);
 	return (KORE_RESULT_OK);
 }
 
@@ -68,6 +69,11 @@ page_whoami(struct http_request *req)
 {
 	struct kore_buf		buf;
 	char			client[REPLY_ADDR_MAX];
+
+	if (!reply_status_allowed(req)) {
+		reply_not_found(req);
+		return (KORE_RESULT_OK);
+	}
 
 	reply_client(req, client, sizeof(client));
 

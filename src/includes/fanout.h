@@ -84,6 +84,7 @@ struct fanout_page {
 #define FANOUT_ROUNDS_MAX	4
 
 void	fanout_configure(const struct fanout_limits *, long);
+void	fanout_set_error_detail(int);
 int	fanout_set_ca(const u_int8_t *, size_t);
 
 int	fanout_serve_async(struct http_request *, const struct fanout_page *);

@@ -14,6 +14,7 @@
 #define QPARAM_MAX		32
 #define QPARAM_QS_MAX		4096
 #define QPARAM_ERR_MAX		160
+#define QPARAM_REDACTED		"REDACTED"
 
 struct qparams {
 	size_t		n;
@@ -27,5 +28,6 @@ const char	*qparam_get(const struct qparams *, const char *);
 int		qparam_number(const struct qparams *, const char *, long long,
 		    long long, long long, long long *, char *, size_t);
 int		qparam_urldecode(char *);
+void		qparam_redact(const char *, const char *, char *, size_t);
 
 #endif

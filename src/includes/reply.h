@@ -21,5 +21,7 @@ void	reply_rendered(struct http_request *, int, const char *, size_t,
 void	reply_same_query(struct http_request *, const char *, char *, size_t);
 void	reply_client(struct http_request *, char *, size_t);
 int	reply_https(struct http_request *);
+int	reply_status_allowed(struct http_request *);
+void	reply_not_found(struct http_request *);
 
 #endif

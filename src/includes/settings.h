@@ -13,6 +13,7 @@
 #define SETTINGS_ROLE_SIM	1
 
 #define SETTINGS_STR_MAX	512
+#define SETTINGS_ADDRS_MAX	16
 
 /* --sync-pages */
 #define SETTINGS_SYNC_ON	0
@@ -54,6 +55,8 @@ struct settings {
 	char		ca_file[SETTINGS_STR_MAX];
 	char		trusted_proxies[SETTINGS_STR_MAX];
 	char		csp_img_src[SETTINGS_STR_MAX];
+	long long	error_detail;
+	char		status_from[SETTINGS_STR_MAX];
 	char		pidfile[SETTINGS_STR_MAX];
 	int		sim_embedded;
 

@@ -2,6 +2,7 @@
 and the page still answers, within the configured timeout."""
 
 import json
+import re
 import time
 
 from lib import check, free_port, parse_server_timing, request
@@ -169,3 +170,53 @@ def test_idle_upstream_connection_not_reused_stale(ctx):
     time.sleep(11)
     st, _, body, _ = request(app.port, "/async_get_data?calls=2&delay=0")
     check(values(body) == [200, 200], "after 11 s idle: %r" % body)
+
+
+def test_error_text_hides_addresses(ctx):
+    """Clients get the kind and a fixed message, never libcurl's text with
+    the upstream's address and port; the log has the detail (any api_key
+    redacted); --error-detail 1 shows it to clients too."""
+    port = free_port()
+    dead = "http://127.0.0.1:%d" % port
+    key = "s3cret-partner-key"
+    fixed = "connect: upstream refused or unreachable"
+    app = ctx.app(["--upstream", dead, "--xkcd-upstream", dead,
+                   "--partner-upstream", dead, "--analytics-upstream", dead,
+                   "--stats-products", "p01"],
+                  env={"FANOUT_PARTNER_KEY": key})
+    texts = []
+    for page in PAGES:
+        st, h, body, _ = request(app.port, page + "?calls=2")
+        check(st == 200 and values(body) == [fixed] * 2,
+              "%s: %d %r" % (page, st, body))
+        texts += [body, h["server-timing"]]
+    for path in ("/xkcd?ids=1", "/xkcd?ids=1&format=json", "/xkcd",
+                 "/stats", "/api/stats"):
+        st, h, body, _ = request(app.port, path)
+        check("connect: upstream refused or unreachable" in body,
+              "%s: %d %r" % (path, st, body[:300]))
+        # The error card links to the comic's page on the configured
+        # upstream: that is a link, not error text.
+        texts += [re.sub(r'href="[^"]*"', "", body),
+                  h.get("server-timing", "")]
+    for t in texts:
+        check("127.0.0.1" not in t and str(port) not in t and
+              "Failed" not in t, "client text has the detail: %r" % t[:300])
+    log = app.logtext()
+    check(re.search(r"upstream call failed: connect: .*127\.0\.0\.1 port %d"
+                    % port, log), "no detail in the log: %s" % app.logtail())
+    check("api_key=REDACTED" in log and key not in log,
+          "api_key not redacted in the log: %s" % app.logtail())
+
+    app2 = ctx.app(["--upstream", dead, "--error-detail", "1"])
+    st, _, body, _ = request(app2.port, "/async_get_data?calls=1")
+    v = values(body)[0]
+    check(v.startswith(fixed + " (") and "127.0.0.1 port %d" % port in v,
+          "--error-detail 1: %r" % v)
+    app3 = ctx.app(["--partner-upstream", dead, "--stats-products", "p01"],
+                   env={"FANOUT_PARTNER_KEY": key,
+                        "FANOUT_ERROR_DETAIL": "1"})
+    st, _, body, _ = request(app3.port, "/api/stats")
+    err = json.loads(body)["products"][0]["errors"]["partner"]
+    check("127.0.0.1 port %d" % port in err and key not in body,
+          "--error-detail 1 on the stats page: %r" % err)

@@ -98,6 +98,49 @@ def test_old_tls_refused(ctx):
               "%s failed: %s" % (proto, out.stdout[-300:]))
 
 
+def s_client(port, args):
+    """openssl s_client against the app: (exit code, negotiated cipher or
+    None, output)."""
+    p = pki()
+    out = subprocess.run(["openssl", "s_client"] + list(args) +
+                         ["-CAfile", p["ca"], "-connect",
+                          "127.0.0.1:%d" % port],
+                         input="", capture_output=True, text=True,
+                         timeout=30)
+    m = re.search(r"Cipher is (\S+)", out.stdout)
+    cipher = m.group(1) if m and m.group(1) != "(NONE)" else None
+    return out.returncode, cipher, out.stdout + out.stderr
+
+
+def test_tls12_ciphers_ecdhe_aead_only(ctx):
+    app = tls_app(ctx)
+    good = "ECDHE-RSA-AES128-GCM-SHA256"
+    # The worker may need a moment for its TLS context: wait for one good
+    # handshake before asserting refusals.
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        if s_client(app.port, ["-tls1_2", "-cipher", good])[1] == good:
+            break
+        time.sleep(0.2)
+    # SECLEVEL=0 so the client offers them: the refusal is the server's.
+    for cipher in ("AES128-SHA", "AES128-GCM-SHA256",
+                   "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384",
+                   "DHE-RSA-AES128-GCM-SHA256", "ECDHE-ARIA128-GCM-SHA256",
+                   "AES128-CCM8", "DHE-RSA-AES128-CCM8"):
+        code, got, text = s_client(app.port, ["-tls1_2", "-cipher",
+                                              cipher + ":@SECLEVEL=0"])
+        check(got is None and "handshake failure" in text,
+              "TLS 1.2 %s accepted: %s" % (cipher, got))
+    for cipher in (good, "ECDHE-RSA-AES256-GCM-SHA384",
+                   "ECDHE-RSA-CHACHA20-POLY1305"):
+        code, got, text = s_client(app.port, ["-tls1_2", "-cipher", cipher])
+        check(got == cipher and "Verify return code: 0 (ok)" in text,
+              "TLS 1.2 %s refused: %s" % (cipher, text[-300:]))
+    code, got, text = s_client(app.port, ["-tls1_3"])
+    check(got is not None and got.startswith("TLS_") and
+          "TLSv1.3" in text, "TLS 1.3: %s" % text[-300:])
+
+
 def test_http_listener_redirects(ctx):
     httpport = free_port()
     app = tls_app(ctx, ["--http-port", str(httpport)])
@@ -307,9 +350,11 @@ def test_nginx_in_front_of_two_instances(ctx):
     p = pki()
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     check(os.path.exists(nginx), "nginx is not installed (make deps-test)")
-    apps = [ctx.app(["--trusted-proxies", "127.0.0.1"]) for _ in range(2)]
     d = os.path.join(LOGDIR, "nginx-%d" % free_port())
     os.makedirs(d)
+    logs = [os.path.join(d, "access-%d.log" % i) for i in range(2)]
+    apps = [ctx.app(["--trusted-proxies", "127.0.0.1", "--accesslog", log])
+            for log in logs]
     port, http_port = free_port(), free_port()
     with open(os.path.join(os.path.dirname(__file__), "..", "..", "deploy",
                            "nginx.conf")) as f:
@@ -340,25 +385,31 @@ def test_nginx_in_front_of_two_instances(ctx):
     try:
         check(wait_port(port, proc=proc), "nginx did not start: %s" %
               open(os.path.join(d, "stderr")).read()[-500:])
-        seen = set()
         for _ in range(20):
-            st, h, body = https(port, "/_/stats", cafile=p["ca"],
-                                host="localhost")
+            st, h, body = https(port, "/get_data?calls=0", cafile=p["ca"],
+                                host="localhost",
+                                headers={"X-Forwarded-For": "203.0.113.9"})
             check(st == 200, "through nginx: %d" % st)
-            seen.add(json.loads(body)["pid"])
-        want = {json.loads(request(a.port, "/_/stats")[2])["pid"]
-                for a in apps}
-        check(seen == want, "requests went to %r, instances are %r" %
-              (seen, want))
+        lines = [open(log).read().splitlines() for log in logs]
+        check(all(lines), "requests per instance: %r" %
+              [len(x) for x in lines])
+        # The app believes nginx: the client nginx saw (not what the client
+        # claimed before it), over https.
+        check(all(x.startswith("127.0.0.1 [") and x.endswith(" https")
+                  for x in lines[0] + lines[1]),
+              "behind nginx the app logs %r" % lines[0][:2])
         st, h, body = https(port, "/async_get_data?calls=2&delay=10",
                             cafile=p["ca"])
         check(st == 200 and "strict-transport-security" in h and
               "content-security-policy" in h, "%d %r" % (st, h))
-        st, h, body = https(port, "/_/whoami", cafile=p["ca"],
-                            headers={"X-Forwarded-For": "203.0.113.9"})
-        who = json.loads(body)
-        check(who == {"client": "127.0.0.1", "scheme": "https"},
-              "behind nginx the app sees %r" % who)
+        # The status pages are not reachable through nginx.
+        for path in ("/_/stats", "/_/whoami", "/_/"):
+            st, h, body = https(port, path, cafile=p["ca"])
+            check(st == 404 and "pid" not in body and "client" not in body,
+                  "%s through nginx: %d %r" % (path, st, body[:200]))
+        check(not any("/_/" in x for x in open(logs[0]).read().splitlines() +
+                      open(logs[1]).read().splitlines()),
+              "nginx passed /_/ on")
         st, h, _, _ = request(http_port, "/stats")
         check(st == 301 and h["location"].startswith("https://"),
               "nginx's HTTP redirect: %d %r" % (st, h.get("location")))
@@ -369,7 +420,10 @@ def test_nginx_in_front_of_two_instances(ctx):
 
 def test_forwarded_headers_only_from_trusted_proxies(ctx):
     untrusted = ctx.app(["--trusted-proxies", "192.0.2.1"])
-    trusted = ctx.app(["--trusted-proxies", "127.0.0.1,::1"])
+    # --status-from any: /_/whoami answers relayed clients too (see
+    # test_status_pages_loopback_only).
+    trusted = ctx.app(["--trusted-proxies", "127.0.0.1,::1",
+                       "--status-from", "any"])
     fwd = {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}
     st, h, body, _ = request(untrusted.port, "/_/whoami", headers=fwd)
     check(json.loads(body) == {"client": "127.0.0.1", "scheme": "http"} and
@@ -381,3 +435,63 @@ def test_forwarded_headers_only_from_trusted_proxies(ctx):
     st, h, body, _ = request(trusted.port, "/_/whoami",
                              headers={"X-Forwarded-For": "not-an-address"})
     check(json.loads(body)["client"] == "127.0.0.1", "bogus XFF: %r" % body)
+
+
+def test_status_pages_loopback_only(ctx):
+    """/_/stats and /_/whoami answer loopback clients (and --status-from);
+    behind a trusted proxy the client is its X-Forwarded-For, so a request
+    relayed from outside gets the same 404 as an unknown path."""
+    app = ctx.app(["--trusted-proxies", "127.0.0.1"])
+    _, _, notfound, _ = request(app.port, "/no/such/path")
+    paths = ("/_/stats", "/_/whoami")
+    outside = {"X-Forwarded-For": "203.0.113.5"}
+    for path in paths:
+        st, _, body, _ = request(app.port, path)
+        check(st == 200 and body.startswith("{"), "%s from loopback: %d" %
+              (path, st))
+        for hdrs in (outside, {"X-Forwarded-For": "127.0.0.1, 203.0.113.5"},
+                     {"X-Forwarded-For": "not-an-address"},
+                     {"X-Forwarded-For": "2001:db8::5"}):
+            st, h, body, _ = request(app.port, path, headers=hdrs)
+            check(st == 404 and body == notfound and
+                  "content-security-policy" in h,
+                  "%s relayed for %r: %d %r" % (path, hdrs, st, body))
+        for hdrs in ({"X-Forwarded-For": "127.0.0.1"},
+                     {"X-Forwarded-For": "203.0.113.5, 127.0.0.1"},
+                     {"X-Forwarded-For": "::1"}):
+            st, _, body, _ = request(app.port, path, headers=hdrs)
+            check(st == 200, "%s relayed for %r: %d" % (path, hdrs, st))
+    # An untrusted peer's X-Forwarded-For changes nothing: loopback.
+    plain = ctx.app()
+    st, _, _, _ = request(plain.port, "/_/stats", headers=outside)
+    check(st == 200, "untrusted XFF refused loopback: %d" % st)
+    # --status-from opens them: to listed addresses, or to anyone.
+    listed = ctx.app(["--trusted-proxies", "127.0.0.1",
+                      "--status-from", "198.51.100.1,203.0.113.5"])
+    anyone = ctx.app(["--trusted-proxies", "127.0.0.1",
+                      "--status-from", "any"])
+    for path in paths:
+        st, _, _, _ = request(listed.port, path, headers=outside)
+        check(st == 200, "listed %s: %d" % (path, st))
+        st, _, _, _ = request(listed.port, path,
+                              headers={"X-Forwarded-For": "203.0.113.6"})
+        check(st == 404, "unlisted %s: %d" % (path, st))
+        st, _, _, _ = request(anyone.port, path, headers=outside)
+        check(st == 200, "any %s: %d" % (path, st))
+    # Bad values stop start-up.
+    for bad in ("203.0.113.5,", "localhost", "10.0.0.0/8", " any"):
+        out = run_to_exit([ctx.bin, "-fnr", "--status-from", bad,
+                           "--sim-port", "0"] + ALL_UPSTREAMS[2:])
+        check(out.returncode == 1 and "--status-from" in out.stderr,
+              "%r: %r %r" % (bad, out.returncode, out.stderr[-200:]))
+
+
+def test_simulator_stats_loopback_only(ctx):
+    sim = ctx.server(["--simulator", "--workers", "1",
+                      "--trusted-proxies", "127.0.0.1"], name="sim-tp")
+    st, _, body, _ = request(sim.port, "/_/stats")
+    check(st == 200 and "requests" in json.loads(body), "loopback: %d" % st)
+    st, _, body, _ = request(sim.port, "/_/stats",
+                             headers={"X-Forwarded-For": "203.0.113.5"})
+    check(st == 404 and "requests" not in body,
+          "relayed from outside: %d %r" % (st, body))

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 
-from lib import check, chromium_dom, free_port, request
+from lib import check, chromium_dom, free_port, port_open, request
 
 KEY = "t3st-key/with&odd=chars"
 
@@ -51,11 +51,10 @@ def sim_stats(sim):
     return json.loads(request(sim.port, "/_/stats")[2])
 
 
-def key_stats(sim, key=KEY):
-    for k in sim_stats(sim)["partner_keys"]:
-        if k["key"] == key:
-            return k
-    return {"calls": 0, "peak": 0, "in_flight": 0}
+def partner_stats(sim):
+    """The simulator's partner calls with an accepted key (a keyed_sim
+    accepts KEY only).  The key itself is never published."""
+    return sim_stats(sim)["partner"]
 
 
 def api(app, query="", page="/api/stats"):
@@ -94,7 +93,7 @@ def test_concurrency_limit_holds(ctx):
     st, _, d, _ = api(app)
     check(st == 200 and len(d["products"]) == 40 and not d["partial"],
           "%d %r" % (st, d.get("partial")))
-    k = key_stats(sim)
+    k = partner_stats(sim)
     check(k["calls"] == 40, "partner calls %r" % k)
     check(k["peak"] == 5, "peak partner calls in flight %d, limit 5" %
           k["peak"])
@@ -157,6 +156,19 @@ def test_wrong_or_missing_key(ctx):
             check(key not in body, "the wrong key is shown")
 
 
+def embedded_app(ctx, args=(), env=None):
+    """An app with its own embedded simulator (a child process); returns
+    (app, simulator port) once the simulator answers."""
+    simport = free_port()
+    app = ctx.server(["--sim-port", str(simport), "--workers", "1"] +
+                     list(args), env=env)
+    end = time.monotonic() + 5
+    while not port_open(simport) and time.monotonic() < end:
+        time.sleep(0.05)
+    check(port_open(simport), "simulator did not start: %s" % app.logtail())
+    return app, simport
+
+
 def test_key_never_leaks(ctx):
     sim = keyed_sim(ctx)
     seen = []
@@ -166,18 +178,53 @@ def test_key_never_leaks(ctx):
     app2 = ctx.app(["--analytics-upstream", dead, "--partner-upstream", dead,
                     "--stats-products", products(2)],
                    env={"FANOUT_PARTNER_KEY": KEY})
-    for a in (app, app2):
+    # The embedded simulator as partner holds the real key: neither its
+    # /_/stats nor the app's may show it.
+    app3, simport = embedded_app(ctx, ["--stats-products", products(2)],
+                                 env={"FANOUT_PARTNER_KEY": KEY})
+    for port in (app.port, app2.port, app3.port):
         for path in ("/stats", "/stats/sync", "/api/stats",
                      "/api/stats?products=p01,zz", "/stats?products=BAD",
                      "/_/stats"):
-            st, h, body, _ = request(a.port, path)
+            st, h, body, _ = request(port, path)
             seen.append(body)
             seen.extend("%s: %s" % kv for kv in h.items())
-    check(key_stats(sim)["calls"] > 0, "the partner was never called")
+    check(partner_stats(sim)["calls"] > 0, "the partner was never called")
+    _, _, d, _ = api(app3)
+    check(not d["partial"], "embedded partner with the key: %r" % d)
+    for port in (sim.port, simport):
+        st, h, body, _ = request(port, "/_/stats")
+        check(st == 200 and json.loads(body)["partner_key_set"] is True and
+              json.loads(body)["partner"]["calls"] > 0, "sim stats %r" % body)
+        seen.append(body)
     enc = KEY.replace("/", "%2F").replace("&", "%26").replace("=", "%3D")
-    for text in seen + [app.logtext(), app2.logtext()]:
+    for text in seen + [s.logtext() for s in (app, app2, app3, sim)]:
         check(KEY not in text and enc not in text and "t3st-key" not in text,
               "the key appears in: %r" % text[:300])
+
+
+def test_embedded_simulator_gets_the_key_only_as_partner(ctx):
+    # Only the other upstreams are embedded; the partner is a real one.
+    sim = keyed_sim(ctx)
+    app, simport = embedded_app(ctx, ["--partner-upstream",
+                                      sim.url("/partner"),
+                                      "--stats-products", products(2)],
+                                env={"FANOUT_PARTNER_KEY": KEY})
+    _, _, d, _ = api(app)
+    check(not d["partial"] and partner_stats(sim)["calls"] == 2,
+          "the real partner: %r" % d)
+    q = "/partner/stats?product=p01&api_key=" + \
+        KEY.replace("/", "%2F").replace("&", "%26").replace("=", "%3D")
+    st, _, body, _ = request(simport, q)
+    check(st == 401, "the embedded simulator took the real key: %d %r" %
+          (st, body))
+    # The embedded simulator as partner gets the key, and takes it.
+    app2, simport2 = embedded_app(ctx, ["--stats-products", products(2)],
+                                  env={"FANOUT_PARTNER_KEY": KEY})
+    _, _, d, _ = api(app2)
+    check(not d["partial"], "embedded partner: %r" % d)
+    st, _, body, _ = request(simport2, q)
+    check(st == 200, "embedded partner refused the key: %d %r" % (st, body))
 
 
 def test_cache_and_coalescing(ctx):
@@ -206,9 +253,9 @@ def test_cache_and_coalescing(ctx):
     origins = sorted(r[2]["origin"] for r in results)
     check(origins.count("upstream") == 1, "origins %r" % set(origins))
     s = sim_stats(sim)
-    check(s["analytics_calls"] == 1 and key_stats(sim)["calls"] == 8,
+    check(s["analytics_calls"] == 1 and partner_stats(sim)["calls"] == 8,
           "50 cold loads made %d analytics and %d partner calls" %
-          (s["analytics_calls"], key_stats(sim)["calls"]))
+          (s["analytics_calls"], partner_stats(sim)["calls"]))
     st, _, d, t = api(app)
     check(d["origin"] == "cache" and d["upstream_calls"] == 0 and t < 0.1,
           "within the TTL: %r %.3fs" % (d["origin"], t))
@@ -268,18 +315,18 @@ def test_retry_after_honoured(ctx):
         check(rows[p]["errors"]["partner"] ==
               "rate limited by the partner (429), not called",
               "%s %r" % (p, rows[p]))
-    calls = key_stats(sim)["calls"]
+    calls = partner_stats(sim)["calls"]
     check(calls == 2, "partner called %d times, expected p01 and the 429" %
           calls)
     _, _, d, _ = api(app)
-    check(key_stats(sim)["calls"] == calls,
+    check(partner_stats(sim)["calls"] == calls,
           "the partner was called before Retry-After passed")
     check(all(r["errors"]["partner"].startswith(
         "rate limited by the partner, retrying in") for r in d["products"]),
         "%r" % d["products"])
     time.sleep(2.1)
     api(app)
-    check(key_stats(sim)["calls"] > calls, "not called after Retry-After")
+    check(partner_stats(sim)["calls"] > calls, "not called after Retry-After")
 
 
 def test_async_well_under_sync(ctx):
@@ -311,7 +358,7 @@ def test_bad_products_400(ctx):
     check("sales" in rows["p02"] and rows["p99"]["errors"] ==
           {"analytics": "unknown product", "partner": "unknown product"},
           "%r" % d)
-    check(key_stats(sim)["calls"] == 1, "an unknown product was called")
+    check(partner_stats(sim)["calls"] == 1, "an unknown product was called")
 
 
 def test_browser_datatables(ctx):

@@ -1,5 +1,6 @@
 /*
- * qparam_parse(), qparam_get(), qparam_number() and qparam_urldecode().
+ * qparam_parse(), qparam_get(), qparam_number(), qparam_urldecode() and
+ * qparam_redact().
  */
 
 #include <limits.h>
@@ -118,6 +119,7 @@ static void	test_parse_limits(void);
 static void	test_get(void);
 static void	test_number(void);
 static void	test_urldecode(void);
+static void	test_redact(void);
 
 void
 test_qparam(void)
@@ -127,6 +129,7 @@ test_qparam(void)
 	test_get();
 	test_number();
 	test_urldecode();
+	test_redact();
 }
 
 static void
@@ -441,5 +444,58 @@ test_urldecode(void)
 			continue;
 		if (r == 1)
 			(void)unit_str(__FILE__, c->line, what, c->out, buf);
+	}
+}
+
+struct redact_case {
+	int		 line;
+	const char	*in;
+	size_t		 len;
+	const char	*out;
+};
+
+#define R	"REDACTED"
+
+static const struct redact_case	redact_cases[] = {
+	{ __LINE__, "", 64, "" },
+	{ __LINE__, "no key here", 64, "no key here" },
+	{ __LINE__, "http://h/stats?product=p01&api_key=s3cr%2Ft", 64,
+	    "http://h/stats?product=p01&api_key=" R },
+	{ __LINE__, "http://h/s?api_key=abc&product=p01", 64,
+	    "http://h/s?api_key=" R "&product=p01" },
+	{ __LINE__, "?api_key=a&api_key=b#frag", 64,
+	    "?api_key=" R "&api_key=" R "#frag" },
+	{ __LINE__, "?API_Key=abc", 64, "?API_Key=" R },
+	{ __LINE__, "?api_key=", 64, "?api_key=" R },
+	{ __LINE__, "url 'x?api_key=abc' failed", 64,
+	    "url 'x?api_key=" R "' failed" },
+	{ __LINE__, "x?api_key=ab cd", 64, "x?api_key=" R " cd" },
+	{ __LINE__, "x?api_key=ab\ncd", 64, "x?api_key=" R "\ncd" },
+	{ __LINE__, "api_key", 64, "api_key" },
+	{ __LINE__, "api_keyx=1", 64, "api_keyx=1" },
+	/* Cut short: never a piece of the value. */
+	{ __LINE__, "?api_key=secret", 10, "?" },
+	{ __LINE__, "?api_key=secret", 18, "?api_key=" R },
+	{ __LINE__, "?api_key=secret", 17, "?" },
+	{ __LINE__, "abcdef", 4, "abc" },
+	{ __LINE__, "abcdef", 1, "" },
+};
+
+static void
+test_redact(void)
+{
+	const struct redact_case	*c;
+	char				 buf[64], what[96];
+	size_t				 i;
+
+	for (i = 0; i < NELEM(redact_cases); i++) {
+		c = &redact_cases[i];
+		memset(buf, 0x5a, sizeof(buf));
+		qparam_redact(c->in, "api_key", buf, c->len);
+		(void)snprintf(what, sizeof(what), "qparam_redact(%s, %zu)",
+		    unit_quote(c->in, strlen(c->in)), c->len);
+		(void)unit_str(__FILE__, c->line, what, c->out, buf);
+		CHECK(c->len == sizeof(buf) || buf[c->len] == 0x5a,
+		    "%s wrote past its buffer", what);
 	}
 }

@@ -49,6 +49,8 @@ static const struct field	fields[] = {
 	FLD("max_body", F_LL, max_body),
 	FLD("upstream_conns", F_LL, upstream_conns),
 	FLD("seccomp_trace", F_LL, seccomp_trace),
+	FLD("error_detail", F_LL, error_detail),
+	FLD("status_from", F_STR, status_from),
 	FLD("pidfile", F_STR, pidfile),
 	FLD("sim_embedded", F_INT, sim_embedded),
 	FLD("foreground", F_INT, foreground),
@@ -428,6 +430,45 @@ static const struct load_case	load_cases[] = {
 	    "'yes' for --seccomp-trace", S(NULL) },
 	{ __LINE__, S("--seccomp-trace", "-1"), S(NULL), 0,
 	    "'-1' for --seccomp-trace", S(NULL) },
+
+	/* --error-detail 0 (default) or 1. */
+	{ __LINE__, S(NULL), S(NULL), 1, NULL, S("error_detail=0") },
+	{ __LINE__, S("--error-detail", "1"), S(NULL), 1, NULL,
+	    S("error_detail=1") },
+	{ __LINE__, S(NULL), S("FANOUT_ERROR_DETAIL=1"), 1, NULL,
+	    S("error_detail=1") },
+	{ __LINE__, S("--error-detail", "0"), S("FANOUT_ERROR_DETAIL=1"), 1,
+	    NULL, S("error_detail=0") },
+	{ __LINE__, S("--error-detail", "2"), S(NULL), 0,
+	    "invalid value '2' for --error-detail (FANOUT_ERROR_DETAIL): "
+	    "expected an integer from 0 to 1", S(NULL) },
+
+	/* --status-from: addresses or any, comma-separated. */
+	{ __LINE__, S(NULL), S(NULL), 1, NULL, S("status_from=") },
+	{ __LINE__, S("--status-from", "any"), S(NULL), 1, NULL,
+	    S("status_from=any") },
+	{ __LINE__, S(NULL), S("FANOUT_STATUS_FROM=192.0.2.1,::1,any"), 1,
+	    NULL, S("status_from=192.0.2.1,::1,any") },
+	{ __LINE__, S("--status-from", "192.0.2.1,"), S(NULL), 0,
+	    "invalid value '192.0.2.1,' for --status-from "
+	    "(FANOUT_STATUS_FROM): expected IP addresses or 'any'", S(NULL) },
+	{ __LINE__, S("--status-from", ",any"), S(NULL), 0,
+	    "for --status-from", S(NULL) },
+	{ __LINE__, S("--status-from", "localhost"), S(NULL), 0,
+	    "for --status-from", S(NULL) },
+	{ __LINE__, S("--status-from", "10.0.0.0/8"), S(NULL), 0,
+	    "for --status-from", S(NULL) },
+	{ __LINE__, S("--status-from", "ANY"), S(NULL), 0,
+	    "for --status-from", S(NULL) },
+	{ __LINE__, S("--status-from", "1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,"
+	    "1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,1.1.1.9,1.1.1.10,1.1.1.11,"
+	    "1.1.1.12,1.1.1.13,1.1.1.14,1.1.1.15,1.1.1.16"), S(NULL), 1, NULL,
+	    S(NULL) },
+	{ __LINE__, S("--status-from", "1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,"
+	    "1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,1.1.1.9,1.1.1.10,1.1.1.11,"
+	    "1.1.1.12,1.1.1.13,1.1.1.14,1.1.1.15,1.1.1.16,1.1.1.17"), S(NULL),
+	    0, "--status-from (FANOUT_STATUS_FROM): at most 16 addresses",
+	    S(NULL) },
 
 	/* The simulator role. */
 	{ __LINE__, S("--simulator"), S(NULL), 1, NULL,
