@@ -19,6 +19,13 @@ DEPS_BENCH	:= $(DEPS_BUILD) wrk nginx libnginx-mod-http-echo
 
 SRCS		:= $(shell find src assets conf -type f 2>/dev/null)
 
+# The C unit tests: the libc-only modules they test, under ASan/UBSan.
+UNIT_BIN	:= build/unit-tests
+UNIT_SRCS	:= src/settings.c src/qparam.c src/stiming.c src/demojson.c \
+		   src/comic.c src/tmpl.c src/partner.c
+UNIT_CFLAGS	:= -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
+		   -fsanitize=address,undefined -Isrc/includes
+
 # Browser libraries from Debian's packages, compiled in as assets.
 DT		:= /usr/share/javascript/jquery-datatables
 VENDOR		:= assets/vendor/.stamp
@@ -31,7 +38,7 @@ VENDOR_SRC	:= /usr/share/javascript/jquery/jquery.min.js \
 		   $(DT)/images/sort_desc_disabled.png
 
 .PHONY: all deps deps-test deps-bench build run test test-unit \
-	test-integration test-asan bench clean
+	unit-tests test-integration test-asan bench clean
 
 all: build
 
@@ -94,6 +101,13 @@ test: deps-test $(BIN) $(ASAN_BIN)
 
 test-unit: deps-test
 	$(PYTHON) tests/run.py --only unit
+
+# tests/run.py builds this itself (make -s unit-tests) and runs it.
+unit-tests: $(UNIT_BIN)
+
+$(UNIT_BIN): $(UNIT_SRCS) $(wildcard tests/unit/*.[ch] src/includes/*.h)
+	@mkdir -p build
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SRCS) tests/unit/*.c -lyajl -o $@
 
 test-integration: deps-test $(BIN)
 	$(PYTHON) tests/run.py --bin $(BIN) --only integration
