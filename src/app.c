@@ -215,6 +215,7 @@ kore_worker_configure(void)
 	limits.max_body = (size_t)settings.max_body;
 
 	fanout_configure(&limits, (long)settings.upstream_conns);
+	fanout_set_caps(settings.max_fanouts, settings.max_inflight);
 	reply_configure(accesslog_fd);
 
 	/* SIGHUP clears the caches (Kore's own handler still runs too). */
@@ -263,6 +264,9 @@ kore_worker_teardown(void)
  * A page holds its client's connection plus up to fanout-limit upstream
  * connections, and idle upstream connections stay cached: size the file
  * limit to what the system allows, and connections to a third of it.
+ * Kore adds the descriptors a worker already has open to the limit it
+ * sets: keep 64 under the hard limit for them.  The engine derives its
+ * caps from the result (fanout_set_caps()).
  */
 static void
 app_limits(void)
@@ -273,7 +277,7 @@ app_limits(void)
 	n = 65536;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
 	    rl.rlim_max < n + 64)
-		n = rl.rlim_max > 1024 + 64 ? rl.rlim_max - 64 : 1024;
+		n = rl.rlim_max > 128 ? rl.rlim_max - 64 : rl.rlim_max / 2;
 
 	worker_rlimit_nofiles = (u_int32_t)n;
 	worker_max_connections = (u_int32_t)(n / 3);
