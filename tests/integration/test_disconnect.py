@@ -75,6 +75,10 @@ def storm(app, n, path_fn, threads=30):
 
 def test_disconnect_storm_300(ctx):
     app = ctx.app(["--workers", "2"])
+    # The app is up once one worker is: the other may log a moment later.
+    end = time.monotonic() + 5
+    while len(app.worker_pids()) < 2 and time.monotonic() < end:
+        time.sleep(0.05)
     pids = sorted(app.worker_pids())
     check(len(pids) == 2, "expected 2 workers, log: %s" % app.logtail())
     storm(app, 300, lambda i: "/async_get_data?calls=%d&delay=%d" %
