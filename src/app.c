@@ -224,6 +224,7 @@ kore_worker_configure(void)
 
 	fanout_configure(&limits, (long)settings.upstream_conns);
 	fanout_set_error_detail((int)settings.error_detail);
+	fanout_set_caps(settings.max_fanouts, settings.max_inflight);
 	reply_configure(accesslog_fd);
 	syncgate_worker_start();
 
@@ -273,6 +274,9 @@ kore_worker_teardown(void)
  * A page holds its client's connection plus up to fanout-limit upstream
  * connections, and idle upstream connections stay cached: size the file
  * limit to what the system allows, and connections to a third of it.
+ * Kore adds the descriptors a worker already has open to the limit it
+ * sets: keep 64 under the hard limit for them.  The engine derives its
+ * caps from the result (fanout_set_caps()).
  */
 static void
 app_limits(void)
@@ -283,7 +287,7 @@ app_limits(void)
 	n = 65536;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
 	    rl.rlim_max < n + 64)
-		n = rl.rlim_max > 1024 + 64 ? rl.rlim_max - 64 : 1024;
+		n = rl.rlim_max > 128 ? rl.rlim_max - 64 : rl.rlim_max / 2;
 
 	worker_rlimit_nofiles = (u_int32_t)n;
 	worker_max_connections = (u_int32_t)(n / 3);

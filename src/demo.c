@@ -63,7 +63,10 @@ page_engine_stats(struct http_request *req)
 	kore_buf_appendf(&buf, "{\"pid\":%d,\"fanouts_live\":%llu,"
 	    "\"calls_live\":%llu,\"calls_detached\":%llu,"
 	    "\"calls_started\":%llu,\"conns_opened\":%llu,"
-	    "\"peak_in_flight\":%llu,\"pools\":%llu,\"pooled\":%llu}",
+	    "\"peak_in_flight\":%llu,\"pools\":%llu,\"pooled\":%llu,"
+	    "\"file_limit\":%llu,\"max_fanouts\":%llu,\"max_inflight\":%llu,"
+	    "\"fanouts_active\":%llu,\"in_flight\":%llu,\"reserved\":%llu,"
+	    "\"refused\":%llu,\"trims\":%llu}",
 	    (int)getpid(),
 	    (unsigned long long)st.fanouts_live,
 	    (unsigned long long)st.calls_live,
@@ -72,7 +75,15 @@ page_engine_stats(struct http_request *req)
 	    (unsigned long long)st.conns_opened,
 	    (unsigned long long)st.peak_in_flight,
 	    (unsigned long long)st.pools,
-	    (unsigned long long)st.pooled);
+	    (unsigned long long)st.pooled,
+	    (unsigned long long)st.file_limit,
+	    (unsigned long long)st.max_fanouts,
+	    (unsigned long long)st.max_inflight,
+	    (unsigned long long)st.fanouts_active,
+	    (unsigned long long)st.in_flight,
+	    (unsigned long long)st.reserved,
+	    (unsigned long long)st.refused,
+	    (unsigned long long)st.trims);
 	reply_json(req, HTTP_STATUS_OK, (const char *)buf.data, buf.offset);
 	kore_buf_cleanup(&buf);
 

@@ -29,6 +29,27 @@
  *   the latest at its curl timeout) into call_detached_done(), which frees
  *   it.  Nothing touches the freed request afterwards.
  *
+ * Admission.  Each worker caps the fan-outs in progress (max_fanouts) and
+ * the upstream calls in flight (max_inflight).  A fan-out is admitted when
+ * it first has calls to start: it reserves min(queued calls, concurrency)
+ * slots of the in-flight cap at once, and is refused with a 503 and
+ * Retry-After if the fan-out cap is reached or the slots are not free.  It
+ * is never queued: a refusal costs nothing and answers at once, a queue
+ * would hold a client connection and memory per waiting request.  A later
+ * round (next()) that needs more slots takes what is free and otherwise
+ * runs within what it holds.  A call detached from a departed request keeps
+ * its slot until its transfer ends, so the reserved slots bound the
+ * sockets of upstream calls.  Pages without calls (calls=0, a cache hit, a
+ * parked follower) never take a slot and keep answering during overload.
+ * By default both caps derive from the worker's file limit
+ * (fanout_set_caps()).
+ *
+ * Memory after a load.  Per-call memory comes from libc, not from Kore's
+ * pools, which never shrink.  Once the worker has had no fan-out for a
+ * second it gives freed heap memory back to the system (malloc_trim());
+ * after five, its pooled connections are too old to be reused: it closes
+ * them and trims again.
+ *
  * The overall deadline needs no timer: each call's curl timeout is capped
  * at what is left of it, and a queued call whose turn comes after the
  * deadline is failed without starting.
@@ -44,11 +65,14 @@
  */
 
 #include <sys/types.h>
+#include <sys/param.h>
 #include <sys/socket.h>
 
 #include <limits.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -80,11 +104,26 @@
 #define CALL_HEADERS_MAX	16
 #define CALL_ERRTEXT_MAX	(CURL_ERROR_SIZE + 64)
 #define CALL_LOGURL_MAX		512
+#define CALL_RESP_HDRS_MAX	(64 * 1024)
+#define CALL_HVAL_MAX		256
 #define UPSTREAM_IDLE_MAX	5L
 
 #define POOL_MAX		128
 #define POOL_CALLS		32
 #define POOL_NONE		-1
+
+/* Descriptors left for listeners, logs, pipes and resolver sockets. */
+#define FD_RESERVE		64
+#define TRIM_CHECK_MS		500
+#define TRIM_IDLE_MS		1000
+#define REFUSED_LOG_MS		10000
+
+/* Bodies and headers of answers, in libc memory (see call_append()). */
+struct call_buf {
+	u_int8_t		*data;
+	size_t			len;
+	size_t			cap;
+};
 
 struct fanout_call {
 	struct kore_curl	curl;
@@ -103,6 +142,9 @@ struct fanout_call {
 	u_int8_t		*body;
 	size_t			body_len;
 	size_t			max_body;
+	struct call_buf		resp;
+	struct call_buf		rhdrs;
+	char			hval[CALL_HVAL_MAX];
 	u_int64_t		start_us;
 	char			errtext[CALL_ERRTEXT_MAX];
 	struct fanout_result	result;
@@ -118,6 +160,7 @@ struct fanout {
 	size_t				cap;
 	size_t				next;
 	size_t				running;
+	size_t				reserved;
 	int				rounds;
 	int				parked;
 	u_int64_t			start_us;
@@ -146,6 +189,12 @@ static void		fanout_harvest(struct fanout *);
 static size_t		fanout_start_queued(struct fanout *);
 static int		fanout_next_round(struct http_request *,
 			    struct fanout *);
+static size_t		fanout_queued(const struct fanout *);
+static int		fanout_admit(struct fanout *);
+static void		fanout_reserve_more(struct fanout *);
+static void		fanout_refuse(struct http_request *, struct fanout *);
+static void		fanout_idle_check(void);
+static void		fanout_trim(void *, u_int64_t);
 
 static int		call_start(struct fanout *, struct fanout_call *, int);
 static void		call_finish(struct fanout_call *);
@@ -158,12 +207,15 @@ static void		call_detached_done(struct kore_curl *, void *);
 static void		call_ended(struct fanout_call *);
 static CURLcode		call_sslctx(CURL *, void *, void *);
 static size_t		call_write(char *, size_t, size_t, void *);
+static size_t		call_header(char *, size_t, size_t, void *);
+static void		call_append(struct call_buf *, const void *, size_t);
 static curl_socket_t	call_opensocket(void *, curlsocktype,
 			    struct curl_sockaddr *);
 static u_int64_t	now_us(void);
 
 static int		pool_take(void);
 static void		pool_release(int);
+static void		pool_drop_all(void);
 
 static struct http_state	states[] = {
 	{ "FANOUT_STATE_SETUP",	state_setup },
@@ -186,6 +238,11 @@ static struct fanout_stats	stats;
 static u_int64_t		in_flight = 0;
 static X509_STORE		*ca_store = NULL;
 static int			error_detail = 0;
+static u_int64_t		idle_since = 0;
+static int			trim_pending = 0;
+static int			drop_pending = 0;
+static u_int64_t		refused_logged = 0;
+static u_int64_t		refused_log_ms = 0;
 
 /*
  * Upstream connection pools.  libcurl 7.88 walks every connection in a
@@ -236,6 +293,51 @@ void
 fanout_set_error_detail(int on)
 {
 	error_detail = on;
+}
+
+/*
+ * The worker's caps on fan-outs in progress and calls in flight; 0 derives
+ * one from the worker's file limit F (Kore sets it before this runs):
+ *
+ *   U = F - client connections - FD_RESERVE   (left for upstream sockets)
+ *   idle = min(upstream-conns, U / 2)         (pooled idle connections)
+ *   max_inflight = U - idle                   (at least 1)
+ *   max_fanouts = max_inflight / 2            (at least 1)
+ *
+ * libcurl keeps at most its cache limit of connections per pool beyond
+ * those in use, so the idle cache is clamped to what the file limit leaves
+ * once the in-flight cap is taken: the sockets of a worker then stay below
+ * F even with every client connected and every slot taken.  The fan-out
+ * cap bounds what the in-flight cap does not, a fan-out's queued calls and
+ * the bodies it holds until it answers; at the pages' default of two calls
+ * the two caps meet.  Called once per worker, after fanout_configure().
+ */
+void
+fanout_set_caps(long long fanouts, long long inflight)
+{
+	u_int64_t	f, c, u, idle;
+
+	/* What Kore set; the sandbox has no getrlimit(). */
+	f = worker_rlimit_nofiles;
+	c = worker_max_connections;
+	u = f > c + FD_RESERVE ? f - c - FD_RESERVE : 0;
+	idle = MIN((u_int64_t)(pool_conns > 0 ? pool_conns : 0), u / 2);
+
+	stats.file_limit = f;
+	stats.max_inflight = inflight > 0 ? (u_int64_t)inflight :
+	    MAX(u - idle, 1);
+	stats.max_fanouts = fanouts > 0 ? (u_int64_t)fanouts :
+	    MAX(stats.max_inflight / 2, 1);
+
+	idle = u > stats.max_inflight ? u - stats.max_inflight : 1;
+	if ((u_int64_t)pool_conns > idle) {
+		pool_conns = (long)idle;
+		if (multi != NULL)
+			curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
+			    pool_conns);
+	}
+
+	(void)kore_timer_add(fanout_trim, TRIM_CHECK_MS, NULL, 0);
 }
 
 /*
@@ -364,12 +466,18 @@ fanout_add(struct fanout *fo, int method, const char *url)
 		    fo->cap * sizeof(fo->calls[0]));
 	}
 
-	c = kore_calloc(1, sizeof(*c));
+	/*
+	 * Not from Kore's allocator: its pools keep every block they ever
+	 * held, and a burst of calls would stay resident after the load.
+	 */
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("fanout_add: calloc: %s", errno_s);
 	c->fo = fo;
 	c->state = CALL_QUEUED;
 	c->pool = POOL_NONE;
 	c->method = method;
-	c->url = kore_strdup(url);
+	if ((c->url = strdup(url)) == NULL)
+		fatal("fanout_add: strdup: %s", errno_s);
 	c->max_body = fo->limits.max_body;
 
 	fo->calls[fo->ncalls++] = c;
@@ -455,23 +563,47 @@ fanout_deadline_passed(const struct fanout *fo)
 	return (now_us() >= fo->deadline_us);
 }
 
+/*
+ * A header of a finished call's answer, or NULL; the value lives until the
+ * next lookup on that call.  Values longer than CALL_HVAL_MAX are NULL.
+ */
 const char *
 fanout_result_header(struct fanout *fo, size_t idx, const char *name)
 {
 	struct fanout_call	*c;
-	const char		*value;
+	const char		*p, *end, *eol, *colon, *v;
+	size_t			nlen, vlen;
 
 	if (idx >= fo->ncalls)
 		return (NULL);
 
 	c = fo->calls[idx];
-	if (!c->inited || c->state != CALL_DONE)
+	if (!c->inited || c->state != CALL_DONE || c->rhdrs.data == NULL)
 		return (NULL);
 
-	if (!kore_curl_http_get_header(&c->curl, name, &value))
-		return (NULL);
+	nlen = strlen(name);
+	p = (const char *)c->rhdrs.data;
+	for (end = p + c->rhdrs.len; p < end; p = eol + 1) {
+		if ((eol = memchr(p, '\n', end - p)) == NULL)
+			eol = end;
+		colon = memchr(p, ':', eol - p);
+		if (colon == NULL || (size_t)(colon - p) != nlen ||
+		    strncasecmp(p, name, nlen) != 0)
+			continue;
+		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
+			;
+		vlen = eol - v;
+		while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == ' ' ||
+		    v[vlen - 1] == '\t'))
+			vlen--;
+		if (vlen >= sizeof(c->hval))
+			return (NULL);
+		memcpy(c->hval, v, vlen);
+		c->hval[vlen] = '\0';
+		return (c->hval);
+	}
 
-	return (value);
+	return (NULL);
 }
 
 size_t
@@ -598,6 +730,7 @@ fanout_get_stats(struct fanout_stats *out)
 	size_t		i;
 
 	*out = stats;
+	out->in_flight = in_flight;
 	out->pools = npools;
 	out->pooled = 0;
 	for (i = 0; i < npools; i++)
@@ -621,6 +754,11 @@ state_wait(struct http_request *req)
 {
 	struct fanout_state	*st = http_state_get(req);
 	struct fanout		*fo = st->fo;
+
+	if (fo->reserved == 0 && !fanout_admit(fo)) {
+		fanout_refuse(req, fo);
+		return (HTTP_STATE_COMPLETE);
+	}
 
 	do {
 		fanout_harvest(fo);
@@ -697,13 +835,15 @@ fanout_setup(struct http_request *req, struct fanout *fo)
 static void
 fanout_free(struct fanout *fo)
 {
-	size_t			i;
+	size_t			i, detached;
 	struct fanout_call	*c;
 
+	detached = 0;
 	for (i = 0; i < fo->ncalls; i++) {
 		c = fo->calls[i];
 		if (c->state == CALL_RUNNING && c->curl.handle != NULL) {
 			call_detach(c);
+			detached++;
 			continue;
 		}
 		if (c->state == CALL_RUNNING)
@@ -713,6 +853,13 @@ fanout_free(struct fanout *fo)
 
 	if (fo->udata != NULL && fo->page->cleanup != NULL)
 		fo->page->cleanup(fo->udata);
+
+	/* Detached calls keep their slots until their transfers end. */
+	if (fo->reserved > 0) {
+		stats.reserved -= fo->reserved - detached;
+		stats.fanouts_active--;
+		fanout_idle_check();
+	}
 
 	kore_free(fo->calls);
 	kore_free(fo->udata);
@@ -753,10 +900,13 @@ fanout_harvest(struct fanout *fo)
 static size_t
 fanout_start_queued(struct fanout *fo)
 {
-	size_t		started;
+	size_t		started, limit;
+
+	fanout_reserve_more(fo);
+	limit = MIN(fo->limits.concurrency, fo->reserved);
 
 	started = 0;
-	while (fo->next < fo->ncalls && fo->running < fo->limits.concurrency) {
+	while (fo->next < fo->ncalls && fo->running < limit) {
 		if (fo->calls[fo->next]->state == CALL_DONE) {
 			fo->next++;
 			continue;
@@ -774,6 +924,138 @@ fanout_start_queued(struct fanout *fo)
 		kore_curl_do_timeout();
 
 	return (started);
+}
+
+/* Calls not started yet (and not failed or skipped before they could). */
+static size_t
+fanout_queued(const struct fanout *fo)
+{
+	size_t		i, n;
+
+	n = 0;
+	for (i = fo->next; i < fo->ncalls; i++) {
+		if (fo->calls[i]->state == CALL_QUEUED)
+			n++;
+	}
+
+	return (n);
+}
+
+/*
+ * A fan-out with calls to start and no slots yet: reserve them, or say no.
+ * Nothing to start is no admission at all (the page answers at once).
+ */
+static int
+fanout_admit(struct fanout *fo)
+{
+	size_t		want;
+
+	if ((want = fanout_queued(fo)) == 0)
+		return (KORE_RESULT_OK);
+
+	want = MIN(want, fo->limits.concurrency);
+	want = MIN(want, stats.max_inflight);
+
+	if (stats.fanouts_active >= stats.max_fanouts ||
+	    stats.reserved + want > stats.max_inflight) {
+		stats.refused++;
+		return (KORE_RESULT_ERROR);
+	}
+
+	fo->reserved = want;
+	stats.reserved += want;
+	stats.fanouts_active++;
+	trim_pending = 1;
+	drop_pending = 1;
+
+	return (KORE_RESULT_OK);
+}
+
+/* A later round with more calls than slots: take what is free. */
+static void
+fanout_reserve_more(struct fanout *fo)
+{
+	size_t		target, want, room;
+
+	target = MIN(fo->limits.concurrency, stats.max_inflight);
+	if (fo->reserved == 0 || fo->reserved >= target)
+		return;
+
+	want = MIN(target, fo->running + fanout_queued(fo));
+	if (want <= fo->reserved)
+		return;
+
+	room = stats.max_inflight > stats.reserved ?
+	    stats.max_inflight - stats.reserved : 0;
+	want = MIN(want - fo->reserved, room);
+	fo->reserved += want;
+	stats.reserved += want;
+}
+
+/* Over the worker's caps: 503 at once, the client may try again soon. */
+static void
+fanout_refuse(struct http_request *req, struct fanout *fo)
+{
+	size_t		i;
+	u_int64_t	now;
+
+	for (i = fo->next; i < fo->ncalls; i++) {
+		if (fo->calls[i]->state == CALL_QUEUED) {
+			call_fail(fo->calls[i], FANOUT_ERR_SKIPPED,
+			    "the worker is at capacity");
+		}
+	}
+
+	now = kore_time_ms();
+	if (now - refused_log_ms >= REFUSED_LOG_MS) {
+		kore_log(LOG_NOTICE, "at capacity (%llu fan-outs, %llu calls "
+		    "reserved): %llu fan-out(s) refused",
+		    (unsigned long long)stats.fanouts_active,
+		    (unsigned long long)stats.reserved,
+		    (unsigned long long)(stats.refused - refused_logged));
+		refused_logged = stats.refused;
+		refused_log_ms = now;
+	}
+
+	http_request_wakeup(req);
+	http_response_header(req, "retry-after", "1");
+	fanout_reply_error(req, fo, HTTP_STATUS_SERVICE_UNAVAILABLE,
+	    "too busy: too many upstream calls in flight, retry in a second");
+}
+
+/* The last fan-out or detached call is gone: start the idle clock. */
+static void
+fanout_idle_check(void)
+{
+	if (stats.fanouts_active == 0 && stats.reserved == 0)
+		idle_since = kore_time_ms();
+}
+
+/*
+ * glibc keeps freed memory in its heap: after a load, once the worker has
+ * been without fan-outs for TRIM_IDLE_MS, hand it back to the system.
+ * After UPSTREAM_IDLE_MAX seconds no pooled connection may be reused any
+ * more (CURLOPT_MAXAGE_CONN): close them all and trim again, rather than
+ * keep a burst's thousands of connections until the next call.
+ */
+static void
+fanout_trim(void *arg, u_int64_t now)
+{
+	if (stats.fanouts_active > 0 || stats.reserved > 0)
+		return;
+
+	if (drop_pending && now - idle_since >= UPSTREAM_IDLE_MAX * 1000) {
+		pool_drop_all();
+		drop_pending = 0;
+		trim_pending = 1;
+	}
+
+	if (!trim_pending || now - idle_since < TRIM_IDLE_MS)
+		return;
+
+	(void)malloc_trim(0);
+	trim_pending = 0;
+	stats.trims++;
 }
 
 /*
@@ -856,6 +1138,9 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 	kore_curl_http_setup(&c->curl, c->method, c->body, c->body_len);
 	for (i = 0; i < c->nheaders; i++)
 		kore_curl_http_set_header(&c->curl, c->hname[i], c->hvalue[i]);
+	/* The answer's headers in the call's own buffer, not Kore's. */
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, call_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
 
 	c->state = CALL_RUNNING;
 	c->start_us = now_us();
@@ -883,7 +1168,8 @@ call_finish(struct fanout_call *c)
 	r->ms = (now_us() - c->start_us) / 1000.0;
 	r->status = c->curl.http.status;
 	r->errmsg = "";
-	kore_curl_response_as_bytes(&c->curl, &r->body, &r->body_len);
+	r->body = c->resp.data;
+	r->body_len = c->resp.len;
 	detail = kore_curl_strerror(&c->curl);
 
 	if (code == CURLE_OK) {
@@ -972,9 +1258,11 @@ call_free(struct fanout_call *c)
 		kore_free(c->hvalue[i]);
 	}
 
-	kore_free(c->url);
+	free(c->url);
+	free(c->resp.data);
+	free(c->rhdrs.data);
 	kore_free(c->body);
-	kore_free(c);
+	free(c);
 
 	stats.calls_live--;
 }
@@ -1000,8 +1288,10 @@ call_detached_done(struct kore_curl *curl, void *arg)
 	struct fanout_call	*c = arg;
 
 	stats.calls_detached--;
+	stats.reserved--;
 	call_ended(c);
 	call_free(c);
+	fanout_idle_check();
 }
 
 static size_t
@@ -1012,17 +1302,55 @@ call_write(char *ptr, size_t size, size_t nmemb, void *arg)
 
 	len = size * nmemb;
 
-	if (c->curl.response == NULL)
-		c->curl.response = kore_buf_alloc(len > 4096 ? len : 4096);
-
-	if (len > c->max_body - c->curl.response->offset) {
+	if (len > c->max_body - c->resp.len) {
 		c->toobig = 1;
 		return (0);
 	}
 
-	kore_buf_append(c->curl.response, ptr, len);
+	call_append(&c->resp, ptr, len);
 
 	return (len);
+}
+
+/* Only the last answer's headers: a status line starts them afresh. */
+static size_t
+call_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct fanout_call	*c = arg;
+	size_t			len;
+
+	len = size * nmemb;
+
+	if (len >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
+		c->rhdrs.len = 0;
+
+	if (len > CALL_RESP_HDRS_MAX - c->rhdrs.len)
+		return (0);
+
+	call_append(&c->rhdrs, ptr, len);
+
+	return (len);
+}
+
+/*
+ * Bodies and headers grow in libc memory, not in Kore's pools, which keep
+ * every block they ever held: a burst would stay resident after the load.
+ * The first chunk sets the size: most answers are small and come whole.
+ */
+static void
+call_append(struct call_buf *b, const void *data, size_t n)
+{
+	size_t		want;
+
+	if (b->len + n > b->cap) {
+		want = MAX(b->cap * 2, b->len + n);
+		if ((b->data = realloc(b->data, want)) == NULL)
+			fatal("call_append: realloc: %s", errno_s);
+		b->cap = want;
+	}
+
+	memcpy(b->data + b->len, data, n);
+	b->len += n;
 }
 
 /* A running call's transfer is over: it no longer counts as in flight. */
@@ -1113,4 +1441,20 @@ pool_release(int pool)
 {
 	if (pool != POOL_NONE)
 		pools[pool].running--;
+}
+
+/*
+ * Close every pooled connection: only when no call is in flight, so no
+ * easy handle uses a pool.  A pool libcurl still calls in use is kept,
+ * with the ones before it.
+ */
+static void
+pool_drop_all(void)
+{
+	while (npools > 0) {
+		if (pools[npools - 1].running > 0 ||
+		    curl_share_cleanup(pools[npools - 1].share) != CURLSHE_OK)
+			break;
+		pools[--npools].share = NULL;
+	}
 }

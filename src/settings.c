@@ -98,6 +98,12 @@ static const struct setting	table[] = {
 	{ "upstream-conns", "FANOUT_UPSTREAM_CONNS", SET_INT, "4096", 1,
 	    65536, OFF(upstream_conns),
 	    "idle upstream connections kept per worker" },
+	{ "max-fanouts", "FANOUT_MAX_FANOUTS", SET_INT, "0", 0, 1000000,
+	    OFF(max_fanouts), "fan-outs in progress per worker, 503 beyond "
+	    "(0: half of --max-inflight)" },
+	{ "max-inflight", "FANOUT_MAX_INFLIGHT", SET_INT, "0", 0, 1000000,
+	    OFF(max_inflight), "upstream calls in flight per worker, 503 "
+	    "beyond (0: from the file limit)" },
 	{ "tls-cert", "FANOUT_TLS_CERT", SET_STR, "", 0, 0, OFF(tls_cert),
 	    "serve HTTPS with this certificate chain (PEM)" },
 	{ "tls-key", "FANOUT_TLS_KEY", SET_STR, "", 0, 0, OFF(tls_key),

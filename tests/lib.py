@@ -76,7 +76,7 @@ class Server:
     count = 0
 
     def __init__(self, binary, args, env=None, name="app", wait=True,
-                 port=None, flags="-fnr"):
+                 port=None, flags="-fnr", nofile=None):
         Server.count += 1
         self.port = port or free_port()
         self.name = name
@@ -89,10 +89,17 @@ class Server:
         if env:
             full_env.update(env)
         self.log = open(self.logpath, "wb")
+
+        def limit():
+            # A file limit of its own (soft and hard), e.g. a lowered one.
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.proc = subprocess.Popen(self.args, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=full_env,
                                      stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+                                     start_new_session=True,
+                                     preexec_fn=limit if nofile else None)
         if wait and not wait_port(self.port, proc=self.proc):
             self.stop()
             raise TestFailure("%s did not start: %s" % (name, self.logtail()))

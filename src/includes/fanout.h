@@ -53,6 +53,14 @@ struct fanout_stats {
 	u_int64_t	peak_in_flight;
 	u_int64_t	pools;
 	u_int64_t	pooled;
+	u_int64_t	file_limit;
+	u_int64_t	max_fanouts;
+	u_int64_t	max_inflight;
+	u_int64_t	fanouts_active;
+	u_int64_t	in_flight;
+	u_int64_t	reserved;
+	u_int64_t	refused;
+	u_int64_t	trims;
 };
 
 struct fanout;
@@ -85,6 +93,7 @@ struct fanout_page {
 
 void	fanout_configure(const struct fanout_limits *, long);
 void	fanout_set_error_detail(int);
+void	fanout_set_caps(long long, long long);
 int	fanout_set_ca(const u_int8_t *, size_t);
 
 int	fanout_serve_async(struct http_request *, const struct fanout_page *);

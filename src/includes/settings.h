@@ -44,6 +44,8 @@ struct settings {
 	long long	max_calls;
 	long long	max_body;
 	long long	upstream_conns;
+	long long	max_fanouts;
+	long long	max_inflight;
 	long long	max_connections;
 	long long	seccomp_trace;
 	char		tls_cert[SETTINGS_STR_MAX];

@@ -75,6 +75,7 @@ def storm(app, n, path_fn, threads=30):
 
 def test_disconnect_storm_300(ctx):
     app = ctx.app(["--workers", "2"])
+    # lib.Server waits until every configured worker has logged its start.
     pids = sorted(app.worker_pids())
     check(len(pids) == 2, "expected 2 workers, log: %s" % app.logtail())
     storm(app, 300, lambda i: "/async_get_data?calls=%d&delay=%d" %
