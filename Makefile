@@ -21,10 +21,12 @@ SRCS		:= $(shell find src assets conf -type f 2>/dev/null)
 
 # The C unit tests: the libc-only modules they test, under ASan/UBSan.
 UNIT_BIN	:= build/unit-tests
-UNIT_SRCS	:= src/settings.c src/qparam.c src/stiming.c src/demojson.c \
-		   src/comic.c src/tmpl.c src/partner.c
+UNIT_SRCS	:= src/app/settings.c src/lib/qparam.c src/engine/stiming.c \
+		   src/pages/demojson.c src/pages/comic.c src/lib/tmpl.c \
+		   src/pages/partner.c
+SRC_DIRS	:= src/app src/engine src/pages src/sim src/lib
 UNIT_CFLAGS	:= -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
-		   -fsanitize=address,undefined -Isrc/includes
+		   -fsanitize=address,undefined $(addprefix -I,$(SRC_DIRS))
 
 # Browser libraries from Debian's packages, compiled in as assets.
 DT		:= /usr/share/javascript/jquery-datatables
@@ -77,8 +79,8 @@ conf/$(APP).conf:
 
 # kodev rebuilds a .c file only when it changed, not when a header it
 # includes did: after a header change, rebuild every source.
-HDR_CHANGED	= [ -f "$(1)" ] && [ -n "$$(find src/includes -name '*.h' \
-		    -newer $(1))" ] && touch src/*.c || true
+HDR_CHANGED	= [ -f "$(1)" ] && [ -n "$$(find src -name '*.h' \
+		    -newer $(1))" ] && find src -name '*.c' -exec touch {} + || true
 
 $(BIN): $(KORE_STAMP) $(VENDOR) conf/$(APP).conf $(SRCS)
 	@$(call HDR_CHANGED,$(APP))
@@ -105,7 +107,7 @@ test-unit: deps-test
 # tests/run.py builds this itself (make -s unit-tests) and runs it.
 unit-tests: $(UNIT_BIN)
 
-$(UNIT_BIN): $(UNIT_SRCS) $(wildcard tests/unit/*.[ch] src/includes/*.h)
+$(UNIT_BIN): $(UNIT_SRCS) $(wildcard tests/unit/*.[ch] src/*/*.h)
 	@mkdir -p build
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SRCS) tests/unit/*.c -lyajl -o $@
 

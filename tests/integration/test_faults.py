@@ -141,7 +141,7 @@ def test_simulator_bad_input(ctx):
 def test_upstream_by_host_name(ctx):
     """A host-name upstream makes libcurl resolve in a thread: Kore 4.1.0's
     seccomp filter kills the worker on that unless the app allows the
-    syscalls (src/app.c).  Unknown names are a per-call error."""
+    syscalls (src/app/app.c).  Unknown names are a per-call error."""
     app = ctx.app(["--upstream", "http://localhost:%d" % ctx.sim.port])
     for page in PAGES:
         st, _, body, _ = request(app.port, page + "?calls=2&delay=10")

@@ -130,8 +130,8 @@ def test_caps_derived_from_file_limit(ctx):
     app = ctx.app(nofile=nofile)
     pids = sorted(app.worker_pids())
     s = stats(app)
-    # src/app.c: the worker's limit is the hard limit less 64 (plus what
-    # the worker has open), clients a third of that; src/fanout.c derives
+    # src/app/app.c: the worker's limit is the hard limit less 64 (plus what
+    # the worker has open), clients a third of that; src/engine/fanout.c derives
     # the caps from the rest.
     n = nofile - 64
     check(n <= s["file_limit"] <= nofile, "file limit %r" % s["file_limit"])

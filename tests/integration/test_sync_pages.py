@@ -70,6 +70,10 @@ def test_sync_pages_limit(ctx):
     try:
         # One worker is now blocked inside the sync page's upstream call.
         wait_for(lambda: sim_waiting(ctx) >= 1, "the sync page's call")
+        st, _, body, _ = request(app.port, "/_/stats", timeout=10)
+        gate = json.loads(body)
+        check((gate["sync_busy"], gate["sync_slots"]) == (1, 1),
+              "the gate in /_/stats: %r" % gate)
 
         # A second sync page would take the last free worker: 503 at once.
         for path in SYNC_PATHS:

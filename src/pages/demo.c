@@ -25,7 +25,6 @@
 
 int	page_get_data(struct http_request *);
 int	page_async_get_data(struct http_request *);
-int	page_engine_stats(struct http_request *);
 
 static int	demo_setup(struct http_request *, struct fanout *);
 static void	demo_finish(struct http_request *, struct fanout *);
@@ -44,50 +43,6 @@ int
 page_async_get_data(struct http_request *req)
 {
 	return (fanout_serve_async(req, &demo_page));
-}
-
-int
-page_engine_stats(struct http_request *req)
-{
-	struct fanout_stats	st;
-	struct kore_buf		buf;
-
-	if (!reply_status_allowed(req)) {
-		reply_not_found(req);
-		return (KORE_RESULT_OK);
-	}
-
-	fanout_get_stats(&st);
-
-	kore_buf_init(&buf, 256);
-	kore_buf_appendf(&buf, "{\"pid\":%d,\"fanouts_live\":%llu,"
-	    "\"calls_live\":%llu,\"calls_detached\":%llu,"
-	    "\"calls_started\":%llu,\"conns_opened\":%llu,"
-	    "\"peak_in_flight\":%llu,\"pools\":%llu,\"pooled\":%llu,"
-	    "\"file_limit\":%llu,\"max_fanouts\":%llu,\"max_inflight\":%llu,"
-	    "\"fanouts_active\":%llu,\"in_flight\":%llu,\"reserved\":%llu,"
-	    "\"refused\":%llu,\"trims\":%llu}",
-	    (int)getpid(),
-	    (unsigned long long)st.fanouts_live,
-	    (unsigned long long)st.calls_live,
-	    (unsigned long long)st.calls_detached,
-	    (unsigned long long)st.calls_started,
-	    (unsigned long long)st.conns_opened,
-	    (unsigned long long)st.peak_in_flight,
-	    (unsigned long long)st.pools,
-	    (unsigned long long)st.pooled,
-	    (unsigned long long)st.file_limit,
-	    (unsigned long long)st.max_fanouts,
-	    (unsigned long long)st.max_inflight,
-	    (unsigned long long)st.fanouts_active,
-	    (unsigned long long)st.in_flight,
-	    (unsigned long long)st.reserved,
-	    (unsigned long long)st.refused,
-	    (unsigned long long)st.trims);
-	reply_json(req, HTTP_STATUS_OK, (const char *)buf.data, buf.offset);
-	kore_buf_cleanup(&buf);
-
-	return (KORE_RESULT_OK);
 }
 
 static int
