@@ -557,6 +557,13 @@ fanout_park(struct fanout *fo)
 	fo->parked = 1;
 }
 
+/* Wake a parked request: its page's next() runs again. */
+void
+fanout_wake(struct fanout *fo)
+{
+	http_request_wakeup(fo->req);
+}
+
 int
 fanout_deadline_passed(const struct fanout *fo)
 {

@@ -107,6 +107,7 @@ void	fanout_set_group(struct fanout *, int);
 void	fanout_skip_group(struct fanout *, int, const char *);
 void	fanout_set_concurrency(struct fanout *, size_t);
 void	fanout_park(struct fanout *);
+void	fanout_wake(struct fanout *);
 int	fanout_deadline_passed(const struct fanout *);
 const char	*fanout_result_header(struct fanout *, size_t, const char *);
 

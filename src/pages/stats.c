@@ -45,6 +45,7 @@
 #include "qparam.h"
 #include "reply.h"
 #include "settings.h"
+#include "share.h"
 #include "tmpl.h"
 #include "webassets.h"
 
@@ -77,31 +78,16 @@ struct stats_result {
 	struct stats_row	rows[PRODUCTS_MAX];
 };
 
-struct stats_req;
-
-struct stats_entry {
-	char				key[PRODUCTS_MAX * (PRODUCT_ID_MAX + 1)];
-	struct stats_result		*result;
-	u_int64_t			fresh_until;
-	u_int64_t			generation;
-	struct stats_req		*leader;
-	TAILQ_HEAD(, stats_req)		waiters;
-	TAILQ_ENTRY(stats_entry)	list;
-};
-
 struct stats_req {
 	struct http_request		*req;
 	int				api;
 	int				role;
 	size_t				nproducts;
 	product_id			products[PRODUCTS_MAX];
-	struct stats_entry		*entry;
-	u_int64_t			seen;
-	int				waiting;
+	struct share_ticket		share;
 	long				analytics_call;
 	long				partner_call[PRODUCTS_MAX];
 	struct stats_result		*own;
-	TAILQ_ENTRY(stats_req)		wlist;
 };
 
 int	page_stats(struct http_request *);
@@ -133,19 +119,15 @@ static void	stats_reason(char *, size_t, const char *,
 static const char	*stats_origin(const struct stats_req *);
 static int	stats_cell(struct sbuf *, int, const char *, const char *);
 static int	stats_known(const char *);
-static void	stats_wake(struct stats_entry *);
-static void	stats_unwait(struct stats_req *);
-
-static struct stats_entry	*entry_get(const struct stats_req *);
+static void	stats_key(const struct stats_req *, char *, size_t);
 
 static const struct fanout_page	stats_page = {
 	"stats", sizeof(struct stats_req), stats_setup, stats_next,
 	stats_finish, stats_cleanup, stats_call_done
 };
 
-static TAILQ_HEAD(, stats_entry)	entries =
-    TAILQ_HEAD_INITIALIZER(entries);
-static size_t				nentries = 0;
+static struct share_table	results =
+    SHARE_TABLE_INITIALIZER(results, ENTRIES_MAX, kore_free);
 static u_int64_t			partner_blocked_until = 0;
 
 int
@@ -164,8 +146,8 @@ static int
 stats_setup(struct http_request *req, struct fanout *fo)
 {
 	struct stats_req	*x = fanout_udata(fo);
-	struct stats_entry	*e;
 	char			err[QPARAM_ERR_MAX];
+	char			key[PRODUCTS_MAX * (PRODUCT_ID_MAX + 1)];
 
 	x->req = req;
 	x->api = strcmp(req->path, "/api/stats") == 0;
@@ -183,20 +165,18 @@ stats_setup(struct http_request *req, struct fanout *fo)
 		return (KORE_RESULT_OK);
 	}
 
-	e = entry_get(x);
-	x->entry = e;
-
-	if (e->result != NULL && kore_time_ms() < e->fresh_until) {
+	stats_key(x, key, sizeof(key));
+	switch (share_join(&results, key, fo, &x->share)) {
+	case SHARE_FRESH:
 		x->role = ROLE_CACHED;
-	} else if (e->leader != NULL) {
+		break;
+	case SHARE_FOLLOWER:
 		x->role = ROLE_FOLLOWER;
-		x->seen = e->generation;
-		TAILQ_INSERT_TAIL(&e->waiters, x, wlist);
-		x->waiting = 1;
-	} else {
+		break;
+	default:
 		x->role = ROLE_LEADER;
-		e->leader = x;
 		stats_add_calls(fo, x);
+		break;
 	}
 
 	return (KORE_RESULT_OK);
@@ -207,37 +187,22 @@ static void
 stats_next(struct http_request *req, struct fanout *fo)
 {
 	struct stats_req	*x = fanout_udata(fo);
-	struct stats_entry	*e = x->entry;
 
 	if (x->role != ROLE_FOLLOWER)
 		return;
 
-	if (e->generation != x->seen) {
-		stats_unwait(x);
-		return;
-	}
-
-	if (e->leader == NULL) {
-		stats_unwait(x);
+	if (share_wait(&x->share) == SHARE_LEADER) {
 		x->role = ROLE_LEADER;
-		e->leader = x;
 		stats_add_calls(fo, x);
-		return;
 	}
-
-	if (fanout_deadline_passed(fo)) {
-		stats_unwait(x);
-		return;
-	}
-
-	fanout_park(fo);
 }
 
 static void
 stats_finish(struct http_request *req, struct fanout *fo)
 {
-	struct stats_req	*x = fanout_udata(fo);
-	struct stats_entry	*e = x->entry;
+	struct stats_req		*x = fanout_udata(fo);
+	struct stats_result		*res;
+	u_int64_t			ttl;
 
 	fanout_server_timing(req, fo);
 
@@ -247,29 +212,21 @@ stats_finish(struct http_request *req, struct fanout *fo)
 		stats_answer(req, fo, x, x->own);
 		break;
 	case ROLE_LEADER:
-		x->own = stats_collect(fo, x);
-		kore_free(e->result);
-		e->result = x->own;
-		x->own = NULL;
-		e->generation++;
-		e->fresh_until = 0;
-		if (!e->result->partial && settings.stats_ttl > 0) {
-			e->fresh_until = kore_time_ms() +
-			    (u_int64_t)settings.stats_ttl * 1000;
-		}
-		e->leader = NULL;
-		stats_wake(e);
-		stats_answer(req, fo, x, e->result);
+		res = stats_collect(fo, x);
+		ttl = 0;
+		if (!res->partial && settings.stats_ttl > 0)
+			ttl = (u_int64_t)settings.stats_ttl * 1000;
+		share_publish(&x->share, res, ttl);
+		stats_answer(req, fo, x, res);
 		break;
 	default:
-		if (e->result == NULL || (x->role == ROLE_FOLLOWER &&
-		    e->generation == x->seen)) {
+		if (x->share.role != SHARE_FRESH) {
 			reply_text(req, HTTP_STATUS_GATEWAY_TIMEOUT,
 			    "timed out waiting for the stats being fetched "
 			    "for another request");
 			break;
 		}
-		stats_answer(req, fo, x, e->result);
+		stats_answer(req, fo, x, share_result(&x->share));
 		break;
 	}
 }
@@ -279,14 +236,7 @@ stats_cleanup(void *arg)
 {
 	struct stats_req	*x = arg;
 
-	stats_unwait(x);
-
-	/* A leader gone before it finished: let a follower take over. */
-	if (x->entry != NULL && x->entry->leader == x) {
-		x->entry->leader = NULL;
-		stats_wake(x->entry);
-	}
-
+	share_leave(&x->share);
 	kore_free(x->own);
 }
 
@@ -782,88 +732,24 @@ stats_known(const char *product)
 	return (0);
 }
 
+/* The sharing key: the request's product list, in its order. */
 static void
-stats_wake(struct stats_entry *e)
+stats_key(const struct stats_req *x, char *key, size_t len)
 {
-	struct stats_req	*w;
-
-	TAILQ_FOREACH(w, &e->waiters, wlist)
-		http_request_wakeup(w->req);
-}
-
-static void
-stats_unwait(struct stats_req *x)
-{
-	if (x->waiting) {
-		TAILQ_REMOVE(&x->entry->waiters, x, wlist);
-		x->waiting = 0;
-	}
-}
-
-/*
- * The entry for a request's product set; the least recently created idle
- * entry makes room when there are ENTRIES_MAX.
- */
-static struct stats_entry *
-entry_get(const struct stats_req *x)
-{
-	struct stats_entry	*e;
-	char			key[sizeof(e->key)];
-	size_t			i, off;
+	size_t		i, off;
 
 	off = 0;
 	key[0] = '\0';
-	for (i = 0; i < x->nproducts; i++) {
-		off += (size_t)snprintf(key + off, sizeof(key) - off, "%s%s",
+	for (i = 0; i < x->nproducts && off < len; i++) {
+		off += (size_t)snprintf(key + off, len - off, "%s%s",
 		    i > 0 ? "," : "", x->products[i]);
 	}
-
-	TAILQ_FOREACH(e, &entries, list) {
-		if (strcmp(e->key, key) == 0)
-			return (e);
-	}
-
-	if (nentries >= ENTRIES_MAX) {
-		TAILQ_FOREACH(e, &entries, list) {
-			if (e->leader == NULL && TAILQ_EMPTY(&e->waiters))
-				break;
-		}
-		if (e != NULL) {
-			TAILQ_REMOVE(&entries, e, list);
-			kore_free(e->result);
-			kore_free(e);
-			nentries--;
-		}
-	}
-
-	e = kore_calloc(1, sizeof(*e));
-	(void)strcpy(e->key, key);
-	TAILQ_INIT(&e->waiters);
-	TAILQ_INSERT_TAIL(&entries, e, list);
-	nentries++;
-
-	return (e);
 }
 
-/*
- * SIGHUP: forget the cached results (entries with requests in flight or
- * waiting stay, without their result).
- */
+/* SIGHUP: forget the shared results and the partner's block. */
 void
 stats_reset(void)
 {
-	struct stats_entry	*e, *next;
-
-	for (e = TAILQ_FIRST(&entries); e != NULL; e = next) {
-		next = TAILQ_NEXT(e, list);
-		kore_free(e->result);
-		e->result = NULL;
-		e->fresh_until = 0;
-		if (e->leader == NULL && TAILQ_EMPTY(&e->waiters)) {
-			TAILQ_REMOVE(&entries, e, list);
-			kore_free(e);
-			nentries--;
-		}
-	}
+	share_reset(&results);
 	partner_blocked_until = 0;
 }

@@ -6,7 +6,9 @@
  * latest comic's number first (<xkcd-upstream>/info.0.json, reused for
  * --xkcd-latest-ttl seconds), so a random gallery can take two rounds:
  * setup() asks for the latest number when it has none, next() picks the
- * comics once it has.  Comics never change once published: parsed ones
+ * comics once it has.  Concurrent async galleries share one lookup of the
+ * number (the engine's request sharing, share.h): one fetches it, the
+ * others wait for it.  Comics never change once published: parsed ones
  * are cached per worker (--xkcd-cache entries, oldest out first), and a
  * gallery only fetches what it does not have.
  *
@@ -34,6 +36,7 @@
 #include "qparam.h"
 #include "reply.h"
 #include "settings.h"
+#include "share.h"
 #include "tmpl.h"
 #include "webassets.h"
 
@@ -51,11 +54,19 @@ struct xkcd_slot {
 	char			err[CURL_ERROR_SIZE + 32];
 };
 
+/* The latest number as shared (0: the lookup failed, see fail). */
+struct xkcd_latest {
+	long long		num;
+	char			fail[CURL_ERROR_SIZE + 64];
+};
+
 struct xkcd_req {
 	int			json;
 	int			random;
 	long long		count;
 	long			latest_call;
+	int			latest_wait;
+	struct share_ticket	share;
 	size_t			nslots;
 	struct xkcd_slot	slots[XKCD_COUNT_MAX];
 	char			fail[CURL_ERROR_SIZE + 64];
@@ -79,6 +90,13 @@ static int	xkcd_params(struct http_request *, struct xkcd_req *, char *,
 		    size_t);
 static int	xkcd_parse_ids(struct xkcd_req *, const char *, char *, size_t);
 static void	xkcd_pick(struct xkcd_req *, long long);
+static void	xkcd_latest_call(struct fanout *, struct xkcd_req *);
+static void	xkcd_latest_wait(struct fanout *, struct xkcd_req *);
+static void	xkcd_latest_take(struct fanout *, struct xkcd_req *);
+static void	xkcd_latest_fail(struct xkcd_latest *,
+		    const struct fanout_result *, const char *);
+static void	xkcd_latest_use(struct fanout *, struct xkcd_req *,
+		    const struct xkcd_latest *);
 static void	xkcd_request_comics(struct fanout *, struct xkcd_req *);
 static void	xkcd_take_result(struct fanout *, struct xkcd_slot *);
 static void	xkcd_html(struct http_request *, struct fanout *,
@@ -99,8 +117,9 @@ static const struct fanout_page	xkcd_page = {
 static LIST_HEAD(, cache_entry)		buckets[XKCD_BUCKETS];
 static TAILQ_HEAD(, cache_entry)	ages = TAILQ_HEAD_INITIALIZER(ages);
 static size_t				cached = 0;
-static long long			latest = 0;
-static u_int64_t			latest_at = 0;
+static long long			latest_known = 0;
+static struct share_table		latest_share =
+    SHARE_TABLE_INITIALIZER(latest_share, 1, kore_free);
 
 int
 page_xkcd(struct http_request *req)
@@ -117,12 +136,11 @@ page_xkcd_sync(struct http_request *req)
 static int
 xkcd_setup(struct http_request *req, struct fanout *fo)
 {
-	struct xkcd_req		*x = fanout_udata(fo);
-	char			url[SETTINGS_STR_MAX + 32];
-	char			err[QPARAM_ERR_MAX];
+	struct xkcd_req			*x = fanout_udata(fo);
+	const struct xkcd_latest	*fresh;
+	char				err[QPARAM_ERR_MAX];
 
 	x->latest_call = -1;
-
 
 	if (!xkcd_params(req, x, err, sizeof(err))) {
 		fanout_reply_error(req, fo, HTTP_STATUS_BAD_REQUEST, err);
@@ -134,59 +152,143 @@ xkcd_setup(struct http_request *req, struct fanout *fo)
 		return (KORE_RESULT_OK);
 	}
 
-	if (latest > 0 && kore_time_ms() - latest_at <
-	    (u_int64_t)settings.xkcd_latest_ttl * 1000) {
-		xkcd_pick(x, latest);
-		xkcd_request_comics(fo, x);
+	/* A sync page cannot wait for another request's lookup. */
+	if (!fanout_is_async(fo)) {
+		if ((fresh = share_fresh(&latest_share, "latest")) != NULL)
+			xkcd_latest_use(fo, x, fresh);
+		else
+			xkcd_latest_call(fo, x);
 		return (KORE_RESULT_OK);
 	}
+
+	switch (share_join(&latest_share, "latest", fo, &x->share)) {
+	case SHARE_FRESH:
+		xkcd_latest_use(fo, x, share_result(&x->share));
+		break;
+	case SHARE_FOLLOWER:
+		x->latest_wait = 1;
+		break;
+	default:
+		xkcd_latest_call(fo, x);
+		break;
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+/* The latest comic's number is in (or shared): pick the gallery. */
+static void
+xkcd_next(struct http_request *req, struct fanout *fo)
+{
+	struct xkcd_req		*x = fanout_udata(fo);
+
+	if (x->nslots > 0 || x->fail[0] != '\0')
+		return;
+
+	if (x->latest_wait)
+		xkcd_latest_wait(fo, x);
+	else if (x->latest_call >= 0)
+		xkcd_latest_take(fo, x);
+}
+
+static void
+xkcd_latest_call(struct fanout *fo, struct xkcd_req *x)
+{
+	char		url[SETTINGS_STR_MAX + 32];
 
 	(void)snprintf(url, sizeof(url), "%s/info.0.json",
 	    settings.xkcd_upstream);
 	x->latest_call = (long)fanout_count(fo);
 	if (!fanout_add(fo, HTTP_METHOD_GET, url))
-		fatal("xkcd_setup: no room for one call");
-
-	return (KORE_RESULT_OK);
+		fatal("xkcd_latest_call: no room for one call");
 }
 
-/* The latest comic's number is in: pick the gallery and fetch it. */
+/* A follower: the number another gallery fetched, or its place. */
 static void
-xkcd_next(struct http_request *req, struct fanout *fo)
+xkcd_latest_wait(struct fanout *fo, struct xkcd_req *x)
 {
-	struct xkcd_req			*x = fanout_udata(fo);
+	switch (share_wait(&x->share)) {
+	case SHARE_READY:
+		x->latest_wait = 0;
+		xkcd_latest_use(fo, x, share_result(&x->share));
+		break;
+	case SHARE_LEADER:
+		x->latest_wait = 0;
+		xkcd_latest_call(fo, x);
+		break;
+	case SHARE_TIMEOUT:
+		x->latest_wait = 0;
+		(void)snprintf(x->fail, sizeof(x->fail), "timed out waiting "
+		    "for the latest comic's number");
+		break;
+	}
+}
+
+/*
+ * The lookup's answer: a number that parses is kept and shared for
+ * --xkcd-latest-ttl seconds; otherwise the last number known, however
+ * old, will do, and without one the gallery fails.  Either way the
+ * waiting galleries get it (shared once).
+ */
+static void
+xkcd_latest_take(struct fanout *fo, struct xkcd_req *x)
+{
 	const struct fanout_result	*r;
+	struct xkcd_latest		*l;
 	struct comic			c;
+	u_int64_t			ttl;
 	char				err[128];
 
-	if (x->latest_call < 0 || x->nslots > 0)
-		return;
-
 	r = fanout_result(fo, (size_t)x->latest_call);
+	l = kore_calloc(1, sizeof(*l));
+	ttl = 0;
 	if (r->error == FANOUT_ERR_NONE &&
 	    comic_parse(r->body, r->body_len, &c, err, sizeof(err))) {
-		latest = c.num;
-		latest_at = kore_time_ms();
+		latest_known = l->num = c.num;
+		ttl = (u_int64_t)settings.xkcd_latest_ttl * 1000;
 		cache_put(&c);
 		comic_cleanup(&c);
-	} else if (latest == 0) {
-		if (r->error == FANOUT_ERR_NONE) {
-			(void)snprintf(x->fail, sizeof(x->fail),
-			    "the latest comic could not be read: %s", err);
-		} else if (r->error == FANOUT_ERR_HTTP) {
-			(void)snprintf(x->fail, sizeof(x->fail),
-			    "the latest comic could not be fetched: "
-			    "upstream answered %ld", r->status);
-		} else {
-			(void)snprintf(x->fail, sizeof(x->fail),
-			    "the latest comic could not be fetched: %s: %s",
-			    fanout_strerror(r->error), r->errmsg);
-		}
+	} else if (latest_known > 0) {
+		l->num = latest_known;
+	} else {
+		xkcd_latest_fail(l, r, err);
+	}
+
+	xkcd_latest_use(fo, x, l);
+	if (fanout_is_async(fo))
+		share_publish(&x->share, l, ttl);
+	else
+		share_put(&latest_share, "latest", l, ttl);
+}
+
+static void
+xkcd_latest_fail(struct xkcd_latest *l, const struct fanout_result *r,
+    const char *err)
+{
+	if (r->error == FANOUT_ERR_NONE) {
+		(void)snprintf(l->fail, sizeof(l->fail),
+		    "the latest comic could not be read: %s", err);
+	} else if (r->error == FANOUT_ERR_HTTP) {
+		(void)snprintf(l->fail, sizeof(l->fail),
+		    "the latest comic could not be fetched: "
+		    "upstream answered %ld", r->status);
+	} else {
+		(void)snprintf(l->fail, sizeof(l->fail),
+		    "the latest comic could not be fetched: %s: %s",
+		    fanout_strerror(r->error), r->errmsg);
+	}
+}
+
+static void
+xkcd_latest_use(struct fanout *fo, struct xkcd_req *x,
+    const struct xkcd_latest *l)
+{
+	if (l->num <= 0) {
+		(void)snprintf(x->fail, sizeof(x->fail), "%s", l->fail);
 		return;
 	}
-	/* Otherwise the number we had, however old, will do. */
 
-	xkcd_pick(x, latest);
+	xkcd_pick(x, l->num);
 	xkcd_request_comics(fo, x);
 }
 
@@ -219,6 +321,7 @@ xkcd_cleanup(void *arg)
 	struct xkcd_req		*x = arg;
 	size_t			i;
 
+	share_leave(&x->share);
 	for (i = 0; i < x->nslots; i++)
 		comic_cleanup(&x->slots[i].comic);
 }
@@ -619,6 +722,6 @@ xkcd_reset(void)
 		kore_free(e);
 	}
 	cached = 0;
-	latest = 0;
-	latest_at = 0;
+	latest_known = 0;
+	share_reset(&latest_share);
 }

@@ -5,6 +5,7 @@ latest-comic lookup, timing, bad input."""
 import html
 import json
 import re
+import threading
 
 from lib import check, chromium_dom, free_port, request
 
@@ -111,6 +112,31 @@ def test_latest_number_is_cached(ctx):
     gallery_json(app2.port, "count=2")
     d3 = gallery_json(app2.port, "count=2")
     check(d3["upstream_calls"] == 3, "ttl 0 asks again: %r" % d3)
+
+
+def test_latest_lookup_shared_by_concurrent_galleries(ctx):
+    # Five random galleries at once on one worker: one looks the latest
+    # number up, the other four wait for it (engine request sharing).
+    app = ctx.app(["--xkcd-cache", "0"], xkcd_path="/lag/600/xkcd")
+    before = sim_requests(ctx)
+    out = {}
+
+    def one(i):
+        out[i] = gallery_json(app.port, "count=2")
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(5)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(30)
+    calls = sorted(out[i]["upstream_calls"] for i in range(5))
+    check(calls == [2, 2, 2, 2, 3], "upstream calls per gallery %r" % calls)
+    check(sim_requests(ctx) - before == 11, "the simulator saw %d requests"
+          % (sim_requests(ctx) - before))
+    for i in range(5):
+        nums = [c["num"] for c in out[i]["comics"]]
+        check(len(nums) == 2 and all(1 <= n <= LATEST for n in nums),
+              "gallery %d: %r" % (i, out[i]))
 
 
 def test_broken_comics_are_error_cards(ctx):
