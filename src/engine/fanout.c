@@ -452,13 +452,15 @@ fanout_serve_sync(struct http_request *req, const struct fanout_page *page)
 	return (KORE_RESULT_OK);
 }
 
-int
+/*
+ * Add a call; its index, for fanout_result().  A call beyond --max-calls
+ * is not refused here: it is there, failed (FANOUT_ERR_SETUP) without
+ * running, so every page reports it as it reports any failed call.
+ */
+size_t
 fanout_add(struct fanout *fo, int method, const char *url)
 {
 	struct fanout_call	*c;
-
-	if (fo->ncalls >= fo->limits.max_calls)
-		return (KORE_RESULT_ERROR);
 
 	if (fo->ncalls == fo->cap) {
 		fo->cap = fo->cap == 0 ? 8 : fo->cap * 2;
@@ -480,10 +482,14 @@ fanout_add(struct fanout *fo, int method, const char *url)
 		fatal("fanout_add: strdup: %s", errno_s);
 	c->max_body = fo->limits.max_body;
 
+	if (fo->ncalls >= fo->limits.max_calls)
+		call_fail(c, FANOUT_ERR_SETUP, "more calls than --max-calls "
+		    "allows");
+
 	fo->calls[fo->ncalls++] = c;
 	stats.calls_live++;
 
-	return (KORE_RESULT_OK);
+	return (fo->ncalls - 1);
 }
 
 int

@@ -67,8 +67,9 @@ struct fanout;
 
 /*
  * The engine answers anything but GET and HEAD with 405; then setup()
- * adds the first calls (or answers itself and returns KORE_RESULT_ERROR); next(), when set, runs each time every call so far
- * is done and may add another round; finish() answers.  udata_len bytes
+ * adds the first calls (or answers itself and returns KORE_RESULT_ERROR);
+ * next(), when set, runs each time every call so far is done and may add
+ * another round; finish() answers.  udata_len bytes
  * of zeroed page state come with each request (fanout_udata()); cleanup(),
  * when set, frees what they own, whether the page answered or its client
  * went away.  call_done(), when set, sees each call as it finishes (to
@@ -77,10 +78,19 @@ struct fanout;
  * An async page's next() may instead park the request (fanout_park()):
  * it then sleeps with no call in flight until something else wakes it
  * (http_request_wakeup()), and next() runs again.  That is how one
- * request waits for another's fan-out.
+ * request waits for another's fan-out (share.h does it for a page).
+ *
+ * fanout_add() always gives the call's index: a call past --max-calls is
+ * there, failed with FANOUT_ERR_SETUP, and the page reports it as it
+ * reports any failed call.
+ *
+ * Return values, here and in every module: KORE_RESULT_OK/ERROR where
+ * Kore is the caller (handlers, and the page hooks its state machine
+ * runs); elsewhere 1 for done or true and 0 for failed or false, and
+ * named codes where there are more outcomes (share_join(), share_wait(),
+ * settings_load()).
  */
 struct fanout_page {
-	const char	*name;
 	size_t		udata_len;
 	int		(*setup)(struct http_request *, struct fanout *);
 	void		(*next)(struct http_request *, struct fanout *);
@@ -99,7 +109,7 @@ int	fanout_set_ca(const u_int8_t *, size_t);
 int	fanout_serve_async(struct http_request *, const struct fanout_page *);
 int	fanout_serve_sync(struct http_request *, const struct fanout_page *);
 
-int	fanout_add(struct fanout *, int, const char *);
+size_t	fanout_add(struct fanout *, int, const char *);
 int	fanout_add_header(struct fanout *, const char *, const char *);
 int	fanout_add_body(struct fanout *, const void *, size_t);
 

@@ -122,8 +122,12 @@ static int	stats_known(const char *);
 static void	stats_key(const struct stats_req *, char *, size_t);
 
 static const struct fanout_page	stats_page = {
-	"stats", sizeof(struct stats_req), stats_setup, stats_next,
-	stats_finish, stats_cleanup, stats_call_done
+	.udata_len = sizeof(struct stats_req),
+	.setup = stats_setup,
+	.next = stats_next,
+	.finish = stats_finish,
+	.cleanup = stats_cleanup,
+	.call_done = stats_call_done,
 };
 
 static struct share_table	results =
@@ -297,9 +301,7 @@ stats_add_calls(struct fanout *fo, struct stats_req *x)
 
 	(void)snprintf(url, sizeof(url), "%s/stats",
 	    settings.analytics_upstream);
-	x->analytics_call = (long)fanout_count(fo);
-	if (!fanout_add(fo, HTTP_METHOD_GET, url))
-		x->analytics_call = -1;
+	x->analytics_call = (long)fanout_add(fo, HTTP_METHOD_GET, url);
 
 	if (!url_encode(key, sizeof(key), settings.partner_key))
 		fatal("stats: the partner key does not fit");
@@ -313,11 +315,8 @@ stats_add_calls(struct fanout *fo, struct stats_req *x)
 		(void)snprintf(url, sizeof(url),
 		    "%s/stats?product=%s&api_key=%s",
 		    settings.partner_upstream, x->products[i], key);
-		x->partner_call[i] = (long)fanout_count(fo);
-		if (!fanout_add(fo, HTTP_METHOD_GET, url)) {
-			x->partner_call[i] = -1;
-			continue;
-		}
+		x->partner_call[i] = (long)fanout_add(fo, HTTP_METHOD_GET,
+		    url);
 		fanout_set_group(fo, GROUP_PARTNER);
 	}
 

@@ -110,8 +110,11 @@ static const struct comic	*cache_get(long long);
 static void			cache_put(const struct comic *);
 
 static const struct fanout_page	xkcd_page = {
-	"xkcd", sizeof(struct xkcd_req), xkcd_setup, xkcd_next, xkcd_finish,
-	xkcd_cleanup, NULL
+	.udata_len = sizeof(struct xkcd_req),
+	.setup = xkcd_setup,
+	.next = xkcd_next,
+	.finish = xkcd_finish,
+	.cleanup = xkcd_cleanup,
 };
 
 static LIST_HEAD(, cache_entry)		buckets[XKCD_BUCKETS];
@@ -198,9 +201,7 @@ xkcd_latest_call(struct fanout *fo, struct xkcd_req *x)
 
 	(void)snprintf(url, sizeof(url), "%s/info.0.json",
 	    settings.xkcd_upstream);
-	x->latest_call = (long)fanout_count(fo);
-	if (!fanout_add(fo, HTTP_METHOD_GET, url))
-		fatal("xkcd_latest_call: no room for one call");
+	x->latest_call = (long)fanout_add(fo, HTTP_METHOD_GET, url);
 }
 
 /* A follower: the number another gallery fetched, or its place. */
@@ -442,12 +443,7 @@ xkcd_request_comics(struct fanout *fo, struct xkcd_req *x)
 		}
 		(void)snprintf(url, sizeof(url), "%s/%lld/info.0.json",
 		    settings.xkcd_upstream, s->num);
-		s->call = (long)fanout_count(fo);
-		if (!fanout_add(fo, HTTP_METHOD_GET, url)) {
-			s->call = -1;
-			(void)snprintf(s->err, sizeof(s->err),
-			    "more calls than --max-calls allows");
-		}
+		s->call = (long)fanout_add(fo, HTTP_METHOD_GET, url);
 	}
 }
 

@@ -236,6 +236,21 @@ def test_async_well_under_sync(ctx):
           "async %.2fs vs sync %.2fs" % (async_t, sync_t))
 
 
+def test_calls_beyond_max_calls_are_error_cards(ctx):
+    # The engine fails a call past --max-calls like any failed call: the
+    # gallery shows it as an error card, sync and async alike.
+    app = ctx.app(["--max-calls", "2", "--xkcd-cache", "0"], xkcd_path=FAST)
+    for page in ("/xkcd", "/xkcd/sync"):
+        d = gallery_json(app.port, "ids=21,22,23", page=page)
+        check([c["num"] for c in d["comics"]] == [21, 22],
+              "%s comics %r" % (page, d["comics"]))
+        errs = [(e["num"], e.get("error")) for e in d["errors"]]
+        check(len(errs) == 1 and errs[0][0] == 23 and
+              "more calls than --max-calls allows" in errs[0][1],
+              "%s errors %r" % (page, d["errors"]))
+        check(d["upstream_calls"] == 3, "%s: %r" % (page, d))
+
+
 def test_bad_parameters_400(ctx):
     app = ctx.app(xkcd_path=FAST)
     many = ",".join(str(i) for i in range(1, 52))
