@@ -162,14 +162,25 @@ reply_rendered(struct http_request *req, int ok, const char *page,
 	    "the page could not be rendered");
 }
 
+/* "path?query" (or "path" without a query) onto buf. */
+void
+reply_append_path(struct kore_buf *buf, const char *path, const char *query)
+{
+	kore_buf_appendf(buf, "%s%s%s", path, query != NULL ? "?" : "",
+	    query != NULL ? query : "");
+}
+
 /* path plus this request's query string: the link to the other variant. */
 void
 reply_same_query(struct http_request *req, const char *path, char *buf,
     size_t len)
 {
-	(void)snprintf(buf, len, "%s%s%s", path,
-	    req->query_string != NULL ? "?" : "",
-	    req->query_string != NULL ? req->query_string : "");
+	struct kore_buf		b;
+
+	kore_buf_init(&b, 128);
+	reply_append_path(&b, path, req->query_string);
+	(void)snprintf(buf, len, "%s", kore_buf_stringify(&b, NULL));
+	kore_buf_cleanup(&b);
 }
 
 /* The client's address: a trusted proxy's X-Forwarded-For, or the peer. */
@@ -409,9 +420,7 @@ reply_log(struct http_request *req, int status, size_t len)
 	kore_buf_appendf(&buf, "%s [%s] \"%s ", client, when,
 	    http_method_text(req->method));
 	start = buf.offset;
-	kore_buf_appendf(&buf, "%s%s%s", req->path,
-	    req->query_string != NULL ? "?" : "",
-	    req->query_string != NULL ? req->query_string : "");
+	reply_append_path(&buf, req->path, req->query_string);
 	for (i = start, p = (char *)buf.data; i < buf.offset; i++) {
 		if ((unsigned char)p[i] < 0x20 || p[i] == '"' ||
 		    (unsigned char)p[i] >= 0x7f)

@@ -44,9 +44,7 @@ page_redirect(struct http_request *req)
 	kore_buf_appendf(&buf, "https://%.*s", (int)hlen, host);
 	if (settings.port != 443)
 		kore_buf_appendf(&buf, ":%lld", settings.port);
-	kore_buf_appendf(&buf, "%s%s%s", req->path,
-	    req->query_string != NULL ? "?" : "",
-	    req->query_string != NULL ? req->query_string : "");
+	reply_append_path(&buf, req->path, req->query_string);
 
 	http_response_header(req, "location", kore_buf_stringify(&buf, NULL));
 	reply_text(req, req->method == HTTP_METHOD_GET ||

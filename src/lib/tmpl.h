@@ -10,6 +10,9 @@
 #define TMPL_TEXT	0	/* escaped for HTML text and attributes */
 #define TMPL_HTML	1	/* already HTML (another rendered template) */
 
+/* The number of variables in an array of them. */
+#define TMPL_NVARS(v)	(sizeof(v) / sizeof((v)[0]))
+
 struct tmpl_var {
 	const char	*name;
 	const char	*value;

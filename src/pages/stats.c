@@ -41,6 +41,7 @@
 
 #include "fanout.h"
 #include "pages.h"
+#include "pagevars.h"
 #include "partner.h"
 #include "qparam.h"
 #include "reply.h"
@@ -106,6 +107,7 @@ static struct stats_result	*stats_collect(struct fanout *,
 				    struct stats_req *);
 static void	stats_answer(struct http_request *, struct fanout *,
 		    struct stats_req *, const struct stats_result *);
+static int	stats_row_html(struct sbuf *, const struct stats_row *);
 static void	stats_html(struct http_request *, struct fanout *,
 		    struct stats_req *, const struct stats_result *);
 static void	stats_json(struct http_request *, struct fanout *,
@@ -534,16 +536,52 @@ stats_cell(struct sbuf *b, int ok, const char *value, const char *reason)
 	    asset_len_stats_na_html, v, sizeof(v) / sizeof(v[0])));
 }
 
+/* A table row: the product, then a cell per figure (or its reason). */
+static int
+stats_row_html(struct sbuf *rows, const struct stats_row *row)
+{
+	struct sbuf	cells;
+	int		ok, a_ok;
+	char		n[6][32];
+
+	(void)snprintf(n[0], sizeof(n[0]), "%lld", row->a.views);
+	(void)snprintf(n[1], sizeof(n[1]), "%lld", row->a.visitors);
+	(void)snprintf(n[2], sizeof(n[2]), "%lld", row->p.sales);
+	(void)snprintf(n[3], sizeof(n[3]), "%.2f", row->p.revenue);
+	(void)snprintf(n[4], sizeof(n[4]), "%lld", row->p.clicks);
+	(void)snprintf(n[5], sizeof(n[5]), "%.2f%%", row->p.conversion * 100);
+
+	a_ok = row->a_err[0] == '\0';
+	sbuf_init(&cells);
+	ok = stats_cell(&cells, a_ok, n[0], row->a_err) &&
+	    stats_cell(&cells, a_ok, n[1], row->a_err) &&
+	    stats_cell(&cells, row->p_ok, n[2], row->p_err) &&
+	    stats_cell(&cells, row->p_ok, n[3], row->p_err) &&
+	    stats_cell(&cells, row->p_ok, n[4], row->p_err) &&
+	    stats_cell(&cells, row->p_ok, n[5], row->p_err);
+	if (ok) {
+		struct tmpl_var	v[] = {
+			{ "product", row->product, TMPL_TEXT },
+			{ "cells", cells.data != NULL ? cells.data : "",
+			    TMPL_HTML },
+		};
+		ok = tmpl_render(rows, (const char *)asset_stats_row_html,
+		    asset_len_stats_row_html, v, TMPL_NVARS(v));
+	}
+	sbuf_cleanup(&cells);
+
+	return (ok);
+}
+
 static void
 stats_html(struct http_request *req, struct fanout *fo, struct stats_req *x,
     const struct stats_result *res)
 {
-	struct sbuf		rows, cells, page;
-	const struct stats_row	*row;
-	size_t			i, nerr;
+	struct sbuf		rows, page;
+	struct page_vars	pv;
+	struct tmpl_var		v[PAGE_VARS + 4];
+	size_t			i, n, nerr;
 	int			ok;
-	char			n[6][32], elapsed[32], calls[24], count[24];
-	char			errors[24], other[QPARAM_QS_MAX + 32];
 
 	sbuf_init(&rows);
 	sbuf_init(&page);
@@ -551,67 +589,27 @@ stats_html(struct http_request *req, struct fanout *fo, struct stats_req *x,
 	nerr = 0;
 
 	for (i = 0; i < res->nrows && ok; i++) {
-		row = &res->rows[i];
-		if (row->a_err[0] != '\0' || row->p_err[0] != '\0')
+		if (res->rows[i].a_err[0] != '\0' ||
+		    res->rows[i].p_err[0] != '\0')
 			nerr++;
-		(void)snprintf(n[0], sizeof(n[0]), "%lld", row->a.views);
-		(void)snprintf(n[1], sizeof(n[1]), "%lld", row->a.visitors);
-		(void)snprintf(n[2], sizeof(n[2]), "%lld", row->p.sales);
-		(void)snprintf(n[3], sizeof(n[3]), "%.2f", row->p.revenue);
-		(void)snprintf(n[4], sizeof(n[4]), "%lld", row->p.clicks);
-		(void)snprintf(n[5], sizeof(n[5]), "%.2f%%",
-		    row->p.conversion * 100);
-
-		sbuf_init(&cells);
-		ok = stats_cell(&cells, row->a_err[0] == '\0', n[0],
-		    row->a_err) &&
-		    stats_cell(&cells, row->a_err[0] == '\0', n[1], row->a_err) &&
-		    stats_cell(&cells, row->p_ok, n[2], row->p_err) &&
-		    stats_cell(&cells, row->p_ok, n[3], row->p_err) &&
-		    stats_cell(&cells, row->p_ok, n[4], row->p_err) &&
-		    stats_cell(&cells, row->p_ok, n[5], row->p_err);
-		if (ok) {
-			struct tmpl_var	v[] = {
-				{ "product", row->product, TMPL_TEXT },
-				{ "cells", cells.data != NULL ? cells.data : "",
-				    TMPL_HTML },
-			};
-			ok = tmpl_render(&rows, (const char *)asset_stats_row_html,
-			    asset_len_stats_row_html, v, sizeof(v) / sizeof(v[0]));
-		}
-		sbuf_cleanup(&cells);
+		ok = stats_row_html(&rows, &res->rows[i]);
 	}
 
-	(void)snprintf(elapsed, sizeof(elapsed), "%.0f",
-	    x->role == ROLE_CACHED ? res->elapsed_ms : fanout_elapsed_ms(fo));
-	(void)snprintf(calls, sizeof(calls), "%zu", fanout_count(fo));
-	(void)snprintf(count, sizeof(count), "%zu", res->nrows);
-	(void)snprintf(errors, sizeof(errors), "%zu", nerr);
-	reply_same_query(req, fanout_is_async(fo) ? "/stats/sync" : "/stats", other,
-	    sizeof(other));
-
 	if (ok) {
-		struct tmpl_var	v[] = {
-			{ "mode", fanout_is_async(fo) ? "async" : "sync",
-			    TMPL_TEXT },
-			{ "other_mode", fanout_is_async(fo) ? "sync" : "async",
-			    TMPL_TEXT },
-			{ "other_href", other, TMPL_TEXT },
-			{ "elapsed", elapsed, TMPL_TEXT },
-			{ "calls", calls, TMPL_TEXT },
-			{ "count", count, TMPL_TEXT },
-			{ "errors", errors, TMPL_TEXT },
-			{ "origin", stats_origin(x), TMPL_TEXT },
-			{ "partial", res->partial ? "partial" : "complete",
-			    TMPL_TEXT },
-			{ "key_rejected", res->key_rejected ? "The partner "
-			    "rejected the API key: check --partner-key "
-			    "(FANOUT_PARTNER_KEY)." : "", TMPL_TEXT },
-			{ "rows", rows.data != NULL ? rows.data : "",
-			    TMPL_HTML },
-		};
+		n = page_vars(req, fo, "/stats/sync", "/stats",
+		    x->role == ROLE_CACHED ? res->elapsed_ms :
+		    fanout_elapsed_ms(fo), res->nrows, nerr, &pv, v);
+		v[n++] = (struct tmpl_var){ "origin", stats_origin(x),
+		    TMPL_TEXT };
+		v[n++] = (struct tmpl_var){ "partial",
+		    res->partial ? "partial" : "complete", TMPL_TEXT };
+		v[n++] = (struct tmpl_var){ "key_rejected", res->key_rejected ?
+		    "The partner rejected the API key: check --partner-key "
+		    "(FANOUT_PARTNER_KEY)." : "", TMPL_TEXT };
+		v[n++] = (struct tmpl_var){ "rows",
+		    rows.data != NULL ? rows.data : "", TMPL_HTML };
 		ok = tmpl_render(&page, (const char *)asset_stats_html,
-		    asset_len_stats_html, v, sizeof(v) / sizeof(v[0]));
+		    asset_len_stats_html, v, n);
 	}
 
 	reply_rendered(req, ok, page.data, page.len, "stats");

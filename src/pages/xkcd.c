@@ -33,6 +33,7 @@
 #include "comic.h"
 #include "fanout.h"
 #include "pages.h"
+#include "pagevars.h"
 #include "qparam.h"
 #include "reply.h"
 #include "settings.h"
@@ -99,6 +100,7 @@ static void	xkcd_latest_use(struct fanout *, struct xkcd_req *,
 		    const struct xkcd_latest *);
 static void	xkcd_request_comics(struct fanout *, struct xkcd_req *);
 static void	xkcd_take_result(struct fanout *, struct xkcd_slot *);
+static int	xkcd_cards(struct sbuf *, struct xkcd_req *, size_t *);
 static void	xkcd_html(struct http_request *, struct fanout *,
 		    struct xkcd_req *);
 static void	xkcd_json(struct http_request *, struct fanout *,
@@ -487,23 +489,17 @@ xkcd_take_result(struct fanout *fo, struct xkcd_slot *s)
 	}
 }
 
-static void
-xkcd_html(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
+/* One card per slot, a comic or an error; 0 if rendering failed. */
+static int
+xkcd_cards(struct sbuf *cards, struct xkcd_req *x, size_t *nerr)
 {
-	struct sbuf		cards, page;
 	struct xkcd_slot	*s;
-	size_t			i, nerr;
+	size_t			i;
 	int			ok;
 	char			num[24], link[SETTINGS_STR_MAX + 32];
-	char			elapsed[32], count[24], fromcache[24];
-	char			errors[24], other[QPARAM_QS_MAX + 32];
-	char			calls[24];
 
-	sbuf_init(&cards);
-	sbuf_init(&page);
 	ok = 1;
-	nerr = 0;
-
+	*nerr = 0;
 	for (i = 0; i < x->nslots && ok; i++) {
 		s = &x->slots[i];
 		(void)snprintf(num, sizeof(num), "%lld", s->num);
@@ -518,46 +514,49 @@ xkcd_html(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
 				{ "source", s->cached ? "cache" : "upstream",
 				    TMPL_TEXT },
 			};
-			ok = tmpl_render(&cards, (const char *)asset_xkcd_card_html,
-			    asset_len_xkcd_card_html, v, sizeof(v) / sizeof(v[0]));
+			ok = tmpl_render(cards,
+			    (const char *)asset_xkcd_card_html,
+			    asset_len_xkcd_card_html, v, TMPL_NVARS(v));
 		} else {
 			struct tmpl_var v[] = {
 				{ "num", num, TMPL_TEXT },
 				{ "link", link, TMPL_TEXT },
 				{ "reason", s->err, TMPL_TEXT },
 			};
-			nerr++;
-			ok = tmpl_render(&cards,
+			(*nerr)++;
+			ok = tmpl_render(cards,
 			    (const char *)asset_xkcd_error_html,
-			    asset_len_xkcd_error_html, v, sizeof(v) / sizeof(v[0]));
+			    asset_len_xkcd_error_html, v, TMPL_NVARS(v));
 		}
 	}
 
-	(void)snprintf(elapsed, sizeof(elapsed), "%.0f", fanout_elapsed_ms(fo));
-	(void)snprintf(count, sizeof(count), "%zu", x->nslots);
-	(void)snprintf(fromcache, sizeof(fromcache), "%zu", xkcd_from_cache(x));
-	(void)snprintf(errors, sizeof(errors), "%zu", nerr);
-	(void)snprintf(calls, sizeof(calls), "%zu", fanout_count(fo));
-	reply_same_query(req, fanout_is_async(fo) ? "/xkcd/sync" : "/xkcd", other,
-	    sizeof(other));
+	return (ok);
+}
 
-	if (ok) {
-		struct tmpl_var v[] = {
-			{ "mode", fanout_is_async(fo) ? "async" : "sync",
-			    TMPL_TEXT },
-			{ "other_mode", fanout_is_async(fo) ? "sync" : "async",
-			    TMPL_TEXT },
-			{ "other_href", other, TMPL_TEXT },
-			{ "elapsed", elapsed, TMPL_TEXT },
-			{ "count", count, TMPL_TEXT },
-			{ "from_cache", fromcache, TMPL_TEXT },
-			{ "errors", errors, TMPL_TEXT },
-			{ "calls", calls, TMPL_TEXT },
-			{ "cards", cards.data != NULL ? cards.data : "",
-			    TMPL_HTML },
-		};
+static void
+xkcd_html(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
+{
+	struct sbuf		cards, page;
+	struct page_vars	pv;
+	struct tmpl_var		v[PAGE_VARS + 2];
+	size_t			n, nerr;
+	int			ok;
+	char			fromcache[24];
+
+	sbuf_init(&cards);
+	sbuf_init(&page);
+
+	if ((ok = xkcd_cards(&cards, x, &nerr))) {
+		n = page_vars(req, fo, "/xkcd/sync", "/xkcd",
+		    fanout_elapsed_ms(fo), x->nslots, nerr, &pv, v);
+		(void)snprintf(fromcache, sizeof(fromcache), "%zu",
+		    xkcd_from_cache(x));
+		v[n++] = (struct tmpl_var){ "from_cache", fromcache,
+		    TMPL_TEXT };
+		v[n++] = (struct tmpl_var){ "cards",
+		    cards.data != NULL ? cards.data : "", TMPL_HTML };
 		ok = tmpl_render(&page, (const char *)asset_xkcd_html,
-		    asset_len_xkcd_html, v, sizeof(v) / sizeof(v[0]));
+		    asset_len_xkcd_html, v, n);
 	}
 
 	reply_rendered(req, ok, page.data, page.len, "xkcd");

@@ -1,0 +1,39 @@
+/*
+ * The template variables every gallery-style page shares (pagevars.h).
+ */
+
+#include <stdio.h>
+
+#include "pagevars.h"
+#include "reply.h"
+
+/*
+ * Fill v[0 .. PAGE_VARS - 1] from fo and the page's figures, with the
+ * strings in pv (which must outlive the rendering); returns PAGE_VARS.
+ * sync_path and async_path are the page's two variants.
+ */
+size_t
+page_vars(struct http_request *req, struct fanout *fo, const char *sync_path,
+    const char *async_path, double elapsed_ms, size_t count, size_t nerr,
+    struct page_vars *pv, struct tmpl_var *v)
+{
+	int		async = fanout_is_async(fo);
+
+	reply_same_query(req, async ? sync_path : async_path, pv->other,
+	    sizeof(pv->other));
+	(void)snprintf(pv->elapsed, sizeof(pv->elapsed), "%.0f", elapsed_ms);
+	(void)snprintf(pv->calls, sizeof(pv->calls), "%zu", fanout_count(fo));
+	(void)snprintf(pv->count, sizeof(pv->count), "%zu", count);
+	(void)snprintf(pv->errors, sizeof(pv->errors), "%zu", nerr);
+
+	v[0] = (struct tmpl_var){ "mode", async ? "async" : "sync", TMPL_TEXT };
+	v[1] = (struct tmpl_var){ "other_mode", async ? "sync" : "async",
+	    TMPL_TEXT };
+	v[2] = (struct tmpl_var){ "other_href", pv->other, TMPL_TEXT };
+	v[3] = (struct tmpl_var){ "elapsed", pv->elapsed, TMPL_TEXT };
+	v[4] = (struct tmpl_var){ "calls", pv->calls, TMPL_TEXT };
+	v[5] = (struct tmpl_var){ "count", pv->count, TMPL_TEXT };
+	v[6] = (struct tmpl_var){ "errors", pv->errors, TMPL_TEXT };
+
+	return (PAGE_VARS);
+}

@@ -1,0 +1,31 @@
+/*
+ * The template variables every gallery-style page shares: its mode, the
+ * link to the other mode with the same query, the time taken, and its
+ * counts of upstream calls, items and errors.
+ */
+
+#ifndef __H_PAGEVARS_H
+#define __H_PAGEVARS_H
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "fanout.h"
+#include "qparam.h"
+#include "tmpl.h"
+
+#define PAGE_VARS	7
+
+struct page_vars {
+	char		other[QPARAM_QS_MAX + 32];
+	char		elapsed[32];
+	char		calls[24];
+	char		count[24];
+	char		errors[24];
+};
+
+size_t	page_vars(struct http_request *, struct fanout *, const char *,
+	    const char *, double, size_t, size_t, struct page_vars *,
+	    struct tmpl_var *);
+
+#endif
