@@ -1,8 +1,9 @@
 /*
  * Static files compiled into the binary from assets/ by kodev: the pages'
  * scripts and style, and Debian's jQuery and DataTables (assets/vendor/,
- * copied from /usr/share/javascript by the Makefile).  Served here rather than by kodev's asset_serve_*
- * functions, which answer anything but GET (HEAD included) with a 400.
+ * copied from /usr/share/javascript by the Makefile).  Served here rather
+ * than by kodev's asset_serve_* functions, which answer anything but GET
+ * (HEAD included) with a 400.
  */
 
 #include <sys/types.h>

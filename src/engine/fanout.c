@@ -197,6 +197,8 @@ static void		fanout_idle_check(void);
 static void		fanout_trim(void *, u_int64_t);
 
 static int		call_start(struct fanout *, struct fanout_call *, int);
+static void		call_options(struct fanout *, struct fanout_call *,
+			    long, int);
 static void		call_finish(struct fanout_call *);
 static void		call_fail(struct fanout_call *, int, const char *);
 static void		call_error(struct fanout_call *, int, const char *,
@@ -1092,40 +1094,17 @@ fanout_next_round(struct http_request *req, struct fanout *fo)
 	return (fo->ncalls > before);
 }
 
-static int
-call_start(struct fanout *fo, struct fanout_call *c, int flags)
+/* The curl options of a call, once its handle exists. */
+static void
+call_options(struct fanout *fo, struct fanout_call *c, long timeout,
+    int flags)
 {
-	CURL		*h;
-	u_int64_t	now;
-	long		left, timeout;
+	CURL		*h = c->curl.handle;
 	size_t		i;
 
-	now = now_us();
-	left = fo->deadline_us > now ? (long)((fo->deadline_us - now) / 1000) : 0;
-	if (left < 1) {
-		call_fail(c, FANOUT_ERR_DEADLINE,
-		    "deadline passed before the call started");
-		return (KORE_RESULT_ERROR);
-	}
-
-	timeout = fo->limits.call_timeout_ms;
-	if (left < timeout) {
-		timeout = left;
-		c->capped = 1;
-	}
-
-	if (!kore_curl_init(&c->curl, c->url, flags)) {
-		call_error(c, FANOUT_ERR_SETUP, "the call could not be started",
-		    c->curl.errbuf);
-		return (KORE_RESULT_ERROR);
-	}
-	c->inited = 1;
-
-	h = c->curl.handle;
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	    fo->limits.connect_timeout_ms < timeout ?
-	    fo->limits.connect_timeout_ms : timeout);
+	    MIN(fo->limits.connect_timeout_ms, timeout));
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, call_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
@@ -1154,6 +1133,36 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 	/* The answer's headers in the call's own buffer, not Kore's. */
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, call_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+}
+
+static int
+call_start(struct fanout *fo, struct fanout_call *c, int flags)
+{
+	u_int64_t	now;
+	long		left, timeout;
+
+	now = now_us();
+	left = fo->deadline_us > now ?
+	    (long)((fo->deadline_us - now) / 1000) : 0;
+	if (left < 1) {
+		call_fail(c, FANOUT_ERR_DEADLINE,
+		    "deadline passed before the call started");
+		return (KORE_RESULT_ERROR);
+	}
+
+	timeout = fo->limits.call_timeout_ms;
+	if (left < timeout) {
+		timeout = left;
+		c->capped = 1;
+	}
+
+	if (!kore_curl_init(&c->curl, c->url, flags)) {
+		call_error(c, FANOUT_ERR_SETUP, "the call could not be started",
+		    c->curl.errbuf);
+		return (KORE_RESULT_ERROR);
+	}
+	c->inited = 1;
+	call_options(fo, c, timeout, flags);
 
 	c->state = CALL_RUNNING;
 	c->start_us = now_us();

@@ -103,6 +103,10 @@ static void	stats_call_done(struct fanout *, size_t);
 static int	stats_params(struct http_request *, struct stats_req *, char *,
 		    size_t);
 static void	stats_add_calls(struct fanout *, struct stats_req *);
+static int	stats_analytics(struct fanout *, struct stats_req *,
+		    struct analytics_row *, char *, size_t);
+static int	stats_partner(struct fanout *, struct stats_req *, size_t,
+		    struct stats_result *, struct stats_row *);
 static struct stats_result	*stats_collect(struct fanout *,
 				    struct stats_req *);
 static void	stats_answer(struct http_request *, struct fanout *,
@@ -357,40 +361,85 @@ stats_reason(char *buf, size_t len, const char *what,
 	}
 }
 
+/* The analytics call's rows; 0 (and why in a_err) if it failed. */
+static int
+stats_analytics(struct fanout *fo, struct stats_req *x,
+    struct analytics_row *arows, char *a_err, size_t len)
+{
+	const struct fanout_result	*r;
+	char				err[REASON_MAX];
+
+	a_err[0] = '\0';
+	memset(arows, 0, sizeof(arows[0]) * PRODUCTS_MAX);
+	if (x->analytics_call < 0)
+		return (0);
+
+	r = fanout_result(fo, (size_t)x->analytics_call);
+	if (r->error != FANOUT_ERR_NONE) {
+		stats_reason(a_err, len, "analytics service", r);
+		return (0);
+	}
+	if (!analytics_parse(r->body, r->body_len,
+	    (const product_id *)x->products, x->nproducts, arows, err,
+	    sizeof(err))) {
+		reasonf(a_err, len, "unreadable analytics: %s", err);
+		return (0);
+	}
+
+	return (1);
+}
+
+/* Product i's partner figures into row; 0 if they are missing. */
+static int
+stats_partner(struct fanout *fo, struct stats_req *x, size_t i,
+    struct stats_result *res, struct stats_row *row)
+{
+	const struct fanout_result	*r;
+	long				wait;
+	char				err[REASON_MAX];
+
+	if (x->partner_call[i] < 0) {
+		wait = (long)((partner_blocked_until - kore_time_ms() +
+		    999) / 1000);
+		reasonf(row->p_err, sizeof(row->p_err),
+		    "rate limited by the partner, retrying in %ld s",
+		    wait > 0 ? wait : 1);
+		return (0);
+	}
+
+	r = fanout_result(fo, (size_t)x->partner_call[i]);
+	if (r->error == FANOUT_ERR_HTTP && r->status == 401)
+		res->key_rejected = 1;
+	if (r->error != FANOUT_ERR_NONE) {
+		stats_reason(row->p_err, sizeof(row->p_err), "partner", r);
+		return (0);
+	}
+	if (!partner_parse(r->body, r->body_len, &row->p, err,
+	    sizeof(err))) {
+		reasonf(row->p_err, sizeof(row->p_err),
+		    "unreadable partner answer: %s", err);
+		return (0);
+	}
+
+	row->p_ok = 1;
+	return (1);
+}
+
 static struct stats_result *
 stats_collect(struct fanout *fo, struct stats_req *x)
 {
 	struct stats_result		*res;
 	struct analytics_row		arows[PRODUCTS_MAX];
-	const struct fanout_result	*r;
 	struct stats_row		*row;
 	size_t				i, p_tried, p_failed;
-	int				a_failed;
-	long				wait;
-	char				a_err[REASON_MAX], err[REASON_MAX];
+	int				a_ok;
+	char				a_err[REASON_MAX];
 
 	res = kore_calloc(1, sizeof(*res));
 	res->nrows = x->nproducts;
 	res->elapsed_ms = fanout_elapsed_ms(fo);
 	res->calls = fanout_count(fo);
-
-	a_failed = 1;
-	a_err[0] = '\0';
-	memset(arows, 0, sizeof(arows));
-	if (x->analytics_call >= 0) {
-		r = fanout_result(fo, (size_t)x->analytics_call);
-		if (r->error != FANOUT_ERR_NONE) {
-			stats_reason(a_err, sizeof(a_err), "analytics service",
-			    r);
-		} else if (!analytics_parse(r->body, r->body_len,
-		    (const product_id *)x->products, x->nproducts, arows, err,
-		    sizeof(err))) {
-			reasonf(a_err, sizeof(a_err),
-			    "unreadable analytics: %s", err);
-		} else {
-			a_failed = 0;
-		}
-	}
+	a_ok = stats_analytics(fo, x, arows, a_err, sizeof(a_err));
 
 	p_tried = p_failed = 0;
 	for (i = 0; i < x->nproducts; i++) {
@@ -406,9 +455,8 @@ stats_collect(struct fanout *fo, struct stats_req *x)
 			continue;
 		}
 
-		if (a_failed) {
-			reasonf(row->a_err, sizeof(row->a_err), "%s",
-			    a_err);
+		if (!a_ok) {
+			reasonf(row->a_err, sizeof(row->a_err), "%s", a_err);
 		} else if (arows[i].found == 1) {
 			row->a = arows[i];
 		} else {
@@ -418,30 +466,8 @@ stats_collect(struct fanout *fo, struct stats_req *x)
 		}
 
 		p_tried++;
-		if (x->partner_call[i] < 0) {
-			wait = (long)((partner_blocked_until - kore_time_ms() +
-			    999) / 1000);
-			reasonf(row->p_err, sizeof(row->p_err),
-			    "rate limited by the partner, retrying in %ld s",
-			    wait > 0 ? wait : 1);
+		if (!stats_partner(fo, x, i, res, row))
 			p_failed++;
-			continue;
-		}
-		r = fanout_result(fo, (size_t)x->partner_call[i]);
-		if (r->error == FANOUT_ERR_HTTP && r->status == 401)
-			res->key_rejected = 1;
-		if (r->error != FANOUT_ERR_NONE) {
-			stats_reason(row->p_err, sizeof(row->p_err), "partner",
-			    r);
-			p_failed++;
-		} else if (!partner_parse(r->body, r->body_len, &row->p, err,
-		    sizeof(err))) {
-			reasonf(row->p_err, sizeof(row->p_err),
-			    "unreadable partner answer: %s", err);
-			p_failed++;
-		} else {
-			row->p_ok = 1;
-		}
 	}
 
 	for (i = 0; i < res->nrows; i++) {
@@ -449,7 +475,7 @@ stats_collect(struct fanout *fo, struct stats_req *x)
 		    res->rows[i].p_err[0] != '\0')
 			res->partial = 1;
 	}
-	res->all_failed = a_failed && p_tried > 0 && p_failed == p_tried;
+	res->all_failed = !a_ok && p_tried > 0 && p_failed == p_tried;
 
 	return (res);
 }

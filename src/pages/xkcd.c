@@ -438,7 +438,8 @@ xkcd_request_comics(struct fanout *fo, struct xkcd_req *x)
 
 	for (i = 0; i < x->nslots; i++) {
 		s = &x->slots[i];
-		if ((c = cache_get(s->num)) != NULL && comic_copy(&s->comic, c)) {
+		if ((c = cache_get(s->num)) != NULL &&
+		    comic_copy(&s->comic, c)) {
 			s->cached = 1;
 			s->ok = 1;
 			continue;
