@@ -29,7 +29,8 @@
  *   the latest at its curl timeout) into call_detached_done(), which frees
  *   it.  Nothing touches the freed request afterwards.
  *
- * Admission.  Each worker caps the fan-outs in progress (max_fanouts) and
+ * Admission (admit.c).  Each worker caps the fan-outs in progress
+ * (max_fanouts) and
  * the upstream calls in flight (max_inflight).  A fan-out is admitted when
  * it first has calls to start: it reserves min(queued calls, concurrency)
  * slots of the in-flight cap at once, and is refused with a 503 and
@@ -69,7 +70,6 @@
 #include <sys/socket.h>
 
 #include <limits.h>
-#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,16 +77,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include <kore/kore.h>
 #include <kore/http.h>
 #include <kore/curl.h>
 
+#include "engine.h"
 #include "fanout.h"
 #include "qparam.h"
 #include "reply.h"
@@ -106,16 +101,8 @@
 #define CALL_LOGURL_MAX		512
 #define CALL_RESP_HDRS_MAX	(64 * 1024)
 #define CALL_HVAL_MAX		256
-#define UPSTREAM_IDLE_MAX	5L
 
-#define POOL_MAX		128
-#define POOL_CALLS		32
-#define POOL_NONE		-1
 
-/* Descriptors left for listeners, logs, pipes and resolver sockets. */
-#define FD_RESERVE		64
-#define TRIM_CHECK_MS		500
-#define TRIM_IDLE_MS		1000
 #define REFUSED_LOG_MS		10000
 
 /* Bodies and headers of answers, in libc memory (see call_append()). */
@@ -150,31 +137,11 @@ struct fanout_call {
 	struct fanout_result	result;
 };
 
-struct fanout {
-	struct http_request		*req;
-	const struct fanout_page	*page;
-	struct fanout_limits		limits;
-	int				async;
-	struct fanout_call		**calls;
-	size_t				ncalls;
-	size_t				cap;
-	size_t				next;
-	size_t				running;
-	size_t				reserved;
-	int				rounds;
-	int				parked;
-	u_int64_t			start_us;
-	u_int64_t			deadline_us;
-	double				elapsed_ms;
-	void				*udata;
-};
 
 struct fanout_state {
 	struct fanout		*fo;
 };
 
-CURLM		*__real_curl_multi_init(void);
-CURLM		*__wrap_curl_multi_init(void);
 
 static int	state_setup(struct http_request *);
 static int	state_wait(struct http_request *);
@@ -190,11 +157,7 @@ static size_t		fanout_start_queued(struct fanout *);
 static int		fanout_next_round(struct http_request *,
 			    struct fanout *);
 static size_t		fanout_queued(const struct fanout *);
-static int		fanout_admit(struct fanout *);
-static void		fanout_reserve_more(struct fanout *);
 static void		fanout_refuse(struct http_request *, struct fanout *);
-static void		fanout_idle_check(void);
-static void		fanout_trim(void *, u_int64_t);
 
 static int		call_start(struct fanout *, struct fanout_call *, int);
 static void		call_options(struct fanout *, struct fanout_call *,
@@ -207,7 +170,6 @@ static void		call_free(struct fanout_call *);
 static void		call_detach(struct fanout_call *);
 static void		call_detached_done(struct kore_curl *, void *);
 static void		call_ended(struct fanout_call *);
-static CURLcode		call_sslctx(CURL *, void *, void *);
 static size_t		call_write(char *, size_t, size_t, void *);
 static size_t		call_header(char *, size_t, size_t, void *);
 static void		call_append(struct call_buf *, const void *, size_t);
@@ -215,9 +177,6 @@ static curl_socket_t	call_opensocket(void *, curlsocktype,
 			    struct curl_sockaddr *);
 static u_int64_t	now_us(void);
 
-static int		pool_take(void);
-static void		pool_release(int);
-static void		pool_drop_all(void);
 
 static struct http_state	states[] = {
 	{ "FANOUT_STATE_SETUP",	state_setup },
@@ -227,7 +186,6 @@ static struct http_state	states[] = {
 
 #define states_size	(sizeof(states) / sizeof(states[0]))
 
-static CURLM			*multi = NULL;
 static struct fanout_limits	defaults = {
 	.max_calls = 100,
 	.concurrency = 10,
@@ -236,58 +194,17 @@ static struct fanout_limits	defaults = {
 	.deadline_ms = 15000,
 	.max_body = 1024 * 1024,
 };
-static struct fanout_stats	stats;
+struct fanout_stats		engine_stats;	/* engine.h */
 static u_int64_t		in_flight = 0;
-static X509_STORE		*ca_store = NULL;
 static int			error_detail = 0;
-static u_int64_t		idle_since = 0;
-static int			trim_pending = 0;
-static int			drop_pending = 0;
 static u_int64_t		refused_logged = 0;
 static u_int64_t		refused_log_ms = 0;
-
-/*
- * Upstream connection pools.  libcurl 7.88 walks every connection in a
- * cache when it looks for one to reuse, and again when a finished
- * transfer leaves the multi handle: with a thousand calls in flight on
- * a worker that was two thousand-long walks per call, the largest share
- * of the worker's time.  So the engine splits the connections into
- * pools (curl share handles, each owning a connection cache) of at most
- * POOL_CALLS calls in flight, filled first-fit: under light load every
- * call uses pool 0 and its connections; under heavy load a new call
- * goes to the first pool with room, the one where a call just finished
- * and left its connection idle.  Pools are made on demand and kept.
- */
-struct pool {
-	CURLSH		*share;
-	u_int32_t	running;
-};
-
-static struct pool		pools[POOL_MAX];
-static size_t			npools = 0;
-static long			pool_conns = 0;
-
-/*
- * Kore keeps its curl multi handle to itself; the link wraps
- * curl_multi_init() (-Wl,--wrap) so the engine can size its connection
- * cache, the one thing that decides whether upstream connections are
- * reused under load.
- */
-CURLM *
-__wrap_curl_multi_init(void)
-{
-	multi = __real_curl_multi_init();
-	return (multi);
-}
 
 void
 fanout_configure(const struct fanout_limits *limits, long maxconns)
 {
 	defaults = *limits;
-	pool_conns = maxconns;
-
-	if (multi != NULL && maxconns > 0)
-		curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, maxconns);
+	conns_configure(maxconns);
 }
 
 /* 1: clients see libcurl's detail after the fixed message (redacted). */
@@ -295,97 +212,6 @@ void
 fanout_set_error_detail(int on)
 {
 	error_detail = on;
-}
-
-/*
- * The worker's caps on fan-outs in progress and calls in flight; 0 derives
- * one from the worker's file limit F (Kore sets it before this runs):
- *
- *   U = F - client connections - FD_RESERVE   (left for upstream sockets)
- *   idle = min(upstream-conns, U / 2)         (pooled idle connections)
- *   max_inflight = U - idle                   (at least 1)
- *   max_fanouts = max_inflight / 2            (at least 1)
- *
- * libcurl keeps at most its cache limit of connections per pool beyond
- * those in use, so the idle cache is clamped to what the file limit leaves
- * once the in-flight cap is taken: the sockets of a worker then stay below
- * F even with every client connected and every slot taken.  The fan-out
- * cap bounds what the in-flight cap does not, a fan-out's queued calls and
- * the bodies it holds until it answers; at the pages' default of two calls
- * the two caps meet.  Called once per worker, after fanout_configure().
- */
-void
-fanout_set_caps(long long fanouts, long long inflight)
-{
-	u_int64_t	f, c, u, idle;
-
-	/* What Kore set; the sandbox has no getrlimit(). */
-	f = worker_rlimit_nofiles;
-	c = worker_max_connections;
-	u = f > c + FD_RESERVE ? f - c - FD_RESERVE : 0;
-	idle = MIN((u_int64_t)(pool_conns > 0 ? pool_conns : 0), u / 2);
-
-	stats.file_limit = f;
-	stats.max_inflight = inflight > 0 ? (u_int64_t)inflight :
-	    MAX(u - idle, 1);
-	stats.max_fanouts = fanouts > 0 ? (u_int64_t)fanouts :
-	    MAX(stats.max_inflight / 2, 1);
-
-	idle = u > stats.max_inflight ? u - stats.max_inflight : 1;
-	if ((u_int64_t)pool_conns > idle) {
-		pool_conns = (long)idle;
-		if (multi != NULL)
-			curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
-			    pool_conns);
-	}
-
-	(void)kore_timer_add(fanout_trim, TRIM_CHECK_MS, NULL, 0);
-}
-
-/*
- * The CA bundle https upstreams are verified against, parsed once in the
- * parent: before the workers chroot (the bundle's file may not exist
- * inside), and before they fork (they share the store).  Handed to libcurl
- * as a blob instead, it was copied into every call and parsed again for
- * every new TLS connection.  Returns the number of certificates.
- */
-int
-fanout_set_ca(const u_int8_t *pem, size_t len)
-{
-	BIO			*bio;
-	X509_STORE		*store;
-	STACK_OF(X509_INFO)	*infos;
-	X509_INFO		*info;
-	int			i, n;
-
-	if (len > INT_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
-		return (0);
-
-	n = 0;
-	store = NULL;
-	infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
-	if (infos != NULL && (store = X509_STORE_new()) != NULL) {
-		for (i = 0; i < sk_X509_INFO_num(infos); i++) {
-			info = sk_X509_INFO_value(infos, i);
-			if (info->x509 != NULL &&
-			    X509_STORE_add_cert(store, info->x509))
-				n++;
-		}
-	}
-
-	sk_X509_INFO_pop_free(infos, X509_INFO_free);
-	BIO_free(bio);
-	ERR_clear_error();
-
-	if (n == 0) {
-		X509_STORE_free(store);
-		return (0);
-	}
-
-	X509_STORE_free(ca_store);
-	ca_store = store;
-
-	return (n);
 }
 
 int
@@ -489,7 +315,7 @@ fanout_add(struct fanout *fo, int method, const char *url)
 		    "allows");
 
 	fo->calls[fo->ncalls++] = c;
-	stats.calls_live++;
+	engine_stats.calls_live++;
 
 	return (fo->ncalls - 1);
 }
@@ -742,14 +568,9 @@ fanout_reply_error(struct http_request *req, struct fanout *fo, int status,
 void
 fanout_get_stats(struct fanout_stats *out)
 {
-	size_t		i;
-
-	*out = stats;
+	*out = engine_stats;
 	out->in_flight = in_flight;
-	out->pools = npools;
-	out->pooled = 0;
-	for (i = 0; i < npools; i++)
-		out->pooled += pools[i].running;
+	conns_counts(&out->pools, &out->pooled);
 }
 
 static int
@@ -770,7 +591,7 @@ state_wait(struct http_request *req)
 	struct fanout_state	*st = http_state_get(req);
 	struct fanout		*fo = st->fo;
 
-	if (fo->reserved == 0 && !fanout_admit(fo)) {
+	if (fo->reserved == 0 && !admit_fanout(fo, fanout_queued(fo))) {
 		fanout_refuse(req, fo);
 		return (HTTP_STATE_COMPLETE);
 	}
@@ -828,7 +649,7 @@ fanout_alloc(struct http_request *req, const struct fanout_page *page,
 	if (page->udata_len > 0)
 		fo->udata = kore_calloc(1, page->udata_len);
 
-	stats.fanouts_live++;
+	engine_stats.fanouts_live++;
 
 	return (fo);
 }
@@ -869,18 +690,13 @@ fanout_free(struct fanout *fo)
 	if (fo->udata != NULL && fo->page->cleanup != NULL)
 		fo->page->cleanup(fo->udata);
 
-	/* Detached calls keep their slots until their transfers end. */
-	if (fo->reserved > 0) {
-		stats.reserved -= fo->reserved - detached;
-		stats.fanouts_active--;
-		fanout_idle_check();
-	}
+	admit_release(fo, detached);
 
 	kore_free(fo->calls);
 	kore_free(fo->udata);
 	kore_free(fo);
 
-	stats.fanouts_live--;
+	engine_stats.fanouts_live--;
 }
 
 static void
@@ -917,7 +733,7 @@ fanout_start_queued(struct fanout *fo)
 {
 	size_t		started, limit;
 
-	fanout_reserve_more(fo);
+	admit_more(fo, fanout_queued(fo));
 	limit = MIN(fo->limits.concurrency, fo->reserved);
 
 	started = 0;
@@ -929,8 +745,8 @@ fanout_start_queued(struct fanout *fo)
 		if (call_start(fo, fo->calls[fo->next++], KORE_CURL_ASYNC)) {
 			fo->running++;
 			started++;
-			if (++in_flight > stats.peak_in_flight)
-				stats.peak_in_flight = in_flight;
+			if (++in_flight > engine_stats.peak_in_flight)
+				engine_stats.peak_in_flight = in_flight;
 		}
 	}
 
@@ -956,57 +772,6 @@ fanout_queued(const struct fanout *fo)
 	return (n);
 }
 
-/*
- * A fan-out with calls to start and no slots yet: reserve them, or say no.
- * Nothing to start is no admission at all (the page answers at once).
- */
-static int
-fanout_admit(struct fanout *fo)
-{
-	size_t		want;
-
-	if ((want = fanout_queued(fo)) == 0)
-		return (KORE_RESULT_OK);
-
-	want = MIN(want, fo->limits.concurrency);
-	want = MIN(want, stats.max_inflight);
-
-	if (stats.fanouts_active >= stats.max_fanouts ||
-	    stats.reserved + want > stats.max_inflight) {
-		stats.refused++;
-		return (KORE_RESULT_ERROR);
-	}
-
-	fo->reserved = want;
-	stats.reserved += want;
-	stats.fanouts_active++;
-	trim_pending = 1;
-	drop_pending = 1;
-
-	return (KORE_RESULT_OK);
-}
-
-/* A later round with more calls than slots: take what is free. */
-static void
-fanout_reserve_more(struct fanout *fo)
-{
-	size_t		target, want, room;
-
-	target = MIN(fo->limits.concurrency, stats.max_inflight);
-	if (fo->reserved == 0 || fo->reserved >= target)
-		return;
-
-	want = MIN(target, fo->running + fanout_queued(fo));
-	if (want <= fo->reserved)
-		return;
-
-	room = stats.max_inflight > stats.reserved ?
-	    stats.max_inflight - stats.reserved : 0;
-	want = MIN(want - fo->reserved, room);
-	fo->reserved += want;
-	stats.reserved += want;
-}
-
 /* Over the worker's caps: 503 at once, the client may try again soon. */
 static void
 fanout_refuse(struct http_request *req, struct fanout *fo)
@@ -1025,10 +790,11 @@ fanout_refuse(struct http_request *req, struct fanout *fo)
 	if (now - refused_log_ms >= REFUSED_LOG_MS) {
 		kore_log(LOG_NOTICE, "at capacity (%llu fan-outs, %llu calls "
 		    "reserved): %llu fan-out(s) refused",
-		    (unsigned long long)stats.fanouts_active,
-		    (unsigned long long)stats.reserved,
-		    (unsigned long long)(stats.refused - refused_logged));
-		refused_logged = stats.refused;
+		    (unsigned long long)engine_stats.fanouts_active,
+		    (unsigned long long)engine_stats.reserved,
+		    (unsigned long long)(engine_stats.refused -
+		    refused_logged));
+		refused_logged = engine_stats.refused;
 		refused_log_ms = now;
 	}
 
@@ -1036,41 +802,6 @@ fanout_refuse(struct http_request *req, struct fanout *fo)
 	http_response_header(req, "retry-after", "1");
 	fanout_reply_error(req, fo, HTTP_STATUS_SERVICE_UNAVAILABLE,
 	    "too busy: too many upstream calls in flight, retry in a second");
-}
-
-/* The last fan-out or detached call is gone: start the idle clock. */
-static void
-fanout_idle_check(void)
-{
-	if (stats.fanouts_active == 0 && stats.reserved == 0)
-		idle_since = kore_time_ms();
-}
-
-/*
- * glibc keeps freed memory in its heap: after a load, once the worker has
- * been without fan-outs for TRIM_IDLE_MS, hand it back to the system.
- * After UPSTREAM_IDLE_MAX seconds no pooled connection may be reused any
- * more (CURLOPT_MAXAGE_CONN): close them all and trim again, rather than
- * keep a burst's thousands of connections until the next call.
- */
-static void
-fanout_trim(void *arg, u_int64_t now)
-{
-	if (stats.fanouts_active > 0 || stats.reserved > 0)
-		return;
-
-	if (drop_pending && now - idle_since >= UPSTREAM_IDLE_MAX * 1000) {
-		pool_drop_all();
-		drop_pending = 0;
-		trim_pending = 1;
-	}
-
-	if (!trim_pending || now - idle_since < TRIM_IDLE_MS)
-		return;
-
-	(void)malloc_trim(0);
-	trim_pending = 0;
-	stats.trims++;
 }
 
 /*
@@ -1118,14 +849,9 @@ call_options(struct fanout *fo, struct fanout_call *c, long timeout,
 	 * that libcurl would read as the answer to the next request.
 	 */
 	curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, UPSTREAM_IDLE_MAX);
-	/* https: the parsed bundle, not libcurl's default file. */
-	if (ca_store != NULL && strncasecmp(c->url, "https://", 8) == 0) {
-		curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
-		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, call_sslctx);
-	}
-	if ((flags & KORE_CURL_ASYNC) && (c->pool = pool_take()) != POOL_NONE)
-		curl_easy_setopt(h, CURLOPT_SHARE, pools[c->pool].share);
+	conns_tls(h, c->url);
+	if ((flags & KORE_CURL_ASYNC) && (c->pool = conns_take()) != POOL_NONE)
+		curl_easy_setopt(h, CURLOPT_SHARE, conns_share(c->pool));
 
 	kore_curl_http_setup(&c->curl, c->method, c->body, c->body_len);
 	for (i = 0; i < c->nheaders; i++)
@@ -1166,7 +892,7 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 
 	c->state = CALL_RUNNING;
 	c->start_us = now_us();
-	stats.calls_started++;
+	engine_stats.calls_started++;
 
 	if (flags & KORE_CURL_ASYNC) {
 		kore_curl_bind_request(&c->curl, fo->req);
@@ -1286,7 +1012,7 @@ call_free(struct fanout_call *c)
 	kore_free(c->body);
 	free(c);
 
-	stats.calls_live--;
+	engine_stats.calls_live--;
 }
 
 static void
@@ -1301,7 +1027,7 @@ call_detach(struct fanout_call *c)
 	c->fo = NULL;
 	kore_curl_bind_callback(&c->curl, call_detached_done, c);
 
-	stats.calls_detached++;
+	engine_stats.calls_detached++;
 }
 
 static void
@@ -1309,11 +1035,10 @@ call_detached_done(struct kore_curl *curl, void *arg)
 {
 	struct fanout_call	*c = arg;
 
-	stats.calls_detached--;
-	stats.reserved--;
+	engine_stats.calls_detached--;
 	call_ended(c);
 	call_free(c);
-	fanout_idle_check();
+	admit_slot_done();
 }
 
 static size_t
@@ -1380,23 +1105,14 @@ static void
 call_ended(struct fanout_call *c)
 {
 	in_flight--;
-	pool_release(c->pool);
+	conns_release(c->pool);
 	c->pool = POOL_NONE;
-}
-
-/* A new TLS connection: verify against the CA bundle's store. */
-static CURLcode
-call_sslctx(CURL *h, void *sslctx, void *arg)
-{
-	SSL_CTX_set1_cert_store(sslctx, ca_store);
-
-	return (CURLE_OK);
 }
 
 static curl_socket_t
 call_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 {
-	stats.conns_opened++;
+	engine_stats.conns_opened++;
 
 	return (socket(addr->family, addr->socktype, addr->protocol));
 }
@@ -1411,72 +1127,3 @@ now_us(void)
 	return ((u_int64_t)ts.tv_sec * 1000000 + (u_int64_t)ts.tv_nsec / 1000);
 }
 
-/*
- * The pool for a new call: the first with fewer than POOL_CALLS calls in
- * flight, a new one if all are full, the least busy one when POOL_MAX
- * are.  POOL_NONE (the multi handle's own cache) if libcurl has no
- * memory for another share handle.
- */
-static int
-pool_take(void)
-{
-	size_t		i, least;
-	CURLSH		*sh;
-
-	for (i = 0; i < npools; i++) {
-		if (pools[i].running < POOL_CALLS)
-			break;
-	}
-
-	if (i == npools && npools < POOL_MAX) {
-		if ((sh = curl_share_init()) == NULL)
-			return (POOL_NONE);
-		if (curl_share_setopt(sh, CURLSHOPT_SHARE,
-		    CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
-			curl_share_cleanup(sh);
-			return (POOL_NONE);
-		}
-		pools[npools++].share = sh;
-
-		/* libcurl applies the limit to each cache: split it. */
-		if (multi != NULL && pool_conns > 0) {
-			curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
-			    pool_conns / (long)npools > 0 ?
-			    pool_conns / (long)npools : 1L);
-		}
-	} else if (i == npools) {
-		least = 0;
-		for (i = 1; i < npools; i++) {
-			if (pools[i].running < pools[least].running)
-				least = i;
-		}
-		i = least;
-	}
-
-	pools[i].running++;
-
-	return ((int)i);
-}
-
-static void
-pool_release(int pool)
-{
-	if (pool != POOL_NONE)
-		pools[pool].running--;
-}
-
-/*
- * Close every pooled connection: only when no call is in flight, so no
- * easy handle uses a pool.  A pool libcurl still calls in use is kept,
- * with the ones before it.
- */
-static void
-pool_drop_all(void)
-{
-	while (npools > 0) {
-		if (pools[npools - 1].running > 0 ||
-		    curl_share_cleanup(pools[npools - 1].share) != CURLSHE_OK)
-			break;
-		pools[--npools].share = NULL;
-	}
-}
