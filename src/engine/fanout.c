@@ -30,8 +30,8 @@
  *   it.  Nothing touches the freed request afterwards.
  *
  * Admission (admit.c).  Each worker caps the fan-outs in progress
- * (max_fanouts) and
- * the upstream calls in flight (max_inflight).  A fan-out is admitted when
+ * (max_fanouts) and the upstream calls in flight (max_inflight).  A
+ * fan-out is admitted when
  * it first has calls to start: it reserves min(queued calls, concurrency)
  * slots of the in-flight cap at once, and is refused with a 503 and
  * Retry-After if the fan-out cap is reached or the slots are not free.  It
