@@ -23,6 +23,7 @@
 
 #include "partner.h"
 #include "settings.h"
+#include "url.h"
 
 #define SET_INT		1
 #define SET_STR		2
@@ -151,7 +152,6 @@ static const struct {
 static int	setting_apply(struct settings *, const struct setting *,
 		    const char *, char *, size_t);
 static void	*setting_ptr(struct settings *, const struct setting *);
-static int	url_has_host(const char *);
 static const char	*setting_choices(const struct setting *);
 static int	setting_choice(const struct setting *, const char *,
 		    long long *);
@@ -415,19 +415,6 @@ settings_addr_list(const char *list, const char *name, char *err,
 	return (1);
 }
 
-/* After "http://" or "https://" comes a host name or address. */
-static int
-url_has_host(const char *url)
-{
-	size_t		skip;
-
-	skip = strncmp(url, "https://", 8) == 0 ? 8 : 7;
-	if (strlen(url) <= skip)
-		return (0);
-
-	return (isalnum((unsigned char)url[skip]) || url[skip] == '[');
-}
-
 static const char *
 setting_choices(const struct setting *st)
 {
@@ -496,8 +483,7 @@ setting_apply(struct settings *s, const struct setting *st, const char *v,
 		}
 		break;
 	case SET_URL:
-		if (*v != '\0' && strncmp(v, "http://", 7) != 0 &&
-		    strncmp(v, "https://", 8) != 0) {
+		if (*v != '\0' && url_http_prefix(v) == 0) {
 			(void)snprintf(err, errlen, "invalid value '%s' for "
 			    "--%s (%s): expected an http:// or https:// URL",
 			    v, st->name, st->env);
@@ -519,7 +505,7 @@ setting_apply(struct settings *s, const struct setting *st, const char *v,
 		while (st->type == SET_URL && *str != '\0' &&
 		    str[strlen(str) - 1] == '/')
 			str[strlen(str) - 1] = '\0';
-		if (st->type == SET_URL && *v != '\0' && !url_has_host(str)) {
+		if (st->type == SET_URL && *v != '\0' && !url_is_http(str)) {
 			(void)snprintf(err, errlen, "invalid value '%s' for "
 			    "--%s (%s): the URL has no host", v, st->name,
 			    st->env);
