@@ -143,15 +143,15 @@ kore_parent_configure(int argc, char **argv)
 	(void)setvbuf(stdout, NULL, _IOLBF, 0);
 
 	r = settings_load(&settings, argc, argv, environ, err, sizeof(err));
-	if (r == -1) {
+	if (r == SETTINGS_HELP) {
 		settings_usage(stdout, argv[0]);
 		exit(0);
 	}
-	if (r == -2) {
+	if (r == SETTINGS_VERSION) {
 		printf("kore-fanout (kore %s)\n", kore_version);
 		exit(0);
 	}
-	if (r == 0) {
+	if (r == SETTINGS_ERROR) {
 		fprintf(stderr, "%s: %s\n", argv[0], err);
 		fprintf(stderr, "%s: see --help for the settings\n", argv[0]);
 		exit(1);

@@ -197,7 +197,7 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 	for (i = 0; i < TABLE_LEN; i++) {
 		if (!setting_apply(s, &table[i], table[i].def, err,
 		    errlen))
-			return (0);
+			return (SETTINGS_ERROR);
 	}
 
 	for (i = 0; i < TABLE_LEN; i++) {
@@ -208,7 +208,7 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 				continue;
 			v = envp[idx] + elen + 1;
 			if (!setting_apply(s, &table[i], v, err, errlen))
-				return (0);
+				return (SETTINGS_ERROR);
 			if (table[i].off == OFF(port))
 				port_given = 1;
 		}
@@ -239,7 +239,7 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 		case 0:
 			if (!setting_apply(s, &table[idx], optarg, err,
 			    errlen))
-				return (0);
+				return (SETTINGS_ERROR);
 			if (table[idx].off == OFF(port))
 				port_given = 1;
 			break;
@@ -259,13 +259,13 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 			s->skip_runas = 1;
 			break;
 		case 'h':
-			return (-1);
+			return (SETTINGS_HELP);
 		case 'v':
-			return (-2);
+			return (SETTINGS_VERSION);
 		case ':':
 			(void)snprintf(err, errlen, "option %s needs a value",
 			    argv[optind - 1]);
-			return (0);
+			return (SETTINGS_ERROR);
 		default:
 			/* glibc: optopt is 0 or a long option's val for a
 			 * bad long option, the letter for a short one. */
@@ -276,14 +276,14 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 				(void)snprintf(err, errlen,
 				    "unknown option '-%c'", optopt);
 			}
-			return (0);
+			return (SETTINGS_ERROR);
 		}
 	}
 
 	if (optind < argc) {
 		(void)snprintf(err, errlen, "unexpected argument '%s'",
 		    argv[optind]);
-		return (0);
+		return (SETTINGS_ERROR);
 	}
 
 	if (s->role == SETTINGS_ROLE_SIM && !port_given)
@@ -300,30 +300,30 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 		    !settings_default_upstream(s, s->partner_upstream,
 		    "/partner", "--partner-upstream (FANOUT_PARTNER_UPSTREAM)",
 		    err, errlen))
-			return (0);
+			return (SETTINGS_ERROR);
 		if (!product_list_parse(s->stats_products, NULL, 0, err,
 		    errlen))
-			return (0);
+			return (SETTINGS_ERROR);
 	}
 
 	if (!settings_addr_list(s->status_from, "--status-from "
 	    "(FANOUT_STATUS_FROM)", err, errlen))
-		return (0);
+		return (SETTINGS_ERROR);
 
 	if ((s->tls_cert[0] == '\0') != (s->tls_key[0] == '\0')) {
 		(void)snprintf(err, errlen, "--tls-cert (FANOUT_TLS_CERT) and "
 		    "--tls-key (FANOUT_TLS_KEY) go together");
-		return (0);
+		return (SETTINGS_ERROR);
 	}
 	if (s->http_port != 0 && s->tls_cert[0] == '\0') {
 		(void)snprintf(err, errlen, "--http-port (FANOUT_HTTP_PORT) "
 		    "redirects to HTTPS: it needs --tls-cert");
-		return (0);
+		return (SETTINGS_ERROR);
 	}
 	if (s->http_port != 0 && s->http_port == s->port) {
 		(void)snprintf(err, errlen, "--http-port must differ from "
 		    "--port (both %lld)", s->port);
-		return (0);
+		return (SETTINGS_ERROR);
 	}
 
 	if (s->pidfile[0] == '\0') {
@@ -331,7 +331,7 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 		    "/tmp/kore-fanout-%lld.pid", s->port);
 	}
 
-	return (1);
+	return (SETTINGS_OK);
 }
 
 void

@@ -9,6 +9,12 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* What settings_load() returns. */
+#define SETTINGS_ERROR		0	/* err says which setting and why */
+#define SETTINGS_OK		1
+#define SETTINGS_HELP		2	/* -h, --help: print the usage */
+#define SETTINGS_VERSION	3	/* -v: print the version */
+
 #define SETTINGS_ROLE_APP	0
 #define SETTINGS_ROLE_SIM	1
 
