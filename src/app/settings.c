@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "partner.h"
 #include "settings.h"
 #include "url.h"
 
@@ -300,9 +299,6 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 		    !settings_default_upstream(s, s->partner_upstream,
 		    "/partner", "--partner-upstream (FANOUT_PARTNER_UPSTREAM)",
 		    err, errlen))
-			return (SETTINGS_ERROR);
-		if (!product_list_parse(s->stats_products, NULL, 0, err,
-		    errlen))
 			return (SETTINGS_ERROR);
 	}
 

@@ -19,6 +19,8 @@
 #define SETTINGS_ROLE_SIM	1
 
 #define SETTINGS_STR_MAX	512
+/* An error quotes at most one value of SETTINGS_STR_MAX. */
+#define SETTINGS_ERR_MAX	(SETTINGS_STR_MAX + 128)
 #define SETTINGS_ADDRS_MAX	16
 
 /* --sync-pages */
