@@ -77,6 +77,9 @@ struct settings {
 	int		quiet;
 };
 
+/* The size of a setting's field, e.g. a buffer for its value. */
+#define SETTINGS_SIZE(f)	sizeof(((struct settings *)0)->f)
+
 extern struct settings	settings;
 
 int	settings_load(struct settings *, int, char **, char **,
