@@ -134,7 +134,7 @@ static pid_t			sim_pid = -1;
 static int			accesslog_fd = -1;
 static volatile sig_atomic_t	reload_asked = 0;
 static EVP_PKEY			*tls_pkey = NULL;
-static char			sim_key[SETTINGS_STR_MAX];
+static char			sim_key[SETTINGS_SIZE(partner_key)];
 
 int
 kore_parent_configure(int argc, char **argv)

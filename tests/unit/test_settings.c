@@ -16,7 +16,7 @@
 #define ARGS_MAX	12
 #define ENVS_MAX	6
 #define WANTS_MAX	10
-#define ERR_LEN		(SETTINGS_STR_MAX + 128)
+#define ERR_LEN		SETTINGS_ERR_MAX
 
 #define F_LL		1
 #define F_INT		2
