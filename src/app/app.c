@@ -47,6 +47,7 @@
 
 #include "fanout.h"
 #include "pages.h"
+#include "partner.h"
 #include "reply.h"
 #include "settings.h"
 #include "syncgate.h"
@@ -67,6 +68,7 @@ void	kore_parent_teardown(void);
 void	kore_worker_configure(void);
 void	kore_worker_teardown(void);
 
+static void	app_settings(int, char **);
 static void	app_listen(void);
 static void	app_tls(struct kore_domain *);
 static void	app_privsep(void);
@@ -132,30 +134,14 @@ static pid_t			sim_pid = -1;
 static int			accesslog_fd = -1;
 static volatile sig_atomic_t	reload_asked = 0;
 static EVP_PKEY			*tls_pkey = NULL;
-static char			sim_key[SETTINGS_STR_MAX];
+static char			sim_key[SETTINGS_SIZE(partner_key)];
 
 int
 kore_parent_configure(int argc, char **argv)
 {
-	char		err[SETTINGS_STR_MAX + 128];
-	int		r;
-
 	(void)setvbuf(stdout, NULL, _IOLBF, 0);
 
-	r = settings_load(&settings, argc, argv, environ, err, sizeof(err));
-	if (r == -1) {
-		settings_usage(stdout, argv[0]);
-		exit(0);
-	}
-	if (r == -2) {
-		printf("kore-fanout (kore %s)\n", kore_version);
-		exit(0);
-	}
-	if (r == 0) {
-		fprintf(stderr, "%s: %s\n", argv[0], err);
-		fprintf(stderr, "%s: see --help for the settings\n", argv[0]);
-		exit(1);
-	}
+	app_settings(argc, argv);
 
 	kore_foreground = settings.foreground;
 	skip_chroot = settings.skip_chroot;
@@ -454,6 +440,35 @@ app_fail(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n");
 	exit(1);
+}
+
+/*
+ * The settings, then what the pages check of them: -h and -v answer and
+ * exit 0, a bad value exits 1 with the reason, before any worker starts.
+ */
+static void
+app_settings(int argc, char **argv)
+{
+	char		err[SETTINGS_ERR_MAX];
+	int		r;
+
+	r = settings_load(&settings, argc, argv, environ, err, sizeof(err));
+	if (r == SETTINGS_HELP) {
+		settings_usage(stdout, argv[0]);
+		exit(0);
+	}
+	if (r == SETTINGS_VERSION) {
+		printf("kore-fanout (kore %s)\n", kore_version);
+		exit(0);
+	}
+	if (r == SETTINGS_OK && settings.role == SETTINGS_ROLE_APP &&
+	    !product_list_check(settings.stats_products, err, sizeof(err)))
+		r = SETTINGS_ERROR;
+	if (r != SETTINGS_OK) {
+		fprintf(stderr, "%s: %s\n", argv[0], err);
+		fprintf(stderr, "%s: see --help for the settings\n", argv[0]);
+		exit(1);
+	}
 }
 
 /*

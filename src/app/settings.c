@@ -2,9 +2,13 @@
  * Run-time settings.
  *
  * One table names every setting once: its flag, its environment variable,
- * its default and its range.  settings_load() applies the defaults, then
- * the environment, then the command line, and fails with the name of the
- * first bad value.  It uses libc only so the unit tests can call it.
+ * its default, its range and its field (offset and size).  settings_load()
+ * applies the defaults, then the environment, then the command line; then
+ * the role's defaults (the app points unset upstreams at the embedded
+ * simulator), the checks of settings that go together, and the pid file.
+ * It fails with the first bad value, named by its row ("--flag (ENV)").
+ * What a page makes of a value (--stats-products) the page checks.  libc
+ * only, so the unit tests can call it.
  */
 
 #include <sys/types.h>
@@ -21,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "partner.h"
 #include "settings.h"
+#include "url.h"
 
 #define SET_INT		1
 #define SET_STR		2
@@ -37,108 +41,115 @@ struct setting {
 	long long	min;
 	long long	max;
 	size_t		off;
+	size_t		size;	/* the field's: a string's room, NUL included */
 	const char	*help;
 };
 
 #define OFF(f)		offsetof(struct settings, f)
+#define FIELD(f)	OFF(f), SETTINGS_SIZE(f)
 
 static const struct setting	table[] = {
-	{ "bind", "FANOUT_BIND", SET_STR, "127.0.0.1", 0, 0, OFF(bind),
+	{ "bind", "FANOUT_BIND", SET_STR, "127.0.0.1", 0, 0, FIELD(bind),
 	    "address to listen on" },
-	{ "port", "FANOUT_PORT", SET_INT, "8888", 1, 65535, OFF(port),
+	{ "port", "FANOUT_PORT", SET_INT, "8888", 1, 65535, FIELD(port),
 	    "port to listen on (the simulator role defaults to 8889)" },
-	{ "workers", "FANOUT_WORKERS", SET_INT, "0", 0, 64, OFF(workers),
+	{ "workers", "FANOUT_WORKERS", SET_INT, "0", 0, 64, FIELD(workers),
 	    "worker processes (0: one per CPU)" },
-	{ "upstream", "FANOUT_UPSTREAM", SET_URL, "", 0, 0, OFF(upstream),
+	{ "upstream", "FANOUT_UPSTREAM", SET_URL, "", 0, 0, FIELD(upstream),
 	    "delay service base URL (default: the embedded simulator)" },
 	{ "xkcd-upstream", "FANOUT_XKCD_UPSTREAM", SET_URL, "",
-	    0, 0, OFF(xkcd_upstream),
+	    0, 0, FIELD(xkcd_upstream),
 	    "xkcd base URL, e.g. https://xkcd.com (default: the simulator)" },
 	{ "xkcd-cache", "FANOUT_XKCD_CACHE", SET_INT, "1000", 0, 100000,
-	    OFF(xkcd_cache), "comics cached per worker (0: no cache)" },
+	    FIELD(xkcd_cache), "comics cached per worker (0: no cache)" },
 	{ "xkcd-latest-ttl", "FANOUT_XKCD_LATEST_TTL", SET_INT, "3600", 0,
-	    86400, OFF(xkcd_latest_ttl),
+	    86400, FIELD(xkcd_latest_ttl),
 	    "seconds the latest comic number is reused" },
 	{ "analytics-upstream", "FANOUT_ANALYTICS_UPSTREAM", SET_URL, "",
-	    0, 0, OFF(analytics_upstream),
+	    0, 0, FIELD(analytics_upstream),
 	    "analytics service base URL (default: the simulator)" },
 	{ "partner-upstream", "FANOUT_PARTNER_UPSTREAM", SET_URL, "",
-	    0, 0, OFF(partner_upstream),
+	    0, 0, FIELD(partner_upstream),
 	    "partner API base URL (default: the simulator)" },
 	{ "partner-key", "FANOUT_PARTNER_KEY", SET_STR, "", 0, 0,
-	    OFF(partner_key), "partner API key (prefer the environment)" },
+	    FIELD(partner_key), "partner API key (prefer the environment)" },
 	{ "stats-products", "FANOUT_STATS_PRODUCTS", SET_STR,
 	    "p01,p02,p03,p04,p05,p06,p07,p08,p09,p10,p11,p12,p13,p14,p15,"
-	    "p16,p17,p18,p19,p20", 0, SETTINGS_STR_MAX * 4, OFF(stats_products),
+	    "p16,p17,p18,p19,p20", 0, 0, FIELD(stats_products),
 	    "products on the stats page, comma-separated" },
 	{ "stats-limit", "FANOUT_STATS_LIMIT", SET_INT, "5", 1, 1000,
-	    OFF(stats_limit), "stats page: upstream calls in flight" },
+	    FIELD(stats_limit), "stats page: upstream calls in flight" },
 	{ "stats-ttl", "FANOUT_STATS_TTL", SET_INT, "30", 0, 86400,
-	    OFF(stats_ttl), "seconds a complete stats result is reused" },
+	    FIELD(stats_ttl), "seconds a complete stats result is reused" },
 	{ "sim-port", "FANOUT_SIM_PORT", SET_INT, "8889", 0, 65535,
-	    OFF(sim_port), "port of the embedded simulator (0: do not start)" },
+	    FIELD(sim_port),
+	    "port of the embedded simulator (0: do not start)" },
 	{ "call-timeout", "FANOUT_CALL_TIMEOUT_MS", SET_INT, "10000", 1,
-	    600000, OFF(call_timeout_ms), "per upstream call timeout, ms" },
+	    600000, FIELD(call_timeout_ms), "per upstream call timeout, ms" },
 	{ "connect-timeout", "FANOUT_CONNECT_TIMEOUT_MS", SET_INT, "2000", 1,
-	    60000, OFF(connect_timeout_ms), "upstream connect timeout, ms" },
+	    60000, FIELD(connect_timeout_ms), "upstream connect timeout, ms" },
 	{ "deadline", "FANOUT_DEADLINE_MS", SET_INT, "15000", 1, 600000,
-	    OFF(deadline_ms), "overall deadline for one page's calls, ms" },
+	    FIELD(deadline_ms), "overall deadline for one page's calls, ms" },
 	{ "sync-pages", "FANOUT_SYNC_PAGES", SET_CHOICE, "on", 0, 0,
-	    OFF(sync_pages), "sync pages: on, off (404) or limit (503 while "
+	    FIELD(sync_pages), "sync pages: on, off (404) or limit (503 while "
 	    "they hold all workers but one)" },
 	{ "fanout-limit", "FANOUT_LIMIT", SET_INT, "10", 1, 1000,
-	    OFF(fanout_limit), "upstream calls in flight per request" },
+	    FIELD(fanout_limit), "upstream calls in flight per request" },
 	{ "max-calls", "FANOUT_MAX_CALLS", SET_INT, "100", 1, 1000,
-	    OFF(max_calls), "upstream calls allowed per request" },
+	    FIELD(max_calls), "upstream calls allowed per request" },
 	{ "max-body", "FANOUT_MAX_BODY", SET_INT, "1048576", 1, 67108864,
-	    OFF(max_body), "largest upstream body accepted, bytes" },
+	    FIELD(max_body), "largest upstream body accepted, bytes" },
 	{ "max-connections", "FANOUT_MAX_CONNECTIONS", SET_INT, "0", 0, 1000000,
-	    OFF(max_connections), "client connections per worker (0: a third "
+	    FIELD(max_connections), "client connections per worker (0: a third "
 	    "of the file limit)" },
 	{ "upstream-conns", "FANOUT_UPSTREAM_CONNS", SET_INT, "4096", 1,
-	    65536, OFF(upstream_conns),
+	    65536, FIELD(upstream_conns),
 	    "idle upstream connections kept per worker" },
 	{ "max-fanouts", "FANOUT_MAX_FANOUTS", SET_INT, "0", 0, 1000000,
-	    OFF(max_fanouts), "fan-outs in progress per worker, 503 beyond "
+	    FIELD(max_fanouts), "fan-outs in progress per worker, 503 beyond "
 	    "(0: half of --max-inflight)" },
 	{ "max-inflight", "FANOUT_MAX_INFLIGHT", SET_INT, "0", 0, 1000000,
-	    OFF(max_inflight), "upstream calls in flight per worker, 503 "
+	    FIELD(max_inflight), "upstream calls in flight per worker, 503 "
 	    "beyond (0: from the file limit)" },
-	{ "tls-cert", "FANOUT_TLS_CERT", SET_STR, "", 0, 0, OFF(tls_cert),
+	{ "tls-cert", "FANOUT_TLS_CERT", SET_STR, "", 0, 0, FIELD(tls_cert),
 	    "serve HTTPS with this certificate chain (PEM)" },
-	{ "tls-key", "FANOUT_TLS_KEY", SET_STR, "", 0, 0, OFF(tls_key),
+	{ "tls-key", "FANOUT_TLS_KEY", SET_STR, "", 0, 0, FIELD(tls_key),
 	    "private key for --tls-cert (PEM)" },
 	{ "http-port", "FANOUT_HTTP_PORT", SET_INT, "0", 0, 65535,
-	    OFF(http_port), "with TLS: plain HTTP port that redirects to HTTPS "
-	    "(0: none)" },
-	{ "runas", "FANOUT_RUNAS", SET_STR, "", 0, 0, OFF(runas),
+	    FIELD(http_port), "with TLS: plain HTTP port that redirects to "
+	    "HTTPS (0: none)" },
+	{ "runas", "FANOUT_RUNAS", SET_STR, "", 0, 0, FIELD(runas),
 	    "user to run as when started as root (without -r)" },
-	{ "root", "FANOUT_ROOT", SET_STR, "", 0, 0, OFF(root),
+	{ "root", "FANOUT_ROOT", SET_STR, "", 0, 0, FIELD(root),
 	    "directory to chroot into (without -n; default: current)" },
-	{ "accesslog", "FANOUT_ACCESSLOG", SET_STR, "", 0, 0, OFF(accesslog),
+	{ "accesslog", "FANOUT_ACCESSLOG", SET_STR, "", 0, 0, FIELD(accesslog),
 	    "append one line per request to this file" },
 	{ "ca-file", "FANOUT_CA_FILE", SET_STR,
-	    "/etc/ssl/certs/ca-certificates.crt", 0, 0, OFF(ca_file),
+	    "/etc/ssl/certs/ca-certificates.crt", 0, 0, FIELD(ca_file),
 	    "CA bundle that https upstreams are verified against" },
 	{ "trusted-proxies", "FANOUT_TRUSTED_PROXIES", SET_STR, "", 0, 0,
-	    OFF(trusted_proxies), "addresses whose X-Forwarded-For/-Proto "
+	    FIELD(trusted_proxies), "addresses whose X-Forwarded-For/-Proto "
 	    "are believed, comma-separated" },
 	{ "csp-img-src", "FANOUT_CSP_IMG_SRC", SET_STR, "", 0, 0,
-	    OFF(csp_img_src), "extra image origins for the CSP (default: the "
+	    FIELD(csp_img_src), "extra image origins for the CSP (default: the "
 	    "xkcd upstream's)" },
 	{ "error-detail", "FANOUT_ERROR_DETAIL", SET_INT, "0", 0, 1,
-	    OFF(error_detail), "1: show libcurl's error detail to clients "
+	    FIELD(error_detail), "1: show libcurl's error detail to clients "
 	    "(development; never the API key)" },
 	{ "status-from", "FANOUT_STATUS_FROM", SET_STR, "", 0, 0,
-	    OFF(status_from), "clients besides loopback allowed /_/stats and "
+	    FIELD(status_from), "clients besides loopback allowed /_/stats and "
 	    "/_/whoami: addresses or any, comma-separated" },
 	{ "seccomp-trace", "FANOUT_SECCOMP_TRACE", SET_INT, "0", 0, 1,
-	    OFF(seccomp_trace), "log sandbox violations instead of dying (1)" },
-	{ "pidfile", "FANOUT_PIDFILE", SET_STR, "", 0, 0, OFF(pidfile),
+	    FIELD(seccomp_trace),
+	    "log sandbox violations instead of dying (1)" },
+	{ "pidfile", "FANOUT_PIDFILE", SET_STR, "", 0, 0, FIELD(pidfile),
 	    "pid file (default: /tmp/kore-fanout-<port>.pid)" },
 };
 
 #define TABLE_LEN	(sizeof(table) / sizeof(table[0]))
+
+/* "--" name " (" env ")", as errors name a setting. */
+#define LABEL_MAX	64
 
 /* The words a SET_CHOICE setting takes, stored as their index. */
 static const struct {
@@ -148,17 +159,45 @@ static const struct {
 	{ OFF(sync_pages), "on|off|limit" },
 };
 
+/* Where an upstream left unset points on the embedded simulator. */
+static const struct {
+	size_t		off;
+	const char	*path;
+} sim_paths[] = {
+	{ OFF(upstream), "" },
+	{ OFF(xkcd_upstream), "/xkcd" },
+	{ OFF(analytics_upstream), "/analytics" },
+	{ OFF(partner_upstream), "/partner" },
+};
+
+static int	settings_defaults(struct settings *, char *, size_t);
+static int	settings_environment(struct settings *, char **, int *,
+		    char *, size_t);
+static void	settings_longopts(struct option *);
+static int	settings_options(struct settings *, int, char **, int *,
+		    char *, size_t);
+static void	settings_kore_flag(struct settings *, int);
+static void	settings_bad_option(int, char **, char *, size_t);
+static int	settings_role(struct settings *, int, char *, size_t);
+static int	settings_default_upstream(struct settings *, size_t,
+		    const char *, char *, size_t);
+static int	settings_check(const struct settings *, char *, size_t);
+static int	settings_status_from(const struct settings *, char *,
+		    size_t);
+static void	settings_pidfile(struct settings *);
+static int	setting_given(struct settings *, const struct setting *,
+		    const char *, int *, char *, size_t);
 static int	setting_apply(struct settings *, const struct setting *,
 		    const char *, char *, size_t);
+static int	setting_apply_str(struct settings *, const struct setting *,
+		    const char *, const char *, char *, size_t);
+static const struct setting	*setting_at(size_t);
+static const char	*setting_name(size_t);
+static const char	*setting_label(size_t, char *, size_t);
 static void	*setting_ptr(struct settings *, const struct setting *);
-static int	url_has_host(const char *);
 static const char	*setting_choices(const struct setting *);
 static int	setting_choice(const struct setting *, const char *,
 		    long long *);
-static int	settings_default_upstream(struct settings *, char *,
-		    const char *, const char *, char *, size_t);
-static int	settings_addr_list(const char *, const char *, char *,
-		    size_t);
 
 struct settings		settings;
 
@@ -185,153 +224,27 @@ int
 settings_load(struct settings *s, int argc, char **argv, char **envp,
     char *err, size_t errlen)
 {
-	struct option	longopts[TABLE_LEN + 3];
-	const char	*v;
-	size_t		i, elen;
-	int		ch, idx, port_given;
+	int		r, port_given;
 
 	memset(s, 0, sizeof(*s));
 	s->role = SETTINGS_ROLE_APP;
 	port_given = 0;
 
-	for (i = 0; i < TABLE_LEN; i++) {
-		if (!setting_apply(s, &table[i], table[i].def, err,
-		    errlen))
-			return (0);
-	}
+	if (!settings_defaults(s, err, errlen) ||
+	    !settings_environment(s, envp, &port_given, err, errlen))
+		return (SETTINGS_ERROR);
 
-	for (i = 0; i < TABLE_LEN; i++) {
-		elen = strlen(table[i].env);
-		for (idx = 0; envp != NULL && envp[idx] != NULL; idx++) {
-			if (strncmp(envp[idx], table[i].env, elen) != 0 ||
-			    envp[idx][elen] != '=')
-				continue;
-			v = envp[idx] + elen + 1;
-			if (!setting_apply(s, &table[i], v, err, errlen))
-				return (0);
-			if (table[i].off == OFF(port))
-				port_given = 1;
-		}
-	}
+	r = settings_options(s, argc, argv, &port_given, err, errlen);
+	if (r != SETTINGS_OK)
+		return (r);
 
-	for (i = 0; i < TABLE_LEN; i++) {
-		longopts[i].name = table[i].name;
-		longopts[i].has_arg = required_argument;
-		longopts[i].flag = NULL;
-		longopts[i].val = 0;
-	}
-	longopts[TABLE_LEN].name = "simulator";
-	longopts[TABLE_LEN].has_arg = no_argument;
-	longopts[TABLE_LEN].flag = NULL;
-	longopts[TABLE_LEN].val = 'S';
-	longopts[TABLE_LEN + 1].name = "help";
-	longopts[TABLE_LEN + 1].has_arg = no_argument;
-	longopts[TABLE_LEN + 1].flag = NULL;
-	longopts[TABLE_LEN + 1].val = 'h';
-	memset(&longopts[TABLE_LEN + 2], 0, sizeof(longopts[0]));
+	if (!settings_role(s, port_given, err, errlen) ||
+	    !settings_check(s, err, errlen))
+		return (SETTINGS_ERROR);
 
-	/* 0, not 1: glibc then also forgets a half-read "-abc" group. */
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":fhnqrv", longopts,
-	    &idx)) != -1) {
-		switch (ch) {
-		case 0:
-			if (!setting_apply(s, &table[idx], optarg, err,
-			    errlen))
-				return (0);
-			if (table[idx].off == OFF(port))
-				port_given = 1;
-			break;
-		case 'S':
-			s->role = SETTINGS_ROLE_SIM;
-			break;
-		case 'f':
-			s->foreground = 1;
-			break;
-		case 'n':
-			s->skip_chroot = 1;
-			break;
-		case 'q':
-			s->quiet = 1;
-			break;
-		case 'r':
-			s->skip_runas = 1;
-			break;
-		case 'h':
-			return (-1);
-		case 'v':
-			return (-2);
-		case ':':
-			(void)snprintf(err, errlen, "option %s needs a value",
-			    argv[optind - 1]);
-			return (0);
-		default:
-			/* glibc: optopt is 0 or a long option's val for a
-			 * bad long option, the letter for a short one. */
-			if (optopt == 0 || optopt == 'S' || optopt == 'h') {
-				(void)snprintf(err, errlen,
-				    "unknown option '%s'", argv[optind - 1]);
-			} else {
-				(void)snprintf(err, errlen,
-				    "unknown option '-%c'", optopt);
-			}
-			return (0);
-		}
-	}
+	settings_pidfile(s);
 
-	if (optind < argc) {
-		(void)snprintf(err, errlen, "unexpected argument '%s'",
-		    argv[optind]);
-		return (0);
-	}
-
-	if (s->role == SETTINGS_ROLE_SIM && !port_given)
-		s->port = s->sim_port != 0 ? s->sim_port : 8889;
-
-	if (s->role == SETTINGS_ROLE_APP) {
-		if (!settings_default_upstream(s, s->upstream, "",
-		    "--upstream (FANOUT_UPSTREAM)", err, errlen) ||
-		    !settings_default_upstream(s, s->xkcd_upstream, "/xkcd",
-		    "--xkcd-upstream (FANOUT_XKCD_UPSTREAM)", err, errlen) ||
-		    !settings_default_upstream(s, s->analytics_upstream,
-		    "/analytics", "--analytics-upstream "
-		    "(FANOUT_ANALYTICS_UPSTREAM)", err, errlen) ||
-		    !settings_default_upstream(s, s->partner_upstream,
-		    "/partner", "--partner-upstream (FANOUT_PARTNER_UPSTREAM)",
-		    err, errlen))
-			return (0);
-		if (!product_list_parse(s->stats_products, NULL, 0, err,
-		    errlen))
-			return (0);
-	}
-
-	if (!settings_addr_list(s->status_from, "--status-from "
-	    "(FANOUT_STATUS_FROM)", err, errlen))
-		return (0);
-
-	if ((s->tls_cert[0] == '\0') != (s->tls_key[0] == '\0')) {
-		(void)snprintf(err, errlen, "--tls-cert (FANOUT_TLS_CERT) and "
-		    "--tls-key (FANOUT_TLS_KEY) go together");
-		return (0);
-	}
-	if (s->http_port != 0 && s->tls_cert[0] == '\0') {
-		(void)snprintf(err, errlen, "--http-port (FANOUT_HTTP_PORT) "
-		    "redirects to HTTPS: it needs --tls-cert");
-		return (0);
-	}
-	if (s->http_port != 0 && s->http_port == s->port) {
-		(void)snprintf(err, errlen, "--http-port must differ from "
-		    "--port (both %lld)", s->port);
-		return (0);
-	}
-
-	if (s->pidfile[0] == '\0') {
-		(void)snprintf(s->pidfile, sizeof(s->pidfile),
-		    "/tmp/kore-fanout-%lld.pid", s->port);
-	}
-
-	return (1);
+	return (SETTINGS_OK);
 }
 
 void
@@ -352,62 +265,274 @@ settings_usage(FILE *fp, const char *prog)
 	}
 }
 
+static int
+settings_defaults(struct settings *s, char *err, size_t errlen)
+{
+	size_t		i;
+
+	for (i = 0; i < TABLE_LEN; i++) {
+		if (!setting_apply(s, &table[i], table[i].def, err, errlen))
+			return (0);
+	}
+
+	return (1);
+}
+
+/* NAME=value entries of envp, in their order: a later one wins. */
+static int
+settings_environment(struct settings *s, char **envp, int *port_given,
+    char *err, size_t errlen)
+{
+	size_t		i, elen;
+	int		idx;
+
+	for (i = 0; i < TABLE_LEN; i++) {
+		elen = strlen(table[i].env);
+		for (idx = 0; envp != NULL && envp[idx] != NULL; idx++) {
+			if (strncmp(envp[idx], table[i].env, elen) != 0 ||
+			    envp[idx][elen] != '=')
+				continue;
+			if (!setting_given(s, &table[i], envp[idx] + elen + 1,
+			    port_given, err, errlen))
+				return (0);
+		}
+	}
+
+	return (1);
+}
+
+/* A long option per table row (val 0, index = row), then our own two. */
+static void
+settings_longopts(struct option *longopts)
+{
+	size_t		i;
+
+	for (i = 0; i < TABLE_LEN; i++) {
+		longopts[i].name = table[i].name;
+		longopts[i].has_arg = required_argument;
+		longopts[i].flag = NULL;
+		longopts[i].val = 0;
+	}
+	longopts[TABLE_LEN].name = "simulator";
+	longopts[TABLE_LEN].has_arg = no_argument;
+	longopts[TABLE_LEN].flag = NULL;
+	longopts[TABLE_LEN].val = 'S';
+	longopts[TABLE_LEN + 1].name = "help";
+	longopts[TABLE_LEN + 1].has_arg = no_argument;
+	longopts[TABLE_LEN + 1].flag = NULL;
+	longopts[TABLE_LEN + 1].val = 'h';
+	memset(&longopts[TABLE_LEN + 2], 0, sizeof(longopts[0]));
+}
+
+static int
+settings_options(struct settings *s, int argc, char **argv, int *port_given,
+    char *err, size_t errlen)
+{
+	struct option	longopts[TABLE_LEN + 3];
+	int		ch, idx;
+
+	settings_longopts(longopts);
+
+	/* 0, not 1: glibc then also forgets a half-read "-abc" group. */
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":fhnqrv", longopts,
+	    &idx)) != -1) {
+		switch (ch) {
+		case 0:
+			if (!setting_given(s, &table[idx], optarg, port_given,
+			    err, errlen))
+				return (SETTINGS_ERROR);
+			break;
+		case 'S':
+		case 'f':
+		case 'n':
+		case 'q':
+		case 'r':
+			settings_kore_flag(s, ch);
+			break;
+		case 'h':
+			return (SETTINGS_HELP);
+		case 'v':
+			return (SETTINGS_VERSION);
+		default:
+			settings_bad_option(ch, argv, err, errlen);
+			return (SETTINGS_ERROR);
+		}
+	}
+
+	if (optind < argc) {
+		(void)snprintf(err, errlen, "unexpected argument '%s'",
+		    argv[optind]);
+		return (SETTINGS_ERROR);
+	}
+
+	return (SETTINGS_OK);
+}
+
+/* --simulator and Kore's own flags. */
+static void
+settings_kore_flag(struct settings *s, int ch)
+{
+	switch (ch) {
+	case 'S':
+		s->role = SETTINGS_ROLE_SIM;
+		break;
+	case 'f':
+		s->foreground = 1;
+		break;
+	case 'n':
+		s->skip_chroot = 1;
+		break;
+	case 'q':
+		s->quiet = 1;
+		break;
+	case 'r':
+		s->skip_runas = 1;
+		break;
+	}
+}
+
+static void
+settings_bad_option(int ch, char **argv, char *err, size_t errlen)
+{
+	if (ch == ':') {
+		(void)snprintf(err, errlen, "option %s needs a value",
+		    argv[optind - 1]);
+		return;
+	}
+
+	/* glibc: optopt is 0 or a long option's val for a bad long option,
+	 * the letter for a short one. */
+	if (optopt == 0 || optopt == 'S' || optopt == 'h') {
+		(void)snprintf(err, errlen, "unknown option '%s'",
+		    argv[optind - 1]);
+	} else {
+		(void)snprintf(err, errlen, "unknown option '-%c'", optopt);
+	}
+}
+
+/*
+ * The simulator role listens on --sim-port unless --port was given; the
+ * app role points each upstream left unset at the embedded simulator.
+ */
+static int
+settings_role(struct settings *s, int port_given, char *err, size_t errlen)
+{
+	size_t		i;
+
+	if (s->role == SETTINGS_ROLE_SIM && !port_given)
+		s->port = s->sim_port != 0 ? s->sim_port : 8889;
+
+	if (s->role != SETTINGS_ROLE_APP)
+		return (1);
+
+	for (i = 0; i < sizeof(sim_paths) / sizeof(sim_paths[0]); i++) {
+		if (!settings_default_upstream(s, sim_paths[i].off,
+		    sim_paths[i].path, err, errlen))
+			return (0);
+	}
+
+	return (1);
+}
+
 /*
  * An upstream left unset points at the embedded simulator, which the app
  * then starts (sim_embedded).
  */
 static int
-settings_default_upstream(struct settings *s, char *url, const char *path,
-    const char *name, char *err, size_t errlen)
+settings_default_upstream(struct settings *s, size_t off, const char *path,
+    char *err, size_t errlen)
 {
+	const struct setting	*st;
+	char			*url, label[LABEL_MAX];
+
+	st = setting_at(off);
+	url = setting_ptr(s, st);
 	if (*url != '\0')
 		return (1);
 
 	if (s->sim_port == 0) {
-		(void)snprintf(err, errlen, "%s is required when --sim-port "
-		    "is 0", name);
+		(void)snprintf(err, errlen, "%s is required when --%s is 0",
+		    setting_label(off, label, sizeof(label)),
+		    setting_name(OFF(sim_port)));
 		return (0);
 	}
 	if (s->sim_port == s->port) {
-		(void)snprintf(err, errlen, "--sim-port must differ from "
-		    "--port (both %lld)", s->port);
+		(void)snprintf(err, errlen, "--%s must differ from --%s "
+		    "(both %lld)", setting_name(OFF(sim_port)),
+		    setting_name(OFF(port)), s->port);
 		return (0);
 	}
 
-	(void)snprintf(url, SETTINGS_STR_MAX, "http://127.0.0.1:%lld%s",
+	(void)snprintf(url, st->size, "http://127.0.0.1:%lld%s",
 	    s->sim_port, path);
 	s->sim_embedded = 1;
 
 	return (1);
 }
 
+/* Settings that are only valid together. */
+static int
+settings_check(const struct settings *s, char *err, size_t errlen)
+{
+	char		cert[LABEL_MAX], key[LABEL_MAX], http[LABEL_MAX];
+
+	if (!settings_status_from(s, err, errlen))
+		return (0);
+
+	(void)setting_label(OFF(tls_cert), cert, sizeof(cert));
+	(void)setting_label(OFF(tls_key), key, sizeof(key));
+	(void)setting_label(OFF(http_port), http, sizeof(http));
+
+	if ((s->tls_cert[0] == '\0') != (s->tls_key[0] == '\0')) {
+		(void)snprintf(err, errlen, "%s and %s go together", cert,
+		    key);
+		return (0);
+	}
+	if (s->http_port != 0 && s->tls_cert[0] == '\0') {
+		(void)snprintf(err, errlen, "%s redirects to HTTPS: it needs "
+		    "--%s", http, setting_name(OFF(tls_cert)));
+		return (0);
+	}
+	if (s->http_port != 0 && s->http_port == s->port) {
+		(void)snprintf(err, errlen, "--%s must differ from --%s "
+		    "(both %lld)", setting_name(OFF(http_port)),
+		    setting_name(OFF(port)), s->port);
+		return (0);
+	}
+
+	return (1);
+}
+
 /*
- * A comma-separated list of IPv4 or IPv6 addresses or "any", at most
- * SETTINGS_ADDRS_MAX of them; empty is an empty list.
+ * --status-from: a comma-separated list of IPv4 or IPv6 addresses or
+ * "any", at most SETTINGS_ADDRS_MAX of them; empty is an empty list.
  */
 static int
-settings_addr_list(const char *list, const char *name, char *err,
-    size_t errlen)
+settings_status_from(const struct settings *s, char *err, size_t errlen)
 {
-	char		copy[SETTINGS_STR_MAX], *p, *comma;
+	char		copy[SETTINGS_SIZE(status_from)], *p, *comma;
+	char		label[LABEL_MAX];
 	u_int8_t	addr[16];
 	size_t		n;
 
-	(void)snprintf(copy, sizeof(copy), "%s", list);
+	(void)setting_label(OFF(status_from), label, sizeof(label));
+	(void)snprintf(copy, sizeof(copy), "%s", s->status_from);
 	n = 0;
-	for (p = copy; *list != '\0' && p != NULL; p = comma) {
+	for (p = copy; *copy != '\0' && p != NULL; p = comma) {
 		if ((comma = strchr(p, ',')) != NULL)
 			*comma++ = '\0';
 		if (strcmp(p, "any") != 0 && inet_pton(AF_INET, p, addr) != 1 &&
 		    inet_pton(AF_INET6, p, addr) != 1) {
 			(void)snprintf(err, errlen, "invalid value '%s' for "
 			    "%s: expected IP addresses or 'any', "
-			    "comma-separated", list, name);
+			    "comma-separated", s->status_from, label);
 			return (0);
 		}
 		if (++n > SETTINGS_ADDRS_MAX) {
 			(void)snprintf(err, errlen, "%s: at most %d addresses",
-			    name, SETTINGS_ADDRS_MAX);
+			    label, SETTINGS_ADDRS_MAX);
 			return (0);
 		}
 	}
@@ -415,17 +540,59 @@ settings_addr_list(const char *list, const char *name, char *err,
 	return (1);
 }
 
-/* After "http://" or "https://" comes a host name or address. */
-static int
-url_has_host(const char *url)
+static void
+settings_pidfile(struct settings *s)
 {
-	size_t		skip;
+	if (s->pidfile[0] == '\0') {
+		(void)snprintf(s->pidfile, sizeof(s->pidfile),
+		    "/tmp/kore-fanout-%lld.pid", s->port);
+	}
+}
 
-	skip = strncmp(url, "https://", 8) == 0 ? 8 : 7;
-	if (strlen(url) <= skip)
+/* A value from the environment or a flag; a given --port is remembered. */
+static int
+setting_given(struct settings *s, const struct setting *st, const char *v,
+    int *port_given, char *err, size_t errlen)
+{
+	if (!setting_apply(s, st, v, err, errlen))
 		return (0);
+	if (st->off == OFF(port))
+		*port_given = 1;
 
-	return (isalnum((unsigned char)url[skip]) || url[skip] == '[');
+	return (1);
+}
+
+/* The table's row for a field of struct settings; every one used has one. */
+static const struct setting *
+setting_at(size_t off)
+{
+	size_t		i;
+
+	for (i = 0; i < TABLE_LEN; i++) {
+		if (table[i].off == off)
+			return (&table[i]);
+	}
+
+	abort();
+}
+
+/* The flag's name, without its "--". */
+static const char *
+setting_name(size_t off)
+{
+	return (setting_at(off)->name);
+}
+
+/* "--name (ENV)", as errors name a setting. */
+static const char *
+setting_label(size_t off, char *buf, size_t len)
+{
+	const struct setting	*st;
+
+	st = setting_at(off);
+	(void)snprintf(buf, len, "--%s (%s)", st->name, st->env);
+
+	return (buf);
 }
 
 static const char *
@@ -473,59 +640,68 @@ static int
 setting_apply(struct settings *s, const struct setting *st, const char *v,
     char *err, size_t errlen)
 {
-	char		*str;
-	long long	*num;
-	size_t		size;
+	char		label[LABEL_MAX];
+
+	(void)setting_label(st->off, label, sizeof(label));
 
 	switch (st->type) {
 	case SET_CHOICE:
 		if (!setting_choice(st, v, setting_ptr(s, st))) {
 			(void)snprintf(err, errlen, "invalid value '%s' for "
-			    "--%s (%s): expected one of %s", v, st->name,
-			    st->env, setting_choices(st));
+			    "%s: expected one of %s", v, label,
+			    setting_choices(st));
 			return (0);
 		}
 		break;
 	case SET_INT:
-		num = setting_ptr(s, st);
-		if (!settings_parse_number(v, st->min, st->max, num)) {
+		if (!settings_parse_number(v, st->min, st->max,
+		    setting_ptr(s, st))) {
 			(void)snprintf(err, errlen, "invalid value '%s' for "
-			    "--%s (%s): expected an integer from %lld to %lld",
-			    v, st->name, st->env, st->min, st->max);
+			    "%s: expected an integer from %lld to %lld", v,
+			    label, st->min, st->max);
 			return (0);
 		}
 		break;
 	case SET_URL:
-		if (*v != '\0' && strncmp(v, "http://", 7) != 0 &&
-		    strncmp(v, "https://", 8) != 0) {
+		if (*v != '\0' && url_http_prefix(v) == 0) {
 			(void)snprintf(err, errlen, "invalid value '%s' for "
-			    "--%s (%s): expected an http:// or https:// URL",
-			    v, st->name, st->env);
+			    "%s: expected an http:// or https:// URL", v,
+			    label);
 			return (0);
 		}
 		/* FALLTHROUGH */
 	case SET_STR:
-		/* For strings, max is the buffer's size (default STR_MAX). */
-		size = st->max > 0 ? (size_t)st->max : SETTINGS_STR_MAX;
-		str = setting_ptr(s, st);
-		if (strlen(v) >= size) {
-			(void)snprintf(err, errlen, "value for --%s (%s) is "
-			    "longer than %zu bytes", st->name, st->env,
-			    size - 1);
-			return (0);
-		}
-		(void)strcpy(str, v);
-		/* A base URL is joined with paths: drop trailing slashes. */
-		while (st->type == SET_URL && *str != '\0' &&
-		    str[strlen(str) - 1] == '/')
-			str[strlen(str) - 1] = '\0';
-		if (st->type == SET_URL && *v != '\0' && !url_has_host(str)) {
-			(void)snprintf(err, errlen, "invalid value '%s' for "
-			    "--%s (%s): the URL has no host", v, st->name,
-			    st->env);
-			return (0);
-		}
-		break;
+		return (setting_apply_str(s, st, v, label, err, errlen));
+	}
+
+	return (1);
+}
+
+/* A string fits its field; a URL loses trailing slashes, keeps a host. */
+static int
+setting_apply_str(struct settings *s, const struct setting *st,
+    const char *v, const char *label, char *err, size_t errlen)
+{
+	char		*str;
+	size_t		len;
+
+	if (strlen(v) >= st->size) {
+		(void)snprintf(err, errlen, "value for %s is longer than %zu "
+		    "bytes", label, st->size - 1);
+		return (0);
+	}
+	str = setting_ptr(s, st);
+	(void)strcpy(str, v);
+	if (st->type != SET_URL)
+		return (1);
+
+	/* A base URL is joined with paths: drop trailing slashes. */
+	while ((len = strlen(str)) > 0 && str[len - 1] == '/')
+		str[len - 1] = '\0';
+	if (*v != '\0' && !url_is_http(str)) {
+		(void)snprintf(err, errlen, "invalid value '%s' for %s: the "
+		    "URL has no host", v, label);
+		return (0);
 	}
 
 	return (1);

@@ -9,10 +9,18 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* What settings_load() returns. */
+#define SETTINGS_ERROR		0	/* err says which setting and why */
+#define SETTINGS_OK		1
+#define SETTINGS_HELP		2	/* -h, --help: print the usage */
+#define SETTINGS_VERSION	3	/* -v: print the version */
+
 #define SETTINGS_ROLE_APP	0
 #define SETTINGS_ROLE_SIM	1
 
 #define SETTINGS_STR_MAX	512
+/* An error quotes at most one value of SETTINGS_STR_MAX. */
+#define SETTINGS_ERR_MAX	(SETTINGS_STR_MAX + 128)
 #define SETTINGS_ADDRS_MAX	16
 
 /* --sync-pages */
@@ -68,6 +76,9 @@ struct settings {
 	int		skip_runas;
 	int		quiet;
 };
+
+/* The size of a setting's field, e.g. a buffer for its value. */
+#define SETTINGS_SIZE(f)	sizeof(((struct settings *)0)->f)
 
 extern struct settings	settings;
 

@@ -9,7 +9,6 @@
  * reason.  libc and yajl only, so the unit tests can call it.
  */
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "comic.h"
+#include "url.h"
 
 static int	comic_string(yajl_val, const char *, char **, char *, size_t);
 
@@ -130,18 +130,10 @@ comic_url_ok(const char *url)
 {
 	const char	*p;
 
-	if (strncmp(url, "https://", 8) == 0)
-		p = url + 8;
-	else if (strncmp(url, "http://", 7) == 0)
-		p = url + 7;
-	else
+	if (!url_is_http(url))
 		return (0);
 
-	/* A host must follow: a name, an IPv4 or an [IPv6] literal. */
-	if (!isalnum((unsigned char)*p) && *p != '[')
-		return (0);
-
-	for (; *p != '\0'; p++) {
+	for (p = url; *p != '\0'; p++) {
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '"' ||
 		    *p == '\'' || *p == '<' || *p == '>' || *p == '\\' ||
 		    *p == '`')

@@ -51,7 +51,8 @@ demo_setup(struct http_request *req, struct fanout *fo)
 {
 	struct qparams		qp;
 	long long		calls, delay, i;
-	char			err[QPARAM_ERR_MAX], url[SETTINGS_STR_MAX + 32];
+	char			err[QPARAM_ERR_MAX];
+	char			url[SETTINGS_SIZE(upstream) + 32];
 
 
 	if (!qparam_parse(&qp, req->query_string, err, sizeof(err)) ||

@@ -1,5 +1,5 @@
 /*
- * The stats page's sources, as data.
+ * The stats page's sources, as data, and its configured product list.
  *
  * analytics: {"products": {"<id>": {"views": N, "visitors": N}, ...}}
  * partner:   {"product": "<id>", "sales": N, "revenue": X, "clicks": N,
@@ -92,6 +92,16 @@ product_list_parse(const char *list, product_id *out, size_t max, char *err,
 	}
 
 	return (n);
+}
+
+/*
+ * The stats page's configured product list (--stats-products), checked in
+ * the parent before any worker starts; err is the reason it is not valid.
+ */
+int
+product_list_check(const char *list, char *err, size_t errlen)
+{
+	return (product_list_parse(list, NULL, 0, err, errlen) != 0);
 }
 
 int

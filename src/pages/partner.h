@@ -31,6 +31,7 @@ struct partner_row {
 int	product_id_ok(const char *);
 size_t	product_list_parse(const char *, product_id *, size_t, char *,
 	    size_t);
+int	product_list_check(const char *, char *, size_t);
 int	analytics_parse(const void *, size_t, const product_id *, size_t,
 	    struct analytics_row *, char *, size_t);
 int	partner_parse(const void *, size_t, struct partner_row *, char *,

@@ -38,6 +38,23 @@ def test_invalid_settings_stop_startup(ctx):
                 word="--sim-port")
 
 
+def test_bad_stats_products_stop_startup(ctx):
+    """Checked in the parent (partner.c), not by the settings table: exit 1
+    with the list's reason, like any bad setting."""
+    for args, env, word in (
+            (["--stats-products", "P01"], None, "product ids use only"),
+            ([], {"FANOUT_STATS_PRODUCTS": "p01,,p02"},
+             "product ids are 1 to 32 characters"),
+            (["--stats-products", "p01,p02,p01"], None,
+             "product 'p01' is listed twice")):
+        e = dict(os.environ)
+        e.update(env or {})
+        p = run_to_exit([ctx.bin, "-fnr"] + args, env=e)
+        check(p.returncode == 1, "%r %r: exit %r" % (args, env, p.returncode))
+        check(word in p.stderr and "see --help" in p.stderr,
+              "%r %r: stderr %r lacks %r" % (args, env, p.stderr, word))
+
+
 def test_help_lists_settings(ctx):
     p = subprocess.run([ctx.bin, "--help"], capture_output=True, text=True,
                        timeout=10)

@@ -1,7 +1,7 @@
 /*
  * Unit tests for the libc/yajl-only modules: settings, qparam, stiming,
- * demojson, comic, tmpl and partner.  Prints a line per failed check, then
- * "N passed, N failed".
+ * demojson, comic, tmpl, partner and url.  Prints a line per failed check,
+ * then "N passed, N failed".
  */
 
 #include <stdarg.h>
@@ -27,6 +27,7 @@ main(void)
 	test_comic();
 	test_tmpl();
 	test_partner();
+	test_url();
 
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	return (unit_failed == 0 ? 0 : 1);

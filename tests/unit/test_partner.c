@@ -1,7 +1,7 @@
 /*
- * product_id_ok(), product_list_parse(), analytics_parse(),
- * partner_parse(), retry_after_parse() and url_encode(): the stats page's
- * sources, as data.
+ * product_id_ok(), product_list_parse(), product_list_check(),
+ * analytics_parse(), partner_parse(), retry_after_parse() and
+ * url_encode(): the stats page's sources, as data.
  */
 
 #include <stdio.h>
@@ -649,7 +649,33 @@ static const struct enc_case	enc_cases[] = {
 	{ __LINE__, "&a", "%26a" },
 };
 
+/* --stats-products as the parent checks it: ok, or the exact reason. */
+struct check_case {
+	int		 line;
+	const char	*list;
+	int		 ok;
+	const char	*err;
+};
+
+static const struct check_case	check_cases[] = {
+	{ __LINE__, "p01,p02,p03,p04,p05,p06,p07,p08,p09,p10,p11,p12,p13,"
+	    "p14,p15,p16,p17,p18,p19,p20", 1, NULL },
+	{ __LINE__, "p01", 1, NULL },
+	{ __LINE__, "p01,err503-x,slow-y", 1, NULL },
+	{ __LINE__, S32, 1, NULL },
+	{ __LINE__, "", 0, EIDLEN },
+	{ __LINE__, ",", 0, EIDLEN },
+	{ __LINE__, "p01,", 0, EIDLEN },
+	{ __LINE__, "p01,,p02", 0, EIDLEN },
+	{ __LINE__, S33, 0, EIDLEN },
+	{ __LINE__, "P01", 0, EIDCH },
+	{ __LINE__, "p01 ", 0, EIDCH },
+	{ __LINE__, "p01;p02", 0, EIDCH },
+	{ __LINE__, "p01,p02,p01", 0, ETWICE("p01") },
+};
+
 static void	test_id_ok(void);
+static void	test_list_check(void);
 static void	test_list_table(void);
 static void	test_list_limits(void);
 static void	test_analytics_table(void);
@@ -673,6 +699,7 @@ test_partner(void)
 	test_id_ok();
 	test_list_table();
 	test_list_limits();
+	test_list_check();
 	test_analytics_table();
 	test_analytics_more();
 	test_analytics_large();
@@ -838,6 +865,26 @@ test_list_limits(void)
 	CHECK(r == 0 && strcmp(e, "pro") == 0, "err buffer of 4: returned "
 	    "%zu, err %s", r, unit_quote(e, strlen(e)));
 	free(out);
+}
+
+static void
+test_list_check(void)
+{
+	const struct check_case	*c;
+	char			 e[ERR_LEN], what[200];
+	size_t			 i;
+	int			 r;
+
+	for (i = 0; i < NELEM(check_cases); i++) {
+		c = &check_cases[i];
+		(void)snprintf(e, sizeof(e), "untouched");
+		r = product_list_check(c->list, e, sizeof(e));
+		(void)snprintf(what, sizeof(what), "product_list_check(%s)",
+		    unit_quote(c->list, strlen(c->list)));
+		if (unit_num(__FILE__, c->line, what, c->ok, r) && !r)
+			(void)unit_str(__FILE__, c->line,
+			    "product_list_check err", c->err, e);
+	}
 }
 
 /*

@@ -16,7 +16,7 @@
 #define ARGS_MAX	12
 #define ENVS_MAX	6
 #define WANTS_MAX	10
-#define ERR_LEN		(SETTINGS_STR_MAX + 128)
+#define ERR_LEN		SETTINGS_ERR_MAX
 
 #define F_LL		1
 #define F_INT		2
@@ -61,7 +61,7 @@ static const struct field	fields[] = {
 
 /*
  * One call of settings_load(): argv after argv[0], the environment, the
- * expected return, a substring of the error (return 0) and the fields
+ * expected return, a substring of the error (ERR) and the fields
  * expected afterwards, as "field=value".
  */
 struct load_case {
@@ -81,12 +81,19 @@ static const char	*defaults[] = {
 	"xkcd_latest_ttl=3600", "sim_port=8889",
 	"call_timeout_ms=10000", "connect_timeout_ms=2000",
 	"deadline_ms=15000", "sync_pages=0", "fanout_limit=10",
-	"max_calls=100", "max_body=1048576", "upstream_conns=4096", "seccomp_trace=0",
+	"max_calls=100", "max_body=1048576", "upstream_conns=4096",
+	"seccomp_trace=0",
 	"pidfile=/tmp/kore-fanout-8888.pid", "sim_embedded=1",
 	"foreground=0", "skip_chroot=0", "skip_runas=0", "quiet=0",
 };
 
 #define S(...)		{ __VA_ARGS__ }
+
+/* settings_load()'s return codes, short enough for the rows. */
+#define OK		SETTINGS_OK
+#define ERR		SETTINGS_ERROR
+#define HELP		SETTINGS_HELP
+#define VERS		SETTINGS_VERSION
 
 /*
  * Rows where every upstream is given (sim_embedded 0) name the delay and
@@ -98,423 +105,424 @@ static const char	*defaults[] = {
 
 static const struct load_case	load_cases[] = {
 	/* Defaults. */
-	{ __LINE__, S(NULL), S(NULL), 1, NULL, S("port=8888") },
-	{ __LINE__, S(NULL), S("PATH=/bin", "HOME=/", "FANOUT=1"), 1, NULL,
+	{ __LINE__, S(NULL), S(NULL), OK, NULL, S("port=8888") },
+	{ __LINE__, S(NULL), S("PATH=/bin", "HOME=/", "FANOUT=1"), OK, NULL,
 	    S("port=8888", "upstream=http://127.0.0.1:8889") },
 
 	/* --name value and --name=value. */
-	{ __LINE__, S("--port", "9000"), S(NULL), 1, NULL,
+	{ __LINE__, S("--port", "9000"), S(NULL), OK, NULL,
 	    S("port=9000", "pidfile=/tmp/kore-fanout-9000.pid",
 	    "upstream=http://127.0.0.1:8889", "sim_embedded=1") },
-	{ __LINE__, S("--port=9000"), S(NULL), 1, NULL, S("port=9000") },
-	{ __LINE__, S("--port", "1"), S(NULL), 1, NULL, S("port=1") },
-	{ __LINE__, S("--port", "65535"), S(NULL), 1, NULL,
+	{ __LINE__, S("--port=9000"), S(NULL), OK, NULL, S("port=9000") },
+	{ __LINE__, S("--port", "1"), S(NULL), OK, NULL, S("port=1") },
+	{ __LINE__, S("--port", "65535"), S(NULL), OK, NULL,
 	    S("port=65535") },
-	{ __LINE__, S("--port", "09000"), S(NULL), 1, NULL,
+	{ __LINE__, S("--port", "09000"), S(NULL), OK, NULL,
 	    S("port=9000") },
-	{ __LINE__, S("--port", "9000", "--port", "9001"), S(NULL), 1, NULL,
+	{ __LINE__, S("--port", "9000", "--port", "9001"), S(NULL), OK, NULL,
 	    S("port=9001") },
 	{ __LINE__, S("--bind", "0.0.0.0", "--workers", "64",
 	    "--call-timeout", "600000", "--connect-timeout", "60000",
-	    "--deadline", "1", "--fanout-limit", "1000"), S(NULL), 1, NULL,
+	    "--deadline", "1", "--fanout-limit", "1000"), S(NULL), OK, NULL,
 	    S("bind=0.0.0.0", "workers=64", "call_timeout_ms=600000",
 	    "connect_timeout_ms=60000", "deadline_ms=1",
 	    "fanout_limit=1000") },
 	{ __LINE__, S("--max-calls=1", "--max-body=67108864",
-	    "--upstream-conns=65536", "--pidfile=/run/x.pid"), S(NULL), 1,
+	    "--upstream-conns=65536", "--pidfile=/run/x.pid"), S(NULL), OK,
 	    NULL, S("max_calls=1", "max_body=67108864",
 	    "upstream_conns=65536", "pidfile=/run/x.pid") },
 
 	/* A choice is stored as its index; anything else names them all. */
-	{ __LINE__, S("--sync-pages", "off"), S(NULL), 1, NULL,
+	{ __LINE__, S("--sync-pages", "off"), S(NULL), OK, NULL,
 	    S("sync_pages=1") },
-	{ __LINE__, S(NULL), S("FANOUT_SYNC_PAGES=limit"), 1, NULL,
+	{ __LINE__, S(NULL), S("FANOUT_SYNC_PAGES=limit"), OK, NULL,
 	    S("sync_pages=2") },
-	{ __LINE__, S("--sync-pages=on"), S("FANOUT_SYNC_PAGES=off"), 1, NULL,
+	{ __LINE__, S("--sync-pages=on"), S("FANOUT_SYNC_PAGES=off"), OK, NULL,
 	    S("sync_pages=0") },
-	{ __LINE__, S("--sync-pages", "of"), S(NULL), 0,
+	{ __LINE__, S("--sync-pages", "of"), S(NULL), ERR,
 	    "invalid value 'of' for --sync-pages (FANOUT_SYNC_PAGES): "
 	    "expected one of on|off|limit", S(NULL) },
-	{ __LINE__, S("--sync-pages", "offf"), S(NULL), 0, "'offf'",
+	{ __LINE__, S("--sync-pages", "offf"), S(NULL), ERR, "'offf'",
 	    S(NULL) },
-	{ __LINE__, S("--sync-pages", ""), S(NULL), 0, "expected one of",
+	{ __LINE__, S("--sync-pages", ""), S(NULL), ERR, "expected one of",
 	    S(NULL) },
-	{ __LINE__, S("--sync-pages", "on|off"), S(NULL), 0,
+	{ __LINE__, S("--sync-pages", "on|off"), S(NULL), ERR,
 	    "expected one of", S(NULL) },
 
 	/* Bad numbers: the error names the value, flag and variable. */
-	{ __LINE__, S("--port", "0"), S(NULL), 0,
+	{ __LINE__, S("--port", "0"), S(NULL), ERR,
 	    "invalid value '0' for --port (FANOUT_PORT): expected an integer "
 	    "from 1 to 65535", S(NULL) },
-	{ __LINE__, S("--port", "65536"), S(NULL), 0, "'65536' for --port",
+	{ __LINE__, S("--port", "65536"), S(NULL), ERR, "'65536' for --port",
 	    S(NULL) },
-	{ __LINE__, S("--port", "abc"), S(NULL), 0, "'abc' for --port",
+	{ __LINE__, S("--port", "abc"), S(NULL), ERR, "'abc' for --port",
 	    S(NULL) },
-	{ __LINE__, S("--port="), S(NULL), 0, "'' for --port", S(NULL) },
-	{ __LINE__, S("--port", ""), S(NULL), 0, "'' for --port", S(NULL) },
-	{ __LINE__, S("--port", "+80"), S(NULL), 0, "'+80' for --port",
+	{ __LINE__, S("--port="), S(NULL), ERR, "'' for --port", S(NULL) },
+	{ __LINE__, S("--port", ""), S(NULL), ERR, "'' for --port", S(NULL) },
+	{ __LINE__, S("--port", "+80"), S(NULL), ERR, "'+80' for --port",
 	    S(NULL) },
-	{ __LINE__, S("--port", "-80"), S(NULL), 0, "'-80' for --port",
+	{ __LINE__, S("--port", "-80"), S(NULL), ERR, "'-80' for --port",
 	    S(NULL) },
-	{ __LINE__, S("--port", " 80"), S(NULL), 0, "' 80' for --port",
+	{ __LINE__, S("--port", " 80"), S(NULL), ERR, "' 80' for --port",
 	    S(NULL) },
-	{ __LINE__, S("--port", "80 "), S(NULL), 0, "'80 ' for --port",
+	{ __LINE__, S("--port", "80 "), S(NULL), ERR, "'80 ' for --port",
 	    S(NULL) },
-	{ __LINE__, S("--port", "0x50"), S(NULL), 0, "'0x50' for --port",
+	{ __LINE__, S("--port", "0x50"), S(NULL), ERR, "'0x50' for --port",
 	    S(NULL) },
-	{ __LINE__, S("--port", "8e3"), S(NULL), 0, "'8e3' for --port",
+	{ __LINE__, S("--port", "8e3"), S(NULL), ERR, "'8e3' for --port",
 	    S(NULL) },
-	{ __LINE__, S("--port", "99999999999999999999"), S(NULL), 0,
+	{ __LINE__, S("--port", "99999999999999999999"), S(NULL), ERR,
 	    "'99999999999999999999' for --port", S(NULL) },
-	{ __LINE__, S("--workers", "65"), S(NULL), 0,
+	{ __LINE__, S("--workers", "65"), S(NULL), ERR,
 	    "from 0 to 64", S(NULL) },
-	{ __LINE__, S("--max-body", "67108865"), S(NULL), 0,
+	{ __LINE__, S("--max-body", "67108865"), S(NULL), ERR,
 	    "--max-body (FANOUT_MAX_BODY)", S(NULL) },
-	{ __LINE__, S("--deadline", "0"), S(NULL), 0,
+	{ __LINE__, S("--deadline", "0"), S(NULL), ERR,
 	    "--deadline (FANOUT_DEADLINE_MS)", S(NULL) },
-	{ __LINE__, S("--sim-port", "65536"), S(NULL), 0,
+	{ __LINE__, S("--sim-port", "65536"), S(NULL), ERR,
 	    "--sim-port (FANOUT_SIM_PORT)", S(NULL) },
 
 	/* The environment, and flags over the environment. */
-	{ __LINE__, S(NULL), S("FANOUT_PORT=9100"), 1, NULL,
+	{ __LINE__, S(NULL), S("FANOUT_PORT=9100"), OK, NULL,
 	    S("port=9100", "pidfile=/tmp/kore-fanout-9100.pid") },
-	{ __LINE__, S("--port", "9200"), S("FANOUT_PORT=9100"), 1, NULL,
+	{ __LINE__, S("--port", "9200"), S("FANOUT_PORT=9100"), OK, NULL,
 	    S("port=9200") },
-	{ __LINE__, S("--port=9200"), S("FANOUT_PORT=9100"), 1, NULL,
+	{ __LINE__, S("--port=9200"), S("FANOUT_PORT=9100"), OK, NULL,
 	    S("port=9200") },
-	{ __LINE__, S(NULL), S("FANOUT_PORT=abc"), 0,
+	{ __LINE__, S(NULL), S("FANOUT_PORT=abc"), ERR,
 	    "invalid value 'abc' for --port (FANOUT_PORT)", S(NULL) },
-	{ __LINE__, S(NULL), S("FANOUT_PORT="), 0, "'' for --port",
+	{ __LINE__, S(NULL), S("FANOUT_PORT="), ERR, "'' for --port",
 	    S(NULL) },
 	{ __LINE__, S(NULL), S("FANOUT_PORTS=1", "FANOUT_PORT",
-	    "XFANOUT_PORT=2", "fanout_port=3"), 1, NULL, S("port=8888") },
-	{ __LINE__, S(NULL), S("FANOUT_UPSTREAM_CONNS=10"), 1, NULL,
+	    "XFANOUT_PORT=2", "fanout_port=3"), OK, NULL, S("port=8888") },
+	{ __LINE__, S(NULL), S("FANOUT_UPSTREAM_CONNS=10"), OK, NULL,
 	    S("upstream_conns=10", "upstream=http://127.0.0.1:8889",
 	    "sim_embedded=1") },
-	{ __LINE__, S(NULL), S("FANOUT_UPSTREAM=http://env:1/"), 1, NULL,
+	{ __LINE__, S(NULL), S("FANOUT_UPSTREAM=http://env:1/"), OK, NULL,
 	    S("upstream=http://env:1",
 	    "xkcd_upstream=http://127.0.0.1:8889/xkcd", "sim_embedded=1") },
 	{ __LINE__, S(NULL), S("FANOUT_UPSTREAM=http://env:1/",
-	    "FANOUT_XKCD_UPSTREAM=https://xkcd.test/", OTHER_UPSTREAMS), 1, NULL,
-	    S("upstream=http://env:1", "xkcd_upstream=https://xkcd.test",
+	    "FANOUT_XKCD_UPSTREAM=https://xkcd.test/", OTHER_UPSTREAMS), OK,
+	    NULL, S("upstream=http://env:1", "xkcd_upstream=https://xkcd.test",
 	    "sim_embedded=0") },
 	{ __LINE__, S("--xkcd-upstream", "http://flag"),
-	    S("FANOUT_XKCD_UPSTREAM=http://env"), 1, NULL,
+	    S("FANOUT_XKCD_UPSTREAM=http://env"), OK, NULL,
 	    S("xkcd_upstream=http://flag") },
 	{ __LINE__, S(NULL), S("FANOUT_XKCD_CACHE=5",
-	    "FANOUT_XKCD_LATEST_TTL=60", "FANOUT_SECCOMP_TRACE=1"), 1, NULL,
+	    "FANOUT_XKCD_LATEST_TTL=60", "FANOUT_SECCOMP_TRACE=1"), OK, NULL,
 	    S("xkcd_cache=5", "xkcd_latest_ttl=60", "seccomp_trace=1",
 	    "sim_embedded=1") },
 	{ __LINE__, S("--xkcd-cache", "6", "--xkcd-latest-ttl=7",
 	    "--seccomp-trace", "0"), S("FANOUT_XKCD_CACHE=5",
-	    "FANOUT_XKCD_LATEST_TTL=60", "FANOUT_SECCOMP_TRACE=1"), 1, NULL,
+	    "FANOUT_XKCD_LATEST_TTL=60", "FANOUT_SECCOMP_TRACE=1"), OK, NULL,
 	    S("xkcd_cache=6", "xkcd_latest_ttl=7", "seccomp_trace=0") },
-	{ __LINE__, S(NULL), S("FANOUT_XKCD_CACHE=abc"), 0,
+	{ __LINE__, S(NULL), S("FANOUT_XKCD_CACHE=abc"), ERR,
 	    "invalid value 'abc' for --xkcd-cache (FANOUT_XKCD_CACHE)",
 	    S(NULL) },
-	{ __LINE__, S(NULL), S("FANOUT_XKCD_LATEST_TTL=86401"), 0,
+	{ __LINE__, S(NULL), S("FANOUT_XKCD_LATEST_TTL=86401"), ERR,
 	    "invalid value '86401' for --xkcd-latest-ttl "
 	    "(FANOUT_XKCD_LATEST_TTL)", S(NULL) },
-	{ __LINE__, S(NULL), S("FANOUT_SECCOMP_TRACE=2"), 0,
+	{ __LINE__, S(NULL), S("FANOUT_SECCOMP_TRACE=2"), ERR,
 	    "invalid value '2' for --seccomp-trace (FANOUT_SECCOMP_TRACE)",
 	    S(NULL) },
 	/* Near misses of the new variables' names are not them. */
 	{ __LINE__, S(NULL), S("FANOUT_XKCD_UPSTREAMS=ftp://x",
 	    "FANOUT_XKCD_CACHE_SIZE=x", "FANOUT_XKCD=1",
-	    "XFANOUT_XKCD_LATEST_TTL=x", "fanout_xkcd_cache=x"), 1, NULL,
+	    "XFANOUT_XKCD_LATEST_TTL=x", "fanout_xkcd_cache=x"), OK, NULL,
 	    S("xkcd_upstream=http://127.0.0.1:8889/xkcd", "xkcd_cache=1000",
 	    "xkcd_latest_ttl=3600") },
 	{ __LINE__, S("--upstream", "http://flag"),
-	    S("FANOUT_UPSTREAM=http://env"), 1, NULL,
+	    S("FANOUT_UPSTREAM=http://env"), OK, NULL,
 	    S("upstream=http://flag") },
 	{ __LINE__, S(NULL), S("FANOUT_LIMIT=5", "FANOUT_MAX_CALLS=7",
-	    "FANOUT_BIND=::1", "FANOUT_WORKERS=3"), 1, NULL,
+	    "FANOUT_BIND=::1", "FANOUT_WORKERS=3"), OK, NULL,
 	    S("fanout_limit=5", "max_calls=7", "bind=::1", "workers=3") },
 	{ __LINE__, S(NULL), S("FANOUT_PIDFILE=/tmp/p.pid",
 	    "FANOUT_SIM_PORT=7777", "FANOUT_CALL_TIMEOUT_MS=5",
 	    "FANOUT_CONNECT_TIMEOUT_MS=6", "FANOUT_DEADLINE_MS=7",
-	    "FANOUT_MAX_BODY=8"), 1, NULL,
+	    "FANOUT_MAX_BODY=8"), OK, NULL,
 	    S("pidfile=/tmp/p.pid", "sim_port=7777",
 	    "upstream=http://127.0.0.1:7777", "call_timeout_ms=5",
 	    "connect_timeout_ms=6", "deadline_ms=7", "max_body=8") },
 
 	/* Options that are not known, or lack their value. */
-	{ __LINE__, S("--bogus"), S(NULL), 0, "unknown option '--bogus'",
+	{ __LINE__, S("--bogus"), S(NULL), ERR, "unknown option '--bogus'",
 	    S(NULL) },
-	{ __LINE__, S("--bogus=1"), S(NULL), 0, "unknown option '--bogus=1'",
+	{ __LINE__, S("--bogus=1"), S(NULL), ERR, "unknown option '--bogus=1'",
 	    S(NULL) },
-	{ __LINE__, S("-x"), S(NULL), 0, "unknown option '-x'", S(NULL) },
-	{ __LINE__, S("-fx"), S(NULL), 0, "unknown option '-x'", S(NULL) },
-	{ __LINE__, S("-xf"), S(NULL), 0, "unknown option '-x", S(NULL) },
-	{ __LINE__, S("--port", "1", "-xq"), S(NULL), 0,
+	{ __LINE__, S("-x"), S(NULL), ERR, "unknown option '-x'", S(NULL) },
+	{ __LINE__, S("-fx"), S(NULL), ERR, "unknown option '-x'", S(NULL) },
+	{ __LINE__, S("-xf"), S(NULL), ERR, "unknown option '-x", S(NULL) },
+	{ __LINE__, S("--port", "1", "-xq"), S(NULL), ERR,
 	    "unknown option '-x", S(NULL) },
-	{ __LINE__, S("--simulator=1"), S(NULL), 0, "--simulator=1",
+	{ __LINE__, S("--simulator=1"), S(NULL), ERR, "--simulator=1",
 	    S(NULL) },
-	{ __LINE__, S("--port"), S(NULL), 0, "option --port needs a value",
+	{ __LINE__, S("--port"), S(NULL), ERR, "option --port needs a value",
 	    S(NULL) },
-	{ __LINE__, S("-f", "--upstream"), S(NULL), 0,
+	{ __LINE__, S("-f", "--upstream"), S(NULL), ERR,
 	    "option --upstream needs a value", S(NULL) },
-	{ __LINE__, S("--port", "--simulator"), S(NULL), 0,
+	{ __LINE__, S("--port", "--simulator"), S(NULL), ERR,
 	    "'--simulator' for --port", S(NULL) },
-	{ __LINE__, S("extra"), S(NULL), 0, "unexpected argument 'extra'",
+	{ __LINE__, S("extra"), S(NULL), ERR, "unexpected argument 'extra'",
 	    S(NULL) },
-	{ __LINE__, S("extra", "--port", "9000"), S(NULL), 0,
+	{ __LINE__, S("extra", "--port", "9000"), S(NULL), ERR,
 	    "unexpected argument 'extra'", S(NULL) },
-	{ __LINE__, S("--", "--port"), S(NULL), 0,
+	{ __LINE__, S("--", "--port"), S(NULL), ERR,
 	    "unexpected argument '--port'", S(NULL) },
-	{ __LINE__, S("-"), S(NULL), 0, "unexpected argument '-'", S(NULL) },
-	{ __LINE__, S("--port", "9000", "--"), S(NULL), 1, NULL,
+	{ __LINE__, S("-"), S(NULL), ERR, "unexpected argument '-'", S(NULL) },
+	{ __LINE__, S("--port", "9000", "--"), S(NULL), OK, NULL,
 	    S("port=9000") },
 
 	/* --upstream: http(s) only, trailing slashes dropped. */
-	{ __LINE__, S("--upstream", "ftp://x"), S(NULL), 0,
+	{ __LINE__, S("--upstream", "ftp://x"), S(NULL), ERR,
 	    "invalid value 'ftp://x' for --upstream (FANOUT_UPSTREAM): "
 	    "expected an http:// or https:// URL", S(NULL) },
-	{ __LINE__, S(NULL), S("FANOUT_UPSTREAM=ftp://x"), 0,
+	{ __LINE__, S(NULL), S("FANOUT_UPSTREAM=ftp://x"), ERR,
 	    "'ftp://x' for --upstream", S(NULL) },
-	{ __LINE__, S("--upstream", "127.0.0.1:8889"), S(NULL), 0,
+	{ __LINE__, S("--upstream", "127.0.0.1:8889"), S(NULL), ERR,
 	    "--upstream", S(NULL) },
-	{ __LINE__, S("--upstream", "http:/x"), S(NULL), 0, "--upstream",
+	{ __LINE__, S("--upstream", "http:/x"), S(NULL), ERR, "--upstream",
 	    S(NULL) },
-	{ __LINE__, S("--upstream", "/"), S(NULL), 0, "--upstream",
+	{ __LINE__, S("--upstream", "/"), S(NULL), ERR, "--upstream",
 	    S(NULL) },
-	{ __LINE__, S("--upstream", "http://x/"), S(NULL), 1, NULL,
+	{ __LINE__, S("--upstream", "http://x/"), S(NULL), OK, NULL,
 	    S("upstream=http://x", "sim_embedded=1",
 	    "xkcd_upstream=http://127.0.0.1:8889/xkcd") },
-	{ __LINE__, S("--upstream", "http://x"), S(NULL), 1, NULL,
+	{ __LINE__, S("--upstream", "http://x"), S(NULL), OK, NULL,
 	    S("upstream=http://x", "sim_embedded=1") },
-	{ __LINE__, S("--upstream=https://x:1/api/"), S(NULL), 1, NULL,
+	{ __LINE__, S("--upstream=https://x:1/api/"), S(NULL), OK, NULL,
 	    S("upstream=https://x:1/api", "sim_embedded=1") },
-	{ __LINE__, S("--upstream", "http://x//"), S(NULL), 1, NULL,
+	{ __LINE__, S("--upstream", "http://x//"), S(NULL), OK, NULL,
 	    S("upstream=http://x") },
-	{ __LINE__, S("--upstream", ""), S(NULL), 1, NULL,
+	{ __LINE__, S("--upstream", ""), S(NULL), OK, NULL,
 	    S("upstream=http://127.0.0.1:8889", "sim_embedded=1") },
 
 	/* The embedded simulator's port and the derived upstream. */
-	{ __LINE__, S("--sim-port", "9999"), S(NULL), 1, NULL,
+	{ __LINE__, S("--sim-port", "9999"), S(NULL), OK, NULL,
 	    S("sim_port=9999", "upstream=http://127.0.0.1:9999",
 	    "sim_embedded=1", "port=8888") },
-	{ __LINE__, S("--sim-port", "0"), S(NULL), 0,
+	{ __LINE__, S("--sim-port", "0"), S(NULL), ERR,
 	    "--upstream (FANOUT_UPSTREAM) is required when --sim-port is 0",
 	    S(NULL) },
-	{ __LINE__, S(NULL), S("FANOUT_SIM_PORT=0"), 0,
+	{ __LINE__, S(NULL), S("FANOUT_SIM_PORT=0"), ERR,
 	    "is required when --sim-port is 0", S(NULL) },
 	/* --sim-port 0: every upstream must be given; the error names the
 	 * first one missing. */
 	{ __LINE__, S("--sim-port", "0", "--upstream", "http://up/"), S(NULL),
-	    0, "--xkcd-upstream (FANOUT_XKCD_UPSTREAM) is required when "
+	    ERR, "--xkcd-upstream (FANOUT_XKCD_UPSTREAM) is required when "
 	    "--sim-port is 0", S(NULL) },
 	{ __LINE__, S("--sim-port", "0", "--xkcd-upstream", "http://xk/"),
-	    S(NULL), 0, "--upstream (FANOUT_UPSTREAM) is required when "
+	    S(NULL), ERR, "--upstream (FANOUT_UPSTREAM) is required when "
 	    "--sim-port is 0", S(NULL) },
 	{ __LINE__, S("--sim-port", "0", "--upstream", "http://up/",
-	    "--xkcd-upstream", "http://xk/"), S(OTHER_UPSTREAMS), 1, NULL,
+	    "--xkcd-upstream", "http://xk/"), S(OTHER_UPSTREAMS), OK, NULL,
 	    S("sim_port=0", "upstream=http://up", "xkcd_upstream=http://xk",
 	    "sim_embedded=0") },
 	{ __LINE__, S(NULL), S("FANOUT_SIM_PORT=0", "FANOUT_UPSTREAM=http://u",
-	    "FANOUT_XKCD_UPSTREAM=https://xkcd.test", OTHER_UPSTREAMS), 1, NULL,
-	    S("sim_port=0", "upstream=http://u",
+	    "FANOUT_XKCD_UPSTREAM=https://xkcd.test", OTHER_UPSTREAMS), OK,
+	    NULL, S("sim_port=0", "upstream=http://u",
 	    "xkcd_upstream=https://xkcd.test", "sim_embedded=0") },
 	{ __LINE__, S(NULL), S("FANOUT_SIM_PORT=0", "FANOUT_UPSTREAM=http://u"),
-	    0, "--xkcd-upstream (FANOUT_XKCD_UPSTREAM) is required when "
+	    ERR, "--xkcd-upstream (FANOUT_XKCD_UPSTREAM) is required when "
 	    "--sim-port is 0", S(NULL) },
 	{ __LINE__, S("--sim-port", "0", "--upstream", "http://up",
-	    "--xkcd-upstream", ""), S(NULL), 0,
+	    "--xkcd-upstream", ""), S(NULL), ERR,
 	    "--xkcd-upstream (FANOUT_XKCD_UPSTREAM) is required", S(NULL) },
 
 	/* --sim-port equal to --port: an error only when some upstream is
 	 * defaulted to the simulator. */
-	{ __LINE__, S("--port", "8889"), S(NULL), 0,
+	{ __LINE__, S("--port", "8889"), S(NULL), ERR,
 	    "--sim-port must differ from --port (both 8889)", S(NULL) },
 	{ __LINE__, S("--port", "8889", "--upstream", "http://x"), S(NULL),
-	    0, "--sim-port must differ from --port (both 8889)", S(NULL) },
+	    ERR, "--sim-port must differ from --port (both 8889)", S(NULL) },
 	{ __LINE__, S("--port", "8889", "--xkcd-upstream", "http://x"),
-	    S(NULL), 0, "--sim-port must differ from --port (both 8889)",
+	    S(NULL), ERR, "--sim-port must differ from --port (both 8889)",
 	    S(NULL) },
 	{ __LINE__, S("--port", "8889", "--upstream", "http://x",
-	    "--xkcd-upstream", "https://xkcd.test"), S(OTHER_UPSTREAMS), 1,
+	    "--xkcd-upstream", "https://xkcd.test"), S(OTHER_UPSTREAMS), OK,
 	    NULL,
 	    S("port=8889", "sim_port=8889", "sim_embedded=0") },
-	{ __LINE__, S("--port", "7000", "--sim-port", "7000"), S(NULL), 0,
+	{ __LINE__, S("--port", "7000", "--sim-port", "7000"), S(NULL), ERR,
 	    "(both 7000)", S(NULL) },
 	{ __LINE__, S("--port", "7000", "--sim-port", "7000", "--upstream",
-	    "http://x"), S(NULL), 0, "(both 7000)", S(NULL) },
+	    "http://x"), S(NULL), ERR, "(both 7000)", S(NULL) },
 	{ __LINE__, S("--port", "7000", "--sim-port", "7000", "--upstream",
-	    "http://x", "--xkcd-upstream", "http://y"), S(OTHER_UPSTREAMS), 1,
+	    "http://x", "--xkcd-upstream", "http://y"), S(OTHER_UPSTREAMS), OK,
 	    NULL,
 	    S("port=7000", "sim_port=7000", "sim_embedded=0") },
 
 	/* --xkcd-upstream: defaulted to the simulator's /xkcd path, http(s)
 	 * only, trailing slashes dropped. */
-	{ __LINE__, S("--xkcd-upstream", "https://xkcd.test"), S(NULL), 1,
+	{ __LINE__, S("--xkcd-upstream", "https://xkcd.test"), S(NULL), OK,
 	    NULL, S("xkcd_upstream=https://xkcd.test",
 	    "upstream=http://127.0.0.1:8889", "sim_embedded=1") },
 	{ __LINE__, S("--xkcd-upstream", "https://xkcd.test",
-	    "--upstream", "http://delay:9/"), S(OTHER_UPSTREAMS), 1, NULL,
+	    "--upstream", "http://delay:9/"), S(OTHER_UPSTREAMS), OK, NULL,
 	    S("xkcd_upstream=https://xkcd.test", "upstream=http://delay:9",
 	    "sim_embedded=0") },
-	{ __LINE__, S("--xkcd-upstream=https://xkcd.test/"), S(NULL), 1, NULL,
+	{ __LINE__, S("--xkcd-upstream=https://xkcd.test/"), S(NULL), OK, NULL,
 	    S("xkcd_upstream=https://xkcd.test") },
-	{ __LINE__, S("--xkcd-upstream", "https://xkcd.test///"), S(NULL), 1,
+	{ __LINE__, S("--xkcd-upstream", "https://xkcd.test///"), S(NULL), OK,
 	    NULL, S("xkcd_upstream=https://xkcd.test") },
-	{ __LINE__, S("--xkcd-upstream", "http://h:81/a/b/"), S(NULL), 1,
+	{ __LINE__, S("--xkcd-upstream", "http://h:81/a/b/"), S(NULL), OK,
 	    NULL, S("xkcd_upstream=http://h:81/a/b") },
-	{ __LINE__, S("--xkcd-upstream", "http://h/a/b"), S(NULL), 1,
+	{ __LINE__, S("--xkcd-upstream", "http://h/a/b"), S(NULL), OK,
 	    NULL, S("xkcd_upstream=http://h/a/b") },
-	{ __LINE__, S(NULL), S("FANOUT_XKCD_UPSTREAM=http://env/x/"), 1, NULL,
+	{ __LINE__, S(NULL), S("FANOUT_XKCD_UPSTREAM=http://env/x/"), OK, NULL,
 	    S("xkcd_upstream=http://env/x", "sim_embedded=1") },
-	{ __LINE__, S("--xkcd-upstream", ""), S(NULL), 1, NULL,
+	{ __LINE__, S("--xkcd-upstream", ""), S(NULL), OK, NULL,
 	    S("xkcd_upstream=http://127.0.0.1:8889/xkcd", "sim_embedded=1") },
-	{ __LINE__, S("--xkcd-upstream", "ftp://xkcd.com"), S(NULL), 0,
+	{ __LINE__, S("--xkcd-upstream", "ftp://xkcd.com"), S(NULL), ERR,
 	    "invalid value 'ftp://xkcd.com' for --xkcd-upstream "
 	    "(FANOUT_XKCD_UPSTREAM): expected an http:// or https:// URL",
 	    S(NULL) },
-	{ __LINE__, S(NULL), S("FANOUT_XKCD_UPSTREAM=ftp://x"), 0,
+	{ __LINE__, S(NULL), S("FANOUT_XKCD_UPSTREAM=ftp://x"), ERR,
 	    "'ftp://x' for --xkcd-upstream (FANOUT_XKCD_UPSTREAM)", S(NULL) },
-	{ __LINE__, S("--xkcd-upstream", "xkcd.com"), S(NULL), 0,
+	{ __LINE__, S("--xkcd-upstream", "xkcd.com"), S(NULL), ERR,
 	    "'xkcd.com' for --xkcd-upstream", S(NULL) },
-	{ __LINE__, S("--xkcd-upstream", "https:/xkcd.com"), S(NULL), 0,
+	{ __LINE__, S("--xkcd-upstream", "https:/xkcd.com"), S(NULL), ERR,
 	    "'https:/xkcd.com' for --xkcd-upstream", S(NULL) },
-	{ __LINE__, S("--xkcd-upstream", "HTTPS://xkcd.com"), S(NULL), 0,
+	{ __LINE__, S("--xkcd-upstream", "HTTPS://xkcd.com"), S(NULL), ERR,
 	    "'HTTPS://xkcd.com' for --xkcd-upstream", S(NULL) },
-	{ __LINE__, S("--xkcd-upstream", " https://xkcd.test"), S(NULL), 0,
+	{ __LINE__, S("--xkcd-upstream", " https://xkcd.test"), S(NULL), ERR,
 	    "' https://xkcd.test' for --xkcd-upstream", S(NULL) },
-	{ __LINE__, S("--xkcd-upstream"), S(NULL), 0,
+	{ __LINE__, S("--xkcd-upstream"), S(NULL), ERR,
 	    "option --xkcd-upstream needs a value", S(NULL) },
-	{ __LINE__, S("--sim-port", "9999"), S(NULL), 1, NULL,
+	{ __LINE__, S("--sim-port", "9999"), S(NULL), OK, NULL,
 	    S("xkcd_upstream=http://127.0.0.1:9999/xkcd",
 	    "upstream=http://127.0.0.1:9999") },
 	{ __LINE__, S("--sim-port", "65535", "--upstream", "http://u"),
-	    S(NULL), 1, NULL,
+	    S(NULL), OK, NULL,
 	    S("xkcd_upstream=http://127.0.0.1:65535/xkcd", "sim_embedded=1") },
-	{ __LINE__, S(NULL), S("FANOUT_SIM_PORT=7777"), 1, NULL,
+	{ __LINE__, S(NULL), S("FANOUT_SIM_PORT=7777"), OK, NULL,
 	    S("xkcd_upstream=http://127.0.0.1:7777/xkcd") },
 
 	/* --xkcd-cache 0-100000, --xkcd-latest-ttl 0-86400. */
 	{ __LINE__, S("--xkcd-cache", "0", "--xkcd-latest-ttl", "0"), S(NULL),
-	    1, NULL, S("xkcd_cache=0", "xkcd_latest_ttl=0") },
+	    OK, NULL, S("xkcd_cache=0", "xkcd_latest_ttl=0") },
 	{ __LINE__, S("--xkcd-cache", "100000", "--xkcd-latest-ttl", "86400"),
-	    S(NULL), 1, NULL, S("xkcd_cache=100000", "xkcd_latest_ttl=86400") },
-	{ __LINE__, S("--xkcd-cache=1"), S(NULL), 1, NULL,
+	    S(NULL), OK, NULL,
+	    S("xkcd_cache=100000", "xkcd_latest_ttl=86400") },
+	{ __LINE__, S("--xkcd-cache=1"), S(NULL), OK, NULL,
 	    S("xkcd_cache=1") },
-	{ __LINE__, S("--xkcd-cache", "100001"), S(NULL), 0,
+	{ __LINE__, S("--xkcd-cache", "100001"), S(NULL), ERR,
 	    "invalid value '100001' for --xkcd-cache (FANOUT_XKCD_CACHE): "
 	    "expected an integer from 0 to 100000", S(NULL) },
-	{ __LINE__, S("--xkcd-cache", "-1"), S(NULL), 0,
+	{ __LINE__, S("--xkcd-cache", "-1"), S(NULL), ERR,
 	    "'-1' for --xkcd-cache", S(NULL) },
-	{ __LINE__, S("--xkcd-cache", ""), S(NULL), 0,
+	{ __LINE__, S("--xkcd-cache", ""), S(NULL), ERR,
 	    "'' for --xkcd-cache", S(NULL) },
-	{ __LINE__, S("--xkcd-latest-ttl", "86401"), S(NULL), 0,
+	{ __LINE__, S("--xkcd-latest-ttl", "86401"), S(NULL), ERR,
 	    "invalid value '86401' for --xkcd-latest-ttl "
 	    "(FANOUT_XKCD_LATEST_TTL): expected an integer from 0 to 86400",
 	    S(NULL) },
-	{ __LINE__, S("--xkcd-latest-ttl", "1h"), S(NULL), 0,
+	{ __LINE__, S("--xkcd-latest-ttl", "1h"), S(NULL), ERR,
 	    "'1h' for --xkcd-latest-ttl", S(NULL) },
 	{ __LINE__, S(NULL), S("FANOUT_XKCD_CACHE=100000",
-	    "FANOUT_XKCD_LATEST_TTL=86400"), 1, NULL,
+	    "FANOUT_XKCD_LATEST_TTL=86400"), OK, NULL,
 	    S("xkcd_cache=100000", "xkcd_latest_ttl=86400") },
-	{ __LINE__, S(NULL), S("FANOUT_XKCD_CACHE=100001"), 0,
+	{ __LINE__, S(NULL), S("FANOUT_XKCD_CACHE=100001"), ERR,
 	    "'100001' for --xkcd-cache (FANOUT_XKCD_CACHE)", S(NULL) },
 
 	/* --seccomp-trace 0 or 1. */
-	{ __LINE__, S("--seccomp-trace", "0"), S(NULL), 1, NULL,
+	{ __LINE__, S("--seccomp-trace", "0"), S(NULL), OK, NULL,
 	    S("seccomp_trace=0") },
-	{ __LINE__, S("--seccomp-trace", "1"), S(NULL), 1, NULL,
+	{ __LINE__, S("--seccomp-trace", "1"), S(NULL), OK, NULL,
 	    S("seccomp_trace=1") },
-	{ __LINE__, S("--seccomp-trace=1"), S(NULL), 1, NULL,
+	{ __LINE__, S("--seccomp-trace=1"), S(NULL), OK, NULL,
 	    S("seccomp_trace=1") },
-	{ __LINE__, S("--seccomp-trace", "2"), S(NULL), 0,
+	{ __LINE__, S("--seccomp-trace", "2"), S(NULL), ERR,
 	    "invalid value '2' for --seccomp-trace (FANOUT_SECCOMP_TRACE): "
 	    "expected an integer from 0 to 1", S(NULL) },
-	{ __LINE__, S("--seccomp-trace", "yes"), S(NULL), 0,
+	{ __LINE__, S("--seccomp-trace", "yes"), S(NULL), ERR,
 	    "'yes' for --seccomp-trace", S(NULL) },
-	{ __LINE__, S("--seccomp-trace", "-1"), S(NULL), 0,
+	{ __LINE__, S("--seccomp-trace", "-1"), S(NULL), ERR,
 	    "'-1' for --seccomp-trace", S(NULL) },
 
 	/* --error-detail 0 (default) or 1. */
-	{ __LINE__, S(NULL), S(NULL), 1, NULL, S("error_detail=0") },
-	{ __LINE__, S("--error-detail", "1"), S(NULL), 1, NULL,
+	{ __LINE__, S(NULL), S(NULL), OK, NULL, S("error_detail=0") },
+	{ __LINE__, S("--error-detail", "1"), S(NULL), OK, NULL,
 	    S("error_detail=1") },
-	{ __LINE__, S(NULL), S("FANOUT_ERROR_DETAIL=1"), 1, NULL,
+	{ __LINE__, S(NULL), S("FANOUT_ERROR_DETAIL=1"), OK, NULL,
 	    S("error_detail=1") },
-	{ __LINE__, S("--error-detail", "0"), S("FANOUT_ERROR_DETAIL=1"), 1,
+	{ __LINE__, S("--error-detail", "0"), S("FANOUT_ERROR_DETAIL=1"), OK,
 	    NULL, S("error_detail=0") },
-	{ __LINE__, S("--error-detail", "2"), S(NULL), 0,
+	{ __LINE__, S("--error-detail", "2"), S(NULL), ERR,
 	    "invalid value '2' for --error-detail (FANOUT_ERROR_DETAIL): "
 	    "expected an integer from 0 to 1", S(NULL) },
 
 	/* --status-from: addresses or any, comma-separated. */
-	{ __LINE__, S(NULL), S(NULL), 1, NULL, S("status_from=") },
-	{ __LINE__, S("--status-from", "any"), S(NULL), 1, NULL,
+	{ __LINE__, S(NULL), S(NULL), OK, NULL, S("status_from=") },
+	{ __LINE__, S("--status-from", "any"), S(NULL), OK, NULL,
 	    S("status_from=any") },
-	{ __LINE__, S(NULL), S("FANOUT_STATUS_FROM=192.0.2.1,::1,any"), 1,
+	{ __LINE__, S(NULL), S("FANOUT_STATUS_FROM=192.0.2.1,::1,any"), OK,
 	    NULL, S("status_from=192.0.2.1,::1,any") },
-	{ __LINE__, S("--status-from", "192.0.2.1,"), S(NULL), 0,
+	{ __LINE__, S("--status-from", "192.0.2.1,"), S(NULL), ERR,
 	    "invalid value '192.0.2.1,' for --status-from "
 	    "(FANOUT_STATUS_FROM): expected IP addresses or 'any'", S(NULL) },
-	{ __LINE__, S("--status-from", ",any"), S(NULL), 0,
+	{ __LINE__, S("--status-from", ",any"), S(NULL), ERR,
 	    "for --status-from", S(NULL) },
-	{ __LINE__, S("--status-from", "localhost"), S(NULL), 0,
+	{ __LINE__, S("--status-from", "localhost"), S(NULL), ERR,
 	    "for --status-from", S(NULL) },
-	{ __LINE__, S("--status-from", "10.0.0.0/8"), S(NULL), 0,
+	{ __LINE__, S("--status-from", "10.0.0.0/8"), S(NULL), ERR,
 	    "for --status-from", S(NULL) },
-	{ __LINE__, S("--status-from", "ANY"), S(NULL), 0,
+	{ __LINE__, S("--status-from", "ANY"), S(NULL), ERR,
 	    "for --status-from", S(NULL) },
 	{ __LINE__, S("--status-from", "1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,"
 	    "1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,1.1.1.9,1.1.1.10,1.1.1.11,"
-	    "1.1.1.12,1.1.1.13,1.1.1.14,1.1.1.15,1.1.1.16"), S(NULL), 1, NULL,
+	    "1.1.1.12,1.1.1.13,1.1.1.14,1.1.1.15,1.1.1.16"), S(NULL), OK, NULL,
 	    S(NULL) },
 	{ __LINE__, S("--status-from", "1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,"
 	    "1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,1.1.1.9,1.1.1.10,1.1.1.11,"
 	    "1.1.1.12,1.1.1.13,1.1.1.14,1.1.1.15,1.1.1.16,1.1.1.17"), S(NULL),
-	    0, "--status-from (FANOUT_STATUS_FROM): at most 16 addresses",
+	    ERR, "--status-from (FANOUT_STATUS_FROM): at most 16 addresses",
 	    S(NULL) },
 
 	/* The simulator role. */
-	{ __LINE__, S("--simulator"), S(NULL), 1, NULL,
+	{ __LINE__, S("--simulator"), S(NULL), OK, NULL,
 	    S("role=1", "port=8889", "upstream=", "xkcd_upstream=",
 	    "sim_embedded=0", "pidfile=/tmp/kore-fanout-8889.pid") },
-	{ __LINE__, S("--simulator", "--port", "7000"), S(NULL), 1, NULL,
+	{ __LINE__, S("--simulator", "--port", "7000"), S(NULL), OK, NULL,
 	    S("role=1", "port=7000", "pidfile=/tmp/kore-fanout-7000.pid") },
-	{ __LINE__, S("--port", "7000", "--simulator"), S(NULL), 1, NULL,
+	{ __LINE__, S("--port", "7000", "--simulator"), S(NULL), OK, NULL,
 	    S("role=1", "port=7000") },
-	{ __LINE__, S("--simulator", "--sim-port", "7001"), S(NULL), 1, NULL,
+	{ __LINE__, S("--simulator", "--sim-port", "7001"), S(NULL), OK, NULL,
 	    S("role=1", "port=7001") },
-	{ __LINE__, S("--simulator", "--sim-port", "0"), S(NULL), 1, NULL,
+	{ __LINE__, S("--simulator", "--sim-port", "0"), S(NULL), OK, NULL,
 	    S("role=1", "port=8889", "upstream=", "xkcd_upstream=",
 	    "sim_embedded=0") },
-	{ __LINE__, S("--simulator", "--port", "8889"), S(NULL), 1, NULL,
+	{ __LINE__, S("--simulator", "--port", "8889"), S(NULL), OK, NULL,
 	    S("role=1", "port=8889", "sim_port=8889", "sim_embedded=0") },
 	{ __LINE__, S("--simulator", "--xkcd-upstream", "https://xkcd.test/"),
-	    S(NULL), 1, NULL, S("role=1", "xkcd_upstream=https://xkcd.test",
+	    S(NULL), OK, NULL, S("role=1", "xkcd_upstream=https://xkcd.test",
 	    "upstream=", "sim_embedded=0") },
 	{ __LINE__, S("--simulator", "--xkcd-upstream", "ftp://x"), S(NULL),
-	    0, "'ftp://x' for --xkcd-upstream", S(NULL) },
-	{ __LINE__, S("--simulator", "--port", "8888"), S(NULL), 1, NULL,
+	    ERR, "'ftp://x' for --xkcd-upstream", S(NULL) },
+	{ __LINE__, S("--simulator", "--port", "8888"), S(NULL), OK, NULL,
 	    S("role=1", "port=8888") },
-	{ __LINE__, S("--simulator"), S("FANOUT_PORT=7002"), 1, NULL,
+	{ __LINE__, S("--simulator"), S("FANOUT_PORT=7002"), OK, NULL,
 	    S("role=1", "port=7002") },
-	{ __LINE__, S("--simulator", "--upstream", "http://x/"), S(NULL), 1,
+	{ __LINE__, S("--simulator", "--upstream", "http://x/"), S(NULL), OK,
 	    NULL, S("role=1", "upstream=http://x", "sim_embedded=0") },
 
 	/* Kore's flags, alone and bundled. */
-	{ __LINE__, S("-f", "-n", "-q", "-r"), S(NULL), 1, NULL,
+	{ __LINE__, S("-f", "-n", "-q", "-r"), S(NULL), OK, NULL,
 	    S("foreground=1", "skip_chroot=1", "quiet=1", "skip_runas=1") },
-	{ __LINE__, S("-fnqr"), S(NULL), 1, NULL,
+	{ __LINE__, S("-fnqr"), S(NULL), OK, NULL,
 	    S("foreground=1", "skip_chroot=1", "quiet=1", "skip_runas=1") },
-	{ __LINE__, S("-rf", "--port", "9000"), S(NULL), 1, NULL,
+	{ __LINE__, S("-rf", "--port", "9000"), S(NULL), OK, NULL,
 	    S("foreground=1", "skip_chroot=0", "quiet=0", "skip_runas=1",
 	    "port=9000") },
 
 	/* --help/-h and -v. */
-	{ __LINE__, S("-h"), S(NULL), -1, NULL, S(NULL) },
-	{ __LINE__, S("--help"), S(NULL), -1, NULL, S(NULL) },
-	{ __LINE__, S("-v"), S(NULL), -2, NULL, S(NULL) },
-	{ __LINE__, S("-fv"), S(NULL), -2, NULL, S(NULL) },
-	{ __LINE__, S("--help", "--port", "0"), S(NULL), -1, NULL, S(NULL) },
-	{ __LINE__, S("--port", "0", "--help"), S(NULL), 0,
+	{ __LINE__, S("-h"), S(NULL), HELP, NULL, S(NULL) },
+	{ __LINE__, S("--help"), S(NULL), HELP, NULL, S(NULL) },
+	{ __LINE__, S("-v"), S(NULL), VERS, NULL, S(NULL) },
+	{ __LINE__, S("-fv"), S(NULL), VERS, NULL, S(NULL) },
+	{ __LINE__, S("--help", "--port", "0"), S(NULL), HELP, NULL, S(NULL) },
+	{ __LINE__, S("--port", "0", "--help"), S(NULL), ERR,
 	    "'0' for --port", S(NULL) },
-	{ __LINE__, S("--sim-port", "0", "--help"), S(NULL), -1, NULL,
+	{ __LINE__, S("--sim-port", "0", "--help"), S(NULL), HELP, NULL,
 	    S(NULL) },
 };
 
@@ -656,11 +664,11 @@ test_load_table(void)
 		getopt_reset();
 		r = load(&s, c->args, c->envs, 0, err, sizeof(err));
 		(void)snprintf(what, sizeof(what), "settings_load row %zu "
-		    "return (err %s)", i, r == 0 ? unit_quote(err, strlen(err))
-		    : "-");
+		    "return (err %s)", i,
+		    r == ERR ? unit_quote(err, strlen(err)) : "-");
 		if (!unit_num(__FILE__, c->line, what, c->ret, r))
 			continue;
-		if (r == 0)
+		if (r == ERR)
 			(void)unit_has(__FILE__, c->line, "settings_load err",
 			    c->err, err);
 		for (j = 0; j < WANTS_MAX && c->want[j] != NULL; j++)
@@ -679,14 +687,14 @@ test_load_defaults(void)
 
 	getopt_reset();
 	r = load(&s, none, none, 0, err, sizeof(err));
-	CHECK(r == 1, "defaults: settings_load returned %d (%s)", r, err);
+	CHECK(r == OK, "defaults: settings_load returned %d (%s)", r, err);
 	for (i = 0; i < NELEM(defaults); i++)
 		check_want(__FILE__, __LINE__, &s, defaults[i]);
 
 	/* envp may be NULL. */
 	getopt_reset();
 	r = load(&s, none, none, 1, err, sizeof(err));
-	CHECK(r == 1, "NULL envp: settings_load returned %d (%s)", r, err);
+	CHECK(r == OK, "NULL envp: settings_load returned %d (%s)", r, err);
 	for (i = 0; i < NELEM(defaults); i++)
 		check_want(__FILE__, __LINE__, &s, defaults[i]);
 }
@@ -708,7 +716,7 @@ test_load_long(void)
 	args[2] = NULL;
 	getopt_reset();
 	r = load(&s, args, none, 0, err, sizeof(err));
-	CHECK(r == 1, "--bind of %d bytes: returned %d (%s)",
+	CHECK(r == OK, "--bind of %d bytes: returned %d (%s)",
 	    SETTINGS_STR_MAX - 1, r, err);
 	CHECK(strcmp(s.bind, val) == 0, "--bind of %d bytes not kept",
 	    SETTINGS_STR_MAX - 1);
@@ -717,7 +725,7 @@ test_load_long(void)
 	val[SETTINGS_STR_MAX] = '\0';
 	getopt_reset();
 	r = load(&s, args, none, 0, err, sizeof(err));
-	CHECK(r == 0, "--bind of %d bytes: returned %d", SETTINGS_STR_MAX, r);
+	CHECK(r == ERR, "--bind of %d bytes: returned %d", SETTINGS_STR_MAX, r);
 	(void)unit_str(__FILE__, __LINE__, "--bind too long err",
 	    "value for --bind (FANOUT_BIND) is longer than 511 bytes", err);
 
@@ -727,7 +735,7 @@ test_load_long(void)
 	envs[1] = NULL;
 	getopt_reset();
 	r = load(&s, none, envs, 0, err, sizeof(err));
-	CHECK(r == 0, "FANOUT_UPSTREAM too long: returned %d", r);
+	CHECK(r == ERR, "FANOUT_UPSTREAM too long: returned %d", r);
 	(void)unit_has(__FILE__, __LINE__, "upstream too long err",
 	    "longer than 511 bytes", err);
 
@@ -735,7 +743,7 @@ test_load_long(void)
 	    val);
 	getopt_reset();
 	r = load(&s, none, envs, 0, err, sizeof(err));
-	CHECK(r == 0, "FANOUT_XKCD_UPSTREAM too long: returned %d", r);
+	CHECK(r == ERR, "FANOUT_XKCD_UPSTREAM too long: returned %d", r);
 	(void)unit_str(__FILE__, __LINE__, "xkcd upstream too long err",
 	    "value for --xkcd-upstream (FANOUT_XKCD_UPSTREAM) is longer than "
 	    "511 bytes", err);
@@ -749,7 +757,7 @@ test_load_long(void)
 	args[1] = env;
 	getopt_reset();
 	r = load(&s, args, none, 0, err, sizeof(err));
-	CHECK(r == 1 && strlen(s.upstream) == SETTINGS_STR_MAX - 2 &&
+	CHECK(r == OK && strlen(s.upstream) == SETTINGS_STR_MAX - 2 &&
 	    s.upstream[strlen(s.upstream) - 1] == 'u',
 	    "--upstream of 511 bytes ending in '/': returned %d, %zu bytes",
 	    r, strlen(s.upstream));
@@ -757,7 +765,7 @@ test_load_long(void)
 	args[0] = "--xkcd-upstream";
 	getopt_reset();
 	r = load(&s, args, none, 0, err, sizeof(err));
-	CHECK(r == 1 && strlen(s.xkcd_upstream) == SETTINGS_STR_MAX - 2 &&
+	CHECK(r == OK && strlen(s.xkcd_upstream) == SETTINGS_STR_MAX - 2 &&
 	    s.xkcd_upstream[strlen(s.xkcd_upstream) - 1] == 'u',
 	    "--xkcd-upstream of 511 bytes ending in '/': returned %d, "
 	    "%zu bytes", r, strlen(s.xkcd_upstream));
@@ -775,7 +783,7 @@ test_load_small_err(void)
 
 	getopt_reset();
 	r = load(&s, args, none, 0, err, sizeof(err));
-	CHECK(r == 0, "small err buffer: returned %d", r);
+	CHECK(r == ERR, "small err buffer: returned %d", r);
 	(void)unit_str(__FILE__, __LINE__, "small err buffer", "invalid",
 	    err);
 
@@ -783,7 +791,7 @@ test_load_small_err(void)
 	args[1] = NULL;
 	getopt_reset();
 	r = load(&s, args, none, 0, err, 1);
-	CHECK(r == 0 && err[0] == '\0', "err buffer of 1: returned %d, "
+	CHECK(r == ERR && err[0] == '\0', "err buffer of 1: returned %d, "
 	    "err %s", r, unit_quote(err, strlen(err)));
 }
 
@@ -792,44 +800,45 @@ test_load_small_err(void)
  * between, must each see only their own argv.
  */
 static const struct load_case	seq_cases[] = {
-	{ __LINE__, S("--port", "9000", "-f"), S(NULL), 1, NULL,
+	{ __LINE__, S("--port", "9000", "-f"), S(NULL), OK, NULL,
 	    S("port=9000", "foreground=1") },
-	{ __LINE__, S(NULL), S(NULL), 1, NULL,
+	{ __LINE__, S(NULL), S(NULL), OK, NULL,
 	    S("port=8888", "foreground=0") },
-	{ __LINE__, S("--port", "0"), S(NULL), 0, "'0' for --port", S(NULL) },
-	{ __LINE__, S("--port=9001"), S(NULL), 1, NULL, S("port=9001") },
-	{ __LINE__, S("extra", "--port", "1"), S(NULL), 0,
+	{ __LINE__, S("--port", "0"), S(NULL), ERR, "'0' for --port", S(NULL) },
+	{ __LINE__, S("--port=9001"), S(NULL), OK, NULL, S("port=9001") },
+	{ __LINE__, S("extra", "--port", "1"), S(NULL), ERR,
 	    "unexpected argument 'extra'", S(NULL) },
-	{ __LINE__, S("--port", "2"), S(NULL), 1, NULL, S("port=2") },
-	{ __LINE__, S("--port"), S(NULL), 0, "needs a value", S(NULL) },
-	{ __LINE__, S("--simulator"), S(NULL), 1, NULL,
+	{ __LINE__, S("--port", "2"), S(NULL), OK, NULL, S("port=2") },
+	{ __LINE__, S("--port"), S(NULL), ERR, "needs a value", S(NULL) },
+	{ __LINE__, S("--simulator"), S(NULL), OK, NULL,
 	    S("role=1", "port=8889") },
-	{ __LINE__, S(NULL), S(NULL), 1, NULL, S("role=0", "port=8888") },
+	{ __LINE__, S(NULL), S(NULL), OK, NULL, S("role=0", "port=8888") },
 	/* Stopped inside a bundle of short flags: "f" is left over. */
-	{ __LINE__, S("-hf"), S(NULL), -1, NULL, S(NULL) },
-	{ __LINE__, S("-q", "-n"), S(NULL), 1, NULL,
+	{ __LINE__, S("-hf"), S(NULL), HELP, NULL, S(NULL) },
+	{ __LINE__, S("-q", "-n"), S(NULL), OK, NULL,
 	    S("quiet=1", "skip_chroot=1", "foreground=0") },
-	{ __LINE__, S("-vr"), S(NULL), -2, NULL, S(NULL) },
-	{ __LINE__, S("--port", "9002"), S(NULL), 1, NULL,
+	{ __LINE__, S("-vr"), S(NULL), VERS, NULL, S(NULL) },
+	{ __LINE__, S("--port", "9002"), S(NULL), OK, NULL,
 	    S("port=9002", "skip_runas=0") },
-	{ __LINE__, S("-xn"), S(NULL), 0, "unknown option", S(NULL) },
-	{ __LINE__, S("-q"), S(NULL), 1, NULL,
+	{ __LINE__, S("-xn"), S(NULL), ERR, "unknown option", S(NULL) },
+	{ __LINE__, S("-q"), S(NULL), OK, NULL,
 	    S("quiet=1", "skip_chroot=0") },
-	{ __LINE__, S(NULL), S(NULL), 1, NULL,
+	{ __LINE__, S(NULL), S(NULL), OK, NULL,
 	    S("quiet=0", "skip_chroot=0", "foreground=0", "skip_runas=0") },
 	/* A given upstream is not remembered by the next call. */
 	{ __LINE__, S("--upstream", "http://u", "--xkcd-upstream", "http://x",
 	    "--xkcd-cache", "5", "--seccomp-trace", "1"), S(OTHER_UPSTREAMS),
-	    1, NULL,
+	    OK, NULL,
 	    S("upstream=http://u", "xkcd_upstream=http://x", "xkcd_cache=5",
 	    "seccomp_trace=1", "sim_embedded=0") },
-	{ __LINE__, S(NULL), S(NULL), 1, NULL,
+	{ __LINE__, S(NULL), S(NULL), OK, NULL,
 	    S("upstream=http://127.0.0.1:8889",
 	    "xkcd_upstream=http://127.0.0.1:8889/xkcd", "xkcd_cache=1000",
 	    "seccomp_trace=0", "sim_embedded=1") },
-	{ __LINE__, S("--sim-port", "0", "--upstream", "http://u"), S(NULL), 0,
-	    "--xkcd-upstream (FANOUT_XKCD_UPSTREAM) is required", S(NULL) },
-	{ __LINE__, S("--xkcd-upstream", "http://x"), S(NULL), 1, NULL,
+	{ __LINE__, S("--sim-port", "0", "--upstream", "http://u"), S(NULL),
+	    ERR, "--xkcd-upstream (FANOUT_XKCD_UPSTREAM) is required",
+	    S(NULL) },
+	{ __LINE__, S("--xkcd-upstream", "http://x"), S(NULL), OK, NULL,
 	    S("upstream=http://127.0.0.1:8889", "xkcd_upstream=http://x",
 	    "sim_port=8889", "sim_embedded=1") },
 };
@@ -848,10 +857,11 @@ test_load_repeated(void)
 		c = &seq_cases[i];
 		r = load(&s, c->args, c->envs, 0, err, sizeof(err));
 		(void)snprintf(what, sizeof(what), "repeated call %zu return "
-		    "(err %s)", i, r == 0 ? unit_quote(err, strlen(err)) : "-");
+		    "(err %s)", i,
+		    r == ERR ? unit_quote(err, strlen(err)) : "-");
 		if (!unit_num(__FILE__, c->line, what, c->ret, r))
 			continue;
-		if (r == 0)
+		if (r == ERR)
 			(void)unit_has(__FILE__, c->line, "repeated call err",
 			    c->err, err);
 		for (j = 0; j < WANTS_MAX && c->want[j] != NULL; j++)

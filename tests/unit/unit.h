@@ -35,5 +35,6 @@ void	test_demojson(void);
 void	test_comic(void);
 void	test_tmpl(void);
 void	test_partner(void);
+void	test_url(void);
 
 #endif
