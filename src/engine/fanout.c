@@ -31,19 +31,18 @@
  *
  * Admission (admit.c).  Each worker caps the fan-outs in progress
  * (max_fanouts) and the upstream calls in flight (max_inflight).  A
- * fan-out is admitted when
- * it first has calls to start: it reserves min(queued calls, concurrency)
- * slots of the in-flight cap at once, and is refused with a 503 and
- * Retry-After if the fan-out cap is reached or the slots are not free.  It
- * is never queued: a refusal costs nothing and answers at once, a queue
- * would hold a client connection and memory per waiting request.  A later
- * round (next()) that needs more slots takes what is free and otherwise
- * runs within what it holds.  A call detached from a departed request keeps
- * its slot until its transfer ends, so the reserved slots bound the
- * sockets of upstream calls.  Pages without calls (calls=0, a cache hit, a
- * parked follower) never take a slot and keep answering during overload.
- * By default both caps derive from the worker's file limit
- * (fanout_set_caps()).
+ * fan-out is admitted when it first has calls to start: it reserves
+ * min(queued calls, concurrency) slots of the in-flight cap at once, and
+ * is refused with a 503 and Retry-After if the fan-out cap is reached or
+ * the slots are not free.  It is never queued: a refusal costs nothing and
+ * answers at once, a queue would hold a client connection and memory per
+ * waiting request.  A later round (next()) that needs more slots takes
+ * what is free and otherwise runs within what it holds.  A call detached
+ * from a departed request keeps its slot until its transfer ends, so the
+ * reserved slots bound the sockets of upstream calls.  Pages without calls
+ * (calls=0, a cache hit, a parked follower) never take a slot and keep
+ * answering during overload. By default both caps derive from the worker's
+ * file limit (fanout_set_caps()).
  *
  * Memory after a load.  Per-call memory comes from libc, not from Kore's
  * pools, which never shrink.  Once the worker has had no fan-out for a
