@@ -134,7 +134,9 @@ def test_latest_lookup_shared_by_concurrent_galleries(ctx):
     check(sim_requests(ctx) - before == 11, "the simulator saw %d requests"
           % (sim_requests(ctx) - before))
     for i in range(5):
-        nums = [c["num"] for c in out[i]["comics"]]
+        # Random picks may land on the simulator's broken comics (cards).
+        nums = [c["num"] for c in out[i]["comics"]] + \
+            [e["num"] for e in out[i]["errors"]]
         check(len(nums) == 2 and all(1 <= n <= LATEST for n in nums),
               "gallery %d: %r" % (i, out[i]))
 
