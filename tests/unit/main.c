@@ -1,7 +1,7 @@
 /*
  * Unit tests for the libc/yajl-only modules: settings, qparam, stiming,
- * demojson, jsonload, comic, tmpl and partner.  Prints a line per failed
- * check, then "N passed, N failed".
+ * demojson, jsonload, jsongen, comic, tmpl and partner.  Prints a line
+ * per failed check, then "N passed, N failed".
  */
 
 #include <stdarg.h>
@@ -25,6 +25,7 @@ main(void)
 	test_stiming();
 	test_demojson();
 	test_jsonload();
+	test_jsongen();
 	test_comic();
 	test_tmpl();
 	test_partner();
