@@ -47,7 +47,7 @@ static void	sim_fields_init(struct http_request *, long long,
 static void	sim_comic_json(struct http_request *, struct sim_wait *,
 		    struct sim_fields *);
 static void	sim_send(struct http_request *, struct sim_wait *,
-		    struct kore_buf *);
+		    struct kore_buf *, const char *);
 static void	sim_missing(struct http_request *, struct sim_wait *);
 static void	sim_cut_off(struct http_request *, struct sim_wait *);
 static void	sim_wrong_types(struct http_request *, struct sim_wait *);
@@ -89,8 +89,6 @@ sim_comic(struct http_request *req, struct sim_wait *w)
 {
 	const struct sim_broken	*br;
 	struct sim_fields	f;
-
-	http_response_header(req, "content-type", "application/json");
 
 	br = sim_broken_find(w->num);
 	if (w->status == 404) {
@@ -208,14 +206,18 @@ sim_comic_json(struct http_request *req, struct sim_wait *w,
 	yajl_gen_map_close(g);
 
 	(void)jsongen_finish(g, &out, &len);
+	http_response_header(req, "content-type", "application/json");
 	http_response(req, (int)w->status, out, len);
 	jsongen_free(g);
 	kore_free(f->long_alt);
 }
 
+/* Exactly one Content-Type: Kore's http_response_header() appends. */
 static void
-sim_send(struct http_request *req, struct sim_wait *w, struct kore_buf *b)
+sim_send(struct http_request *req, struct sim_wait *w, struct kore_buf *b,
+    const char *type)
 {
+	http_response_header(req, "content-type", type);
 	http_response(req, (int)w->status, b->data, b->offset);
 	kore_buf_cleanup(b);
 }
@@ -226,10 +228,9 @@ sim_missing(struct http_request *req, struct sim_wait *w)
 	struct kore_buf		buf;
 
 	kore_buf_init(&buf, 64);
-	http_response_header(req, "content-type", "text/html");
 	kore_buf_appendf(&buf, "<h1>404 Not Found</h1>\n");
 	w->status = 404;
-	sim_send(req, w, &buf);
+	sim_send(req, w, &buf, "text/html");
 }
 
 static void
@@ -240,7 +241,7 @@ sim_cut_off(struct http_request *req, struct sim_wait *w)
 	kore_buf_init(&buf, 64);
 	kore_buf_appendf(&buf, "{\"num\": %lld, \"title\": \"Cut off",
 	    w->num);
-	sim_send(req, w, &buf);
+	sim_send(req, w, &buf, "application/json");
 }
 
 static void
@@ -251,7 +252,7 @@ sim_wrong_types(struct http_request *req, struct sim_wait *w)
 	kore_buf_init(&buf, 128);
 	kore_buf_appendf(&buf, "{\"num\": \"410\", \"title\": 7, "
 	    "\"safe_title\": [], \"alt\": null, \"img\": {}}");
-	sim_send(req, w, &buf);
+	sim_send(req, w, &buf, "application/json");
 }
 
 /* Deep enough to crash a recursive parser without a cap. */
@@ -267,7 +268,7 @@ sim_nested(struct http_request *req, struct sim_wait *w)
 	kore_buf_appendf(&buf, "{\"num\": 411, \"x\": ");
 	kore_buf_append(&buf, pad, SIM_NESTED);
 	kore_free(pad);
-	sim_send(req, w, &buf);
+	sim_send(req, w, &buf, "application/json");
 }
 
 static void
