@@ -68,6 +68,8 @@ static int	state_answer(struct http_request *);
 static int	state_stalled(struct http_request *);
 
 static int	sim_parse(struct sim_wait *, const char *, char *, size_t);
+static int	sim_split(const char *, char *, size_t, char **, int, char *,
+		    size_t);
 static int	sim_endpoint(struct sim_wait *, char **, int, char *, size_t);
 static int	sim_huge(struct http_request *, struct sim_wait *);
 static void	sim_delay(struct http_request *, struct sim_wait *);
@@ -224,7 +226,7 @@ state_stalled(struct http_request *req)
 static int
 sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 {
-	char		copy[256], *seg[16], *p;
+	char		copy[256], *seg[16];
 	long long	lag;
 	int		n, i;
 
@@ -232,20 +234,10 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 	w->body = SIM_BODY_NORMAL;
 	lag = -1;
 
-	if (strlen(path) >= sizeof(copy)) {
-		(void)snprintf(err, errlen, "path too long");
+	n = sim_split(path, copy, sizeof(copy), seg,
+	    (int)(sizeof(seg) / sizeof(seg[0])), err, errlen);
+	if (n < 0)
 		return (0);
-	}
-	(void)strcpy(copy, path);
-
-	n = 0;
-	for (p = strtok(copy, "/"); p != NULL; p = strtok(NULL, "/")) {
-		if (n == (int)(sizeof(seg) / sizeof(seg[0]))) {
-			(void)snprintf(err, errlen, "too many path segments");
-			return (0);
-		}
-		seg[n++] = p;
-	}
 
 	for (i = 0; i < n; i++) {
 		if (!strcmp(seg[i], "delay") || !strcmp(seg[i], "xkcd") ||
@@ -291,6 +283,32 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 	    "[fault/...]xkcd/...; faults: status/<code>, malformed, "
 	    "huge/<bytes>, stall, lag/<ms>");
 	return (0);
+}
+
+/* path's segments, in copy; -1 with err set when too long or too many. */
+static int
+sim_split(const char *path, char *copy, size_t len, char **seg, int max,
+    char *err, size_t errlen)
+{
+	char		*p;
+	int		n;
+
+	if (strlen(path) >= len) {
+		(void)snprintf(err, errlen, "path too long");
+		return (-1);
+	}
+	(void)strcpy(copy, path);
+
+	n = 0;
+	for (p = strtok(copy, "/"); p != NULL; p = strtok(NULL, "/")) {
+		if (n == max) {
+			(void)snprintf(err, errlen, "too many path segments");
+			return (-1);
+		}
+		seg[n++] = p;
+	}
+
+	return (n);
 }
 
 static int
