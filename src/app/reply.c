@@ -31,6 +31,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "jsongen.h"
 #include "reply.h"
 #include "settings.h"
 
@@ -138,6 +139,21 @@ reply_json(struct http_request *req, int status, const char *body,
 {
 	http_response_header(req, "content-type", "application/json");
 	reply_send(req, status, body, len);
+}
+
+/* A document from jsongen, or a 500 with what could not be encoded. */
+void
+reply_jsongen(struct http_request *req, int status, yajl_gen g,
+    const char *what)
+{
+	const unsigned char	*out;
+	size_t			len;
+
+	if (jsongen_finish(g, &out, &len)) {
+		reply_json(req, status, (const char *)out, len);
+	} else {
+		reply_text(req, HTTP_STATUS_INTERNAL_ERROR, what);
+	}
 }
 
 void

@@ -9,12 +9,15 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include <yajl/yajl_gen.h>
+
 #define REPLY_ADDR_MAX		64
 
 void	reply_configure(int);
 void	reply_send(struct http_request *, int, const void *, size_t);
 void	reply_text(struct http_request *, int, const char *);
 void	reply_json(struct http_request *, int, const char *, size_t);
+void	reply_jsongen(struct http_request *, int, yajl_gen, const char *);
 void	reply_html(struct http_request *, int, const void *, size_t);
 void	reply_rendered(struct http_request *, int, const char *, size_t,
 	    const char *);

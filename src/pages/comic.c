@@ -2,11 +2,12 @@
  * Parsing xkcd's info.0.json: {"num": 614, "title": "...", "safe_title":
  * "...", "alt": "...", "img": "https://...", ...}.
  *
- * Upstream bytes are untrusted: the document is depth-checked before yajl
- * sees it (yajl recurses without a limit), every field we use must be
- * there with the right type, strings are bounded, and the image URL must
- * be http or https.  Anything else is the comic's error, with a short
- * reason.  libc and yajl only, so the unit tests can call it.
+ * Upstream bytes are untrusted: json_load() checks the document (its
+ * depth before yajl sees it, as yajl recurses without a limit), every
+ * field we use must be there with the right type, strings are bounded,
+ * and the image URL must be http or https.  Anything else is the comic's
+ * error, with a short reason.  libc and yajl only, so the unit tests can
+ * call it.
  */
 
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "comic.h"
+#include "jsonload.h"
 #include "url.h"
 
 static int	comic_string(yajl_val, const char *, char **, char *, size_t);
@@ -26,43 +28,15 @@ comic_parse(const void *body, size_t len, struct comic *c, char *err,
 {
 	yajl_val	root, v;
 	const char	*path[2] = { NULL, NULL };
-	char		*text, ebuf[128];
-	int		ret;
+	int		ret, why;
 
 	memset(c, 0, sizeof(*c));
 	ret = 0;
-	root = NULL;
-	text = NULL;
 
-	if (len == 0 || body == NULL) {
-		(void)snprintf(err, errlen, "empty document");
+	if ((why = json_load(body, len, COMIC_DEPTH_MAX, &root)) !=
+	    JSON_LOAD_OK) {
+		json_load_error(why, COMIC_DEPTH_MAX, err, errlen);
 		return (0);
-	}
-	if (!json_depth_ok(body, len, COMIC_DEPTH_MAX)) {
-		(void)snprintf(err, errlen, "document nested deeper than %d "
-		    "or not plain JSON", COMIC_DEPTH_MAX);
-		return (0);
-	}
-	if (memchr(body, '\0', len) != NULL) {
-		(void)snprintf(err, errlen, "document contains a NUL byte");
-		return (0);
-	}
-
-	/* yajl_tree_parse() wants a C string. */
-	if ((text = malloc(len + 1)) == NULL) {
-		(void)snprintf(err, errlen, "out of memory");
-		return (0);
-	}
-	memcpy(text, body, len);
-	text[len] = '\0';
-
-	if ((root = yajl_tree_parse(text, ebuf, sizeof(ebuf))) == NULL) {
-		(void)snprintf(err, errlen, "malformed JSON");
-		goto cleanup;
-	}
-	if (!YAJL_IS_OBJECT(root)) {
-		(void)snprintf(err, errlen, "document is not an object");
-		goto cleanup;
 	}
 
 	path[0] = "num";
@@ -87,9 +61,7 @@ comic_parse(const void *body, size_t len, struct comic *c, char *err,
 	ret = 1;
 
 cleanup:
-	if (root != NULL)
-		yajl_tree_free(root);
-	free(text);
+	yajl_tree_free(root);
 	if (!ret)
 		comic_cleanup(c);
 	return (ret);
@@ -138,50 +110,6 @@ comic_url_ok(const char *url)
 		    *p == '\'' || *p == '<' || *p == '>' || *p == '\\' ||
 		    *p == '`')
 			return (0);
-	}
-
-	return (1);
-}
-
-/*
- * Whether JSON text nests objects and arrays at most max deep.  Brackets
- * inside strings do not count.  Text with a '/' outside strings fails:
- * JSON has none there, but yajl accepts comments, and a quote inside a
- * comment would hide brackets from this count.
- */
-int
-json_depth_ok(const void *body, size_t len, int max)
-{
-	const unsigned char	*p = body;
-	size_t			i;
-	int			depth, instr;
-
-	depth = 0;
-	instr = 0;
-	for (i = 0; i < len; i++) {
-		if (instr) {
-			if (p[i] == '\\')
-				i++;
-			else if (p[i] == '"')
-				instr = 0;
-			continue;
-		}
-		switch (p[i]) {
-		case '"':
-			instr = 1;
-			break;
-		case '{':
-		case '[':
-			if (++depth > max)
-				return (0);
-			break;
-		case '}':
-		case ']':
-			depth--;
-			break;
-		case '/':
-			return (0);
-		}
 	}
 
 	return (1);

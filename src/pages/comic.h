@@ -22,6 +22,5 @@ int	comic_parse(const void *, size_t, struct comic *, char *, size_t);
 void	comic_cleanup(struct comic *);
 int	comic_copy(struct comic *, const struct comic *);
 int	comic_url_ok(const char *);
-int	json_depth_ok(const void *, size_t, int);
 
 #endif

@@ -5,10 +5,10 @@
  * partner:   {"product": "<id>", "sales": N, "revenue": X, "clicks": N,
  *             "conversion": X}
  *
- * Both are untrusted: depth-checked before yajl (json_depth_ok()), each
- * number must be there with the right type and not negative; anything
- * else is that source's error for that product, with a short reason.
- * libc and yajl only, so the unit tests can call it.
+ * Both are untrusted: loaded with json_load() (depth-checked before yajl),
+ * each number must be there with the right type and not negative;
+ * anything else is that source's error for that product, with a short
+ * reason.  libc and yajl only, so the unit tests can call it.
  */
 
 #include <ctype.h>
@@ -19,12 +19,12 @@
 
 #include <yajl/yajl_tree.h>
 
-#include "comic.h"
+#include "jsonload.h"
 #include "partner.h"
 
 #define PARTNER_DEPTH_MAX	8
 
-static yajl_val	json_load(const void *, size_t, char *, size_t);
+static yajl_val	partner_load(const void *, size_t, char *, size_t);
 static int	json_count(yajl_val, const char *, long long *);
 static int	json_amount(yajl_val, const char *, double *);
 
@@ -115,7 +115,7 @@ analytics_parse(const void *body, size_t len, const product_id *ids,
 
 	memset(rows, 0, n * sizeof(*rows));
 
-	if ((root = json_load(body, len, err, errlen)) == NULL)
+	if ((root = partner_load(body, len, err, errlen)) == NULL)
 		return (0);
 
 	products = yajl_tree_get(root, path, yajl_t_object);
@@ -151,7 +151,7 @@ partner_parse(const void *body, size_t len, struct partner_row *row,
 
 	memset(row, 0, sizeof(*row));
 
-	if ((root = json_load(body, len, err, errlen)) == NULL)
+	if ((root = partner_load(body, len, err, errlen)) == NULL)
 		return (0);
 
 	ok = 1;
@@ -235,37 +235,22 @@ url_encode(char *dst, size_t len, const char *src)
 	return (1);
 }
 
+/*
+ * The stats sources' documents: one reason for every unreadable one, so
+ * the page's error cells stay short.
+ */
 static yajl_val
-json_load(const void *body, size_t len, char *err, size_t errlen)
+partner_load(const void *body, size_t len, char *err, size_t errlen)
 {
 	yajl_val	root;
-	char		*text, ebuf[128];
+	int		why;
 
-	if (body == NULL || len == 0) {
-		(void)snprintf(err, errlen, "empty document");
-		return (NULL);
-	}
-	if (!json_depth_ok(body, len, PARTNER_DEPTH_MAX) ||
-	    memchr(body, '\0', len) != NULL) {
-		(void)snprintf(err, errlen, "malformed JSON");
-		return (NULL);
-	}
-	if ((text = malloc(len + 1)) == NULL) {
-		(void)snprintf(err, errlen, "out of memory");
-		return (NULL);
-	}
-	memcpy(text, body, len);
-	text[len] = '\0';
-
-	root = yajl_tree_parse(text, ebuf, sizeof(ebuf));
-	free(text);
-
-	if (root == NULL || !YAJL_IS_OBJECT(root)) {
-		(void)snprintf(err, errlen, "malformed JSON");
-		if (root != NULL)
-			yajl_tree_free(root);
-		return (NULL);
-	}
+	why = json_load(body, len, PARTNER_DEPTH_MAX, &root);
+	if (why == JSON_LOAD_EMPTY || why == JSON_LOAD_NOMEM)
+		json_load_error(why, PARTNER_DEPTH_MAX, err, errlen);
+	else if (why != JSON_LOAD_OK)
+		json_load_error(JSON_LOAD_SYNTAX, PARTNER_DEPTH_MAX, err,
+		    errlen);
 
 	return (root);
 }

@@ -40,6 +40,7 @@
 #include <kore/curl.h>
 
 #include "fanout.h"
+#include "jsongen.h"
 #include "pages.h"
 #include "pagevars.h"
 #include "partner.h"
@@ -116,6 +117,7 @@ static void	stats_html(struct http_request *, struct fanout *,
 		    struct stats_req *, const struct stats_result *);
 static void	stats_json(struct http_request *, struct fanout *,
 		    struct stats_req *, const struct stats_result *);
+static void	stats_json_row(yajl_gen, const struct stats_row *);
 static void	stats_fail_message(const struct stats_result *, char *,
 		    size_t);
 static void	reasonf(char *, size_t, const char *, ...)
@@ -485,23 +487,18 @@ stats_answer(struct http_request *req, struct fanout *fo,
     struct stats_req *x, const struct stats_result *res)
 {
 	yajl_gen		g;
-	const unsigned char	*out;
-	size_t			len;
 	char			msg[512];
 
 	if (res->all_failed) {
 		stats_fail_message(res, msg, sizeof(msg));
 		if (x->api) {
-			g = yajl_gen_alloc(NULL);
+			g = jsongen_alloc();
 			yajl_gen_map_open(g);
-			yajl_gen_string(g, (const unsigned char *)"error", 5);
-			yajl_gen_string(g, (const unsigned char *)msg,
-			    strlen(msg));
+			jsongen_str(g, "error", msg);
 			yajl_gen_map_close(g);
-			yajl_gen_get_buf(g, &out, &len);
-			reply_json(req, HTTP_STATUS_BAD_GATEWAY,
-			    (const char *)out, len);
-			yajl_gen_free(g);
+			reply_jsongen(req, HTTP_STATUS_BAD_GATEWAY, g,
+			    "the error could not be encoded");
+			jsongen_free(g);
 		} else {
 			reply_text(req, HTTP_STATUS_BAD_GATEWAY, msg);
 		}
@@ -649,88 +646,54 @@ stats_json(struct http_request *req, struct fanout *fo, struct stats_req *x,
     const struct stats_result *res)
 {
 	yajl_gen		g;
-	const unsigned char	*out;
-	const struct stats_row	*row;
-	size_t			i, len;
-	char			num[48];
+	size_t			i;
 
-#define KEY(k)	yajl_gen_string(g, (const unsigned char *)(k), strlen(k))
-#define STR(v)	yajl_gen_string(g, (const unsigned char *)(v), strlen(v))
-#define NUM(f, v)	do {						\
-	(void)snprintf(num, sizeof(num), f, v);				\
-	yajl_gen_number(g, num, strlen(num));				\
-} while (0)
-
-	g = yajl_gen_alloc(NULL);
-	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-	yajl_gen_config(g, yajl_gen_escape_solidus, 1);
+	g = jsongen_alloc();
 
 	yajl_gen_map_open(g);
-	KEY("mode");
-	STR(fanout_is_async(fo) ? "async" : "sync");
-	KEY("elapsed_ms");
-	NUM("%.1f", x->role == ROLE_CACHED ? res->elapsed_ms :
-	    fanout_elapsed_ms(fo));
-	KEY("upstream_calls");
-	yajl_gen_integer(g, (long long)fanout_count(fo));
-	KEY("origin");
-	STR(stats_origin(x));
-	KEY("partial");
-	yajl_gen_bool(g, res->partial);
-	KEY("key_rejected");
-	yajl_gen_bool(g, res->key_rejected);
-	KEY("products");
+	jsongen_str(g, "mode", fanout_is_async(fo) ? "async" : "sync");
+	jsongen_double(g, "elapsed_ms", x->role == ROLE_CACHED ?
+	    res->elapsed_ms : fanout_elapsed_ms(fo), 1);
+	jsongen_int(g, "upstream_calls", (long long)fanout_count(fo));
+	jsongen_str(g, "origin", stats_origin(x));
+	jsongen_bool(g, "partial", res->partial);
+	jsongen_bool(g, "key_rejected", res->key_rejected);
+	jsongen_key(g, "products");
 	yajl_gen_array_open(g);
-	for (i = 0; i < res->nrows; i++) {
-		row = &res->rows[i];
-		yajl_gen_map_open(g);
-		KEY("product");
-		STR(row->product);
-		if (row->a_err[0] == '\0') {
-			KEY("views");
-			yajl_gen_integer(g, row->a.views);
-			KEY("visitors");
-			yajl_gen_integer(g, row->a.visitors);
-		}
-		if (row->p_ok) {
-			KEY("sales");
-			yajl_gen_integer(g, row->p.sales);
-			KEY("revenue");
-			NUM("%.2f", row->p.revenue);
-			KEY("clicks");
-			yajl_gen_integer(g, row->p.clicks);
-			KEY("conversion");
-			NUM("%.4f", row->p.conversion);
-		}
-		if (row->a_err[0] != '\0' || row->p_err[0] != '\0') {
-			KEY("errors");
-			yajl_gen_map_open(g);
-			if (row->a_err[0] != '\0') {
-				KEY("analytics");
-				STR(row->a_err);
-			}
-			if (row->p_err[0] != '\0') {
-				KEY("partner");
-				STR(row->p_err);
-			}
-			yajl_gen_map_close(g);
-		}
-		yajl_gen_map_close(g);
-	}
+	for (i = 0; i < res->nrows; i++)
+		stats_json_row(g, &res->rows[i]);
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 
-#undef KEY
-#undef STR
-#undef NUM
+	reply_jsongen(req, HTTP_STATUS_OK, g, "the stats could not be encoded");
+	jsongen_free(g);
+}
 
-	if (yajl_gen_get_buf(g, &out, &len) == yajl_gen_status_ok) {
-		reply_json(req, HTTP_STATUS_OK, (const char *)out, len);
-	} else {
-		reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
-		    "the stats could not be encoded");
+static void
+stats_json_row(yajl_gen g, const struct stats_row *row)
+{
+	yajl_gen_map_open(g);
+	jsongen_str(g, "product", row->product);
+	if (row->a_err[0] == '\0') {
+		jsongen_int(g, "views", row->a.views);
+		jsongen_int(g, "visitors", row->a.visitors);
 	}
-	yajl_gen_free(g);
+	if (row->p_ok) {
+		jsongen_int(g, "sales", row->p.sales);
+		jsongen_double(g, "revenue", row->p.revenue, 2);
+		jsongen_int(g, "clicks", row->p.clicks);
+		jsongen_double(g, "conversion", row->p.conversion, 4);
+	}
+	if (row->a_err[0] != '\0' || row->p_err[0] != '\0') {
+		jsongen_key(g, "errors");
+		yajl_gen_map_open(g);
+		if (row->a_err[0] != '\0')
+			jsongen_str(g, "analytics", row->a_err);
+		if (row->p_err[0] != '\0')
+			jsongen_str(g, "partner", row->p_err);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
 }
 
 /* Whether a product is in --stats-products (validated at start-up). */

@@ -32,6 +32,7 @@
 
 #include "comic.h"
 #include "fanout.h"
+#include "jsongen.h"
 #include "pages.h"
 #include "pagevars.h"
 #include "qparam.h"
@@ -570,77 +571,52 @@ static void
 xkcd_json(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
 {
 	yajl_gen		g;
-	const unsigned char	*out;
 	struct xkcd_slot	*s;
-	size_t			i, len, pass;
-	char			num[32], link[SETTINGS_STR_MAX + 32];
+	size_t			i, pass;
+	char			link[SETTINGS_STR_MAX + 32];
 
-#define KEY(k)	yajl_gen_string(g, (const unsigned char *)(k), strlen(k))
-#define STR(v)	yajl_gen_string(g, (const unsigned char *)(v), strlen(v))
-
-	g = yajl_gen_alloc(NULL);
-	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-	yajl_gen_config(g, yajl_gen_escape_solidus, 1);
+	g = jsongen_alloc();
 
 	yajl_gen_map_open(g);
-	KEY("mode");
-	STR(fanout_is_async(fo) ? "async" : "sync");
-	KEY("elapsed_ms");
-	(void)snprintf(num, sizeof(num), "%.1f", fanout_elapsed_ms(fo));
-	yajl_gen_number(g, num, strlen(num));
-	KEY("count");
-	yajl_gen_integer(g, (long long)x->nslots);
-	KEY("from_cache");
-	yajl_gen_integer(g, (long long)xkcd_from_cache(x));
-	KEY("upstream_calls");
-	yajl_gen_integer(g, (long long)fanout_count(fo));
+	jsongen_str(g, "mode", fanout_is_async(fo) ? "async" : "sync");
+	jsongen_double(g, "elapsed_ms", fanout_elapsed_ms(fo), 1);
+	jsongen_int(g, "count", (long long)x->nslots);
+	jsongen_int(g, "from_cache", (long long)xkcd_from_cache(x));
+	jsongen_int(g, "upstream_calls", (long long)fanout_count(fo));
 
 	for (pass = 0; pass < 2; pass++) {
-		KEY(pass == 0 ? "comics" : "errors");
+		jsongen_key(g, pass == 0 ? "comics" : "errors");
 		yajl_gen_array_open(g);
 		for (i = 0; i < x->nslots; i++) {
 			s = &x->slots[i];
 			if ((pass == 0) != (s->ok != 0))
 				continue;
 			yajl_gen_map_open(g);
-			KEY("num");
-			yajl_gen_integer(g, s->num);
+			jsongen_int(g, "num", s->num);
 			if (pass == 1) {
-				KEY("error");
-				if (STR(s->err) != yajl_gen_status_ok)
-					STR("unreadable error text");
+				jsongen_key(g, "error");
+				if (!jsongen_str(g, NULL, s->err))
+					jsongen_str(g, NULL,
+					    "unreadable error text");
 				yajl_gen_map_close(g);
 				continue;
 			}
 			xkcd_link(link, sizeof(link), s->num);
-			KEY("title");
-			STR(s->comic.title);
-			KEY("safe_title");
-			STR(s->comic.safe_title);
-			KEY("alt");
-			STR(s->comic.alt);
-			KEY("img");
-			STR(s->comic.img);
-			KEY("link");
-			STR(link);
-			KEY("from_cache");
-			yajl_gen_bool(g, s->cached);
+			jsongen_str(g, "title", s->comic.title);
+			jsongen_str(g, "safe_title", s->comic.safe_title);
+			jsongen_str(g, "alt", s->comic.alt);
+			jsongen_str(g, "img", s->comic.img);
+			jsongen_str(g, "link", link);
+			jsongen_bool(g, "from_cache", s->cached);
 			yajl_gen_map_close(g);
 		}
 		yajl_gen_array_close(g);
 	}
 	yajl_gen_map_close(g);
 
-#undef KEY
-#undef STR
-
-	if (yajl_gen_get_buf(g, &out, &len) == yajl_gen_status_ok) {
-		reply_json(req, HTTP_STATUS_OK, (const char *)out, len);
-	} else {
-		reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
-		    "the gallery could not be encoded");
-	}
-	yajl_gen_free(g);
+	reply_jsongen(req, HTTP_STATUS_OK, g,
+	    "the gallery could not be encoded");
+	jsongen_free(g);
 }
 
 static size_t

@@ -1,18 +1,20 @@
 /*
- * The upstream simulator (the --simulator role).
+ * The upstream simulator (the --simulator role): set-up, routing, the
+ * delay service, the waiting every endpoint shares, and /_/stats.
  *
  * Endpoints:
  *
  *   /delay/<ms>/                 a small JSON body after <ms> ms, like the
- *                                blog's "flash" delay service
+ *                                blog's "flash" delay service (here)
  *   /xkcd/info.0.json            the latest comic (SIM_XKCD_LATEST)
  *   /xkcd/<n>/info.0.json        comic <n>, xkcd's format, generated
  *   /xkcd/<n>/                   the comic's page
- *   /xkcd/img/<n>.svg            its image
+ *   /xkcd/img/<n>.svg            its image (the four in simxkcd.c)
  *   /analytics/stats             views and visitors of products p01-p60
  *   /partner/stats?product=<id>&api_key=<key>
  *                                one product's sales, revenue, clicks and
  *                                conversion; 401 without the right key
+ *                                (both in simpartner.c)
  *
  * Waiting costs nothing: the request sleeps and a one-shot Kore timer
  * wakes it, so thousands can wait at once in one worker.  xkcd documents
@@ -26,13 +28,6 @@
  *   huge/<bytes>       a body of <bytes> bytes (oversized)
  *   stall              headers and part of the body, then nothing
  *   lag/<ms>           wait <ms> before answering (xkcd endpoints)
- *
- * Some comics are broken on purpose (see sim_comic()): 404 does not exist
- * (as on the real site), 405-411 are malformed, incomplete, oversized,
- * hostile or absurdly nested documents.  Likewise partner products named
- * err503-*, err429-* (with Retry-After: 2), badjson-* and slow-* (3 s).
- * The partner accepts the key in --partner-key (FANOUT_PARTNER_KEY), or
- * any non-empty key when none is set.
  *
  * States: START parses and arms the timer; ANSWER responds (or, for stall,
  * writes a partial response and moves to STALLED, which sleeps until the
@@ -52,9 +47,10 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "qparam.h"
+#include "jsongen.h"
 #include "reply.h"
 #include "settings.h"
+#include "sim.h"
 
 #define SIM_STATE_START		0
 #define SIM_STATE_ANSWER	1
@@ -62,38 +58,6 @@
 
 #define SIM_DELAY_MAX		60000
 #define SIM_HUGE_MAX		(16 * 1024 * 1024)
-#define SIM_XKCD_LATEST		420
-#define SIM_XKCD_LAG		200
-
-#define SIM_BODY_NORMAL		0
-#define SIM_BODY_MALFORMED	1
-#define SIM_BODY_HUGE		2
-#define SIM_BODY_STALL		3
-
-#define SIM_EP_DELAY		0
-#define SIM_EP_COMIC		1
-#define SIM_EP_PAGE		2
-#define SIM_EP_IMAGE		3
-#define SIM_EP_ANALYTICS	4
-#define SIM_EP_PARTNER		5
-
-#define SIM_PRODUCTS		60
-#define SIM_STATS_LAG		150
-#define SIM_STATS_JITTER	50
-#define SIM_KEY_MAX		64
-
-struct sim_wait {
-	struct kore_timer	*timer;
-	int			endpoint;
-	long long		ms;
-	long long		num;
-	long long		status;
-	long long		size;
-	int			body;
-	int			waiting;
-	int			counted;
-	char			product[40];
-};
 
 int	sim_index(struct http_request *);
 int	sim_serve(struct http_request *);
@@ -104,17 +68,11 @@ static int	state_answer(struct http_request *);
 static int	state_stalled(struct http_request *);
 
 static int	sim_parse(struct sim_wait *, const char *, char *, size_t);
+static int	sim_split(const char *, char *, size_t, char **, int, char *,
+		    size_t);
 static int	sim_endpoint(struct sim_wait *, char **, int, char *, size_t);
-static void	sim_comic(struct http_request *, struct sim_wait *,
-		    struct kore_buf *);
-static void	sim_image(struct http_request *, struct sim_wait *);
-static void	sim_analytics(struct http_request *, struct sim_wait *);
-static void	sim_partner(struct http_request *, struct sim_wait *);
-static int	sim_partner_check(struct http_request *, struct sim_wait *);
-static void	sim_partner_flight(struct sim_wait *, int);
-static long long	sim_number(const char *, int, long long);
-static void	sim_gen_str(yajl_gen, const char *, const char *);
-static void	sim_gen_int(yajl_gen, const char *, long long);
+static int	sim_huge(struct http_request *, struct sim_wait *);
+static void	sim_delay(struct http_request *, struct sim_wait *);
 static void	sim_wake(void *, u_int64_t);
 static void	sim_onfree(struct http_request *);
 static void	sim_waiting(struct sim_wait *, int);
@@ -127,23 +85,10 @@ static struct http_state	states[] = {
 
 #define states_size	(sizeof(states) / sizeof(states[0]))
 
-static const char	*words[] = {
-	"Orbital", "Mechanics", "Regex", "Golf", "Compiling", "Standards",
-	"Sandwich", "Dependency", "Tar", "Password", "Strength", "Estimation",
-	"Exploits", "Mom", "Automation", "Nerd", "Sniping", "Purity",
-	"Lisp", "Cycles", "Correlation", "Causation", "Bobby", "Tables",
-};
-
-#define words_len	(sizeof(words) / sizeof(words[0]))
-
 static u_int64_t	requests = 0;
 static u_int64_t	waiting = 0;
 static u_int64_t	peak_waiting = 0;
 static u_int8_t		*huge = NULL;
-static u_int64_t	analytics_calls = 0;
-static u_int64_t	partner_calls = 0;
-static u_int64_t	partner_in_flight = 0;
-static u_int64_t	partner_peak = 0;
 
 int
 sim_index(struct http_request *req)
@@ -166,36 +111,31 @@ sim_serve(struct http_request *req)
 }
 
 /*
- * Counters for tests.  Partner calls are those with an accepted key; the
- * key itself is never shown (the embedded simulator may hold the app's
- * real one), only whether one is configured.  Loopback clients only
- * (or --status-from), as the app's status pages.
+ * Counters for tests: this worker's requests and waits, then the stats
+ * sources' (sim_partner_report()).  Loopback clients only (or
+ * --status-from), as the app's status pages.
  */
 int
 sim_stats(struct http_request *req)
 {
-	struct kore_buf		buf;
+	yajl_gen	g;
 
 	if (!reply_status_allowed(req)) {
 		reply_not_found(req);
 		return (KORE_RESULT_OK);
 	}
 
-	kore_buf_init(&buf, 128);
-	kore_buf_appendf(&buf, "{\"pid\":%d,\"requests\":%llu,"
-	    "\"waiting\":%llu,\"peak_waiting\":%llu,"
-	    "\"analytics_calls\":%llu,\"partner_key_set\":%s,"
-	    "\"partner\":{\"calls\":%llu,\"in_flight\":%llu,"
-	    "\"peak\":%llu}}", (int)getpid(),
-	    (unsigned long long)requests, (unsigned long long)waiting,
-	    (unsigned long long)peak_waiting,
-	    (unsigned long long)analytics_calls,
-	    settings.partner_key[0] != '\0' ? "true" : "false",
-	    (unsigned long long)partner_calls,
-	    (unsigned long long)partner_in_flight,
-	    (unsigned long long)partner_peak);
-	reply_json(req, HTTP_STATUS_OK, (const char *)buf.data, buf.offset);
-	kore_buf_cleanup(&buf);
+	g = jsongen_alloc();
+	yajl_gen_map_open(g);
+	jsongen_int(g, "pid", (long long)getpid());
+	jsongen_int(g, "requests", (long long)requests);
+	jsongen_int(g, "waiting", (long long)waiting);
+	jsongen_int(g, "peak_waiting", (long long)peak_waiting);
+	sim_partner_report(g);
+	yajl_gen_map_close(g);
+
+	reply_jsongen(req, HTTP_STATUS_OK, g, "the stats could not be encoded");
+	jsongen_free(g);
 
 	return (KORE_RESULT_OK);
 }
@@ -213,10 +153,8 @@ state_start(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	if (w->endpoint == SIM_EP_PARTNER && !sim_partner_check(req, w))
+	if (!sim_stats_start(req, w))
 		return (HTTP_STATE_COMPLETE);
-	if (w->endpoint == SIM_EP_ANALYTICS)
-		analytics_calls++;
 
 	req->fsm_state = SIM_STATE_ANSWER;
 	if (w->ms == 0)
@@ -234,15 +172,14 @@ static int
 state_answer(struct http_request *req)
 {
 	struct sim_wait		*w = http_state_get(req);
-	struct kore_buf		buf;
 	const char		*partial;
-	size_t			len;
 
 	sim_waiting(w, 0);
 
 	switch (w->body) {
 	case SIM_BODY_STALL:
-		partial = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+		partial = "HTTP/1.1 200 OK\r\n"
+		    "content-type: application/json\r\n"
 		    "content-length: 1000\r\n\r\n{\"delay_ms\": ";
 		net_send_queue(req->owner, partial, strlen(partial));
 		(void)net_send_flush(req->owner);
@@ -251,30 +188,15 @@ state_answer(struct http_request *req)
 		http_request_sleep(req);
 		return (HTTP_STATE_RETRY);
 	case SIM_BODY_HUGE:
-		if (huge == NULL) {
-			huge = kore_malloc(SIM_HUGE_MAX);
-			memset(huge, 'x', SIM_HUGE_MAX);
-			memcpy(huge, "{\"pad\": \"", 9);
-		}
-		len = (size_t)w->size;
-		if (len >= 11) {
-			huge[len - 2] = '"';
-			huge[len - 1] = '}';
-		}
-		http_response_header(req, "content-type", "application/json");
-		http_response(req, (int)w->status, huge, len);
-		if (len >= 11) {
-			huge[len - 2] = 'x';
-			huge[len - 1] = 'x';
-		}
-		return (HTTP_STATE_COMPLETE);
+		return (sim_huge(req, w));
 	}
-
-	kore_buf_init(&buf, 256);
 
 	switch (w->endpoint) {
 	case SIM_EP_COMIC:
-		sim_comic(req, w, &buf);
+		sim_comic(req, w);
+		break;
+	case SIM_EP_PAGE:
+		sim_page(req, w);
 		break;
 	case SIM_EP_IMAGE:
 		sim_image(req, w);
@@ -285,25 +207,10 @@ state_answer(struct http_request *req)
 	case SIM_EP_PARTNER:
 		sim_partner(req, w);
 		break;
-	case SIM_EP_PAGE:
-		kore_buf_appendf(&buf, "<!doctype html><title>xkcd-sim %lld"
-		    "</title><h1>Simulated comic %lld</h1>\n", w->num, w->num);
-		http_response_header(req, "content-type",
-		    "text/html; charset=utf-8");
-		http_response(req, (int)w->status, buf.data, buf.offset);
-		break;
 	default:
-		kore_buf_appendf(&buf, "{\"delay_ms\": %lld, \"status\": %lld",
-		    w->ms, w->status);
-		if (w->body == SIM_BODY_NORMAL)
-			kore_buf_appendf(&buf, ", \"pid\": %d}\n",
-			    (int)getpid());
-		http_response_header(req, "content-type", "application/json");
-		http_response(req, (int)w->status, buf.data, buf.offset);
+		sim_delay(req, w);
 		break;
 	}
-
-	kore_buf_cleanup(&buf);
 
 	return (HTTP_STATE_COMPLETE);
 }
@@ -319,7 +226,7 @@ state_stalled(struct http_request *req)
 static int
 sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 {
-	char		copy[256], *seg[16], *p;
+	char		copy[256], *seg[16];
 	long long	lag;
 	int		n, i;
 
@@ -327,24 +234,15 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 	w->body = SIM_BODY_NORMAL;
 	lag = -1;
 
-	if (strlen(path) >= sizeof(copy)) {
-		(void)snprintf(err, errlen, "path too long");
+	n = sim_split(path, copy, sizeof(copy), seg,
+	    (int)(sizeof(seg) / sizeof(seg[0])), err, errlen);
+	if (n < 0)
 		return (0);
-	}
-	(void)strcpy(copy, path);
-
-	n = 0;
-	for (p = strtok(copy, "/"); p != NULL; p = strtok(NULL, "/")) {
-		if (n == (int)(sizeof(seg) / sizeof(seg[0]))) {
-			(void)snprintf(err, errlen, "too many path segments");
-			return (0);
-		}
-		seg[n++] = p;
-	}
 
 	for (i = 0; i < n; i++) {
 		if (!strcmp(seg[i], "delay") || !strcmp(seg[i], "xkcd") ||
-		    !strcmp(seg[i], "analytics") || !strcmp(seg[i], "partner")) {
+		    !strcmp(seg[i], "analytics") ||
+		    !strcmp(seg[i], "partner")) {
 			if (!sim_endpoint(w, seg + i, n - i, err, errlen))
 				return (0);
 			if (lag >= 0 && w->endpoint != SIM_EP_DELAY)
@@ -385,6 +283,32 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 	    "[fault/...]xkcd/...; faults: status/<code>, malformed, "
 	    "huge/<bytes>, stall, lag/<ms>");
 	return (0);
+}
+
+/* path's segments, in copy; -1 with err set when too long or too many. */
+static int
+sim_split(const char *path, char *copy, size_t len, char **seg, int max,
+    char *err, size_t errlen)
+{
+	char		*p;
+	int		n;
+
+	if (strlen(path) >= len) {
+		(void)snprintf(err, errlen, "path too long");
+		return (-1);
+	}
+	(void)strcpy(copy, path);
+
+	n = 0;
+	for (p = strtok(copy, "/"); p != NULL; p = strtok(NULL, "/")) {
+		if (n == max) {
+			(void)snprintf(err, errlen, "too many path segments");
+			return (-1);
+		}
+		seg[n++] = p;
+	}
+
+	return (n);
 }
 
 static int
@@ -448,138 +372,46 @@ sim_endpoint(struct sim_wait *w, char **seg, int n, char *err,
 	return (0);
 }
 
-/*
- * Comic <num> in xkcd's format, deterministic.  404 and anything past the
- * latest do not exist; 405-411 are broken on purpose.
- */
-static void
-sim_comic(struct http_request *req, struct sim_wait *w, struct kore_buf *b)
+/* One shared body of 'x' padding, framed as JSON for the size asked. */
+static int
+sim_huge(struct http_request *req, struct sim_wait *w)
 {
-	yajl_gen		g;
-	const unsigned char	*out;
-	size_t			len;
-	const char		*host;
-	long long		n = w->num;
-	char			title[128], alt[256], img[300], *pad;
+	size_t		len;
 
+	if (huge == NULL) {
+		huge = kore_malloc(SIM_HUGE_MAX);
+		memset(huge, 'x', SIM_HUGE_MAX);
+		memcpy(huge, "{\"pad\": \"", 9);
+	}
+	len = (size_t)w->size;
+	if (len >= 11) {
+		huge[len - 2] = '"';
+		huge[len - 1] = '}';
+	}
 	http_response_header(req, "content-type", "application/json");
-
-	if (w->status == 404) {
-		http_response_header(req, "content-type", "text/html");
-		kore_buf_appendf(b, "<h1>404 Not Found</h1>\n");
-		http_response(req, 404, b->data, b->offset);
-		return;
+	http_response(req, (int)w->status, huge, len);
+	if (len >= 11) {
+		huge[len - 2] = 'x';
+		huge[len - 1] = 'x';
 	}
 
-	if (n == 405 || w->body == SIM_BODY_MALFORMED) {
-		kore_buf_appendf(b, "{\"num\": %lld, \"title\": \"Cut off", n);
-		http_response(req, (int)w->status, b->data, b->offset);
-		return;
-	}
-	if (n == 410) {
-		kore_buf_appendf(b, "{\"num\": \"410\", \"title\": 7, "
-		    "\"safe_title\": [], \"alt\": null, \"img\": {}}");
-		http_response(req, (int)w->status, b->data, b->offset);
-		return;
-	}
-	if (n == 411) {
-		/* Deep enough to crash a recursive parser without a cap. */
-		pad = kore_malloc(200000);
-		memset(pad, '[', 200000);
-		kore_buf_appendf(b, "{\"num\": 411, \"x\": ");
-		kore_buf_append(b, pad, 200000);
-		kore_free(pad);
-		http_response(req, (int)w->status, b->data, b->offset);
-		return;
-	}
-
-	if (!http_request_header(req, "host", &host) ||
-	    strlen(host) > 200 || strpbrk(host, "\"<> \\") != NULL)
-		host = "127.0.0.1";
-
-	(void)snprintf(title, sizeof(title), "%s %s",
-	    words[(n * 7) % words_len], words[(n * 13 + 5) % words_len]);
-	(void)snprintf(alt, sizeof(alt), "Comic %lld: the one about %s and "
-	    "%s.", n, words[(n * 3) % words_len], words[(n * 11) % words_len]);
-	(void)snprintf(img, sizeof(img), "http://%s/xkcd/img/%lld.svg",
-	    host, n);
-
-	if (n == 408) {
-		(void)snprintf(title, sizeof(title),
-		    "<script>alert(1)</script>");
-		(void)snprintf(alt, sizeof(alt),
-		    "\"><img src=x onerror=alert(1)> & 'quotes'");
-	}
-	if (n == 409)
-		(void)snprintf(img, sizeof(img), "javascript:alert(1)");
-
-	g = yajl_gen_alloc(NULL);
-	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-	yajl_gen_map_open(g);
-	sim_gen_str(g, "month", "1");
-	sim_gen_int(g, "num", n);
-	sim_gen_str(g, "link", "");
-	sim_gen_int(g, "year", 2006 + n / 150);
-	sim_gen_str(g, "news", "");
-	sim_gen_str(g, "safe_title", title);
-	sim_gen_str(g, "transcript", "");
-	if (n == 407) {
-		/* Over the app's default 1 MiB body limit. */
-		pad = kore_malloc(2 * 1024 * 1024);
-		memset(pad, 'a', 2 * 1024 * 1024 - 1);
-		pad[2 * 1024 * 1024 - 1] = '\0';
-		sim_gen_str(g, "alt", pad);
-		kore_free(pad);
-	} else {
-		sim_gen_str(g, "alt", alt);
-	}
-	if (n != 406)
-		sim_gen_str(g, "img", img);
-	sim_gen_str(g, "title", title);
-	sim_gen_int(g, "day", 1 + n % 28);
-	yajl_gen_map_close(g);
-
-	yajl_gen_get_buf(g, &out, &len);
-	http_response(req, (int)w->status, out, len);
-	yajl_gen_free(g);
+	return (HTTP_STATE_COMPLETE);
 }
 
+/* The delay service's answer; malformed/ cuts it off. */
 static void
-sim_image(struct http_request *req, struct sim_wait *w)
+sim_delay(struct http_request *req, struct sim_wait *w)
 {
 	struct kore_buf		buf;
 
-	kore_buf_init(&buf, 512);
-	kore_buf_appendf(&buf, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
-	    "width=\"240\" height=\"160\" viewBox=\"0 0 240 160\">"
-	    "<rect width=\"240\" height=\"160\" fill=\"#fff\" "
-	    "stroke=\"#222\" stroke-width=\"4\"/>"
-	    "<circle cx=\"60\" cy=\"60\" r=\"14\" fill=\"none\" "
-	    "stroke=\"#222\" stroke-width=\"3\"/>"
-	    "<path d=\"M60 74v40m0-30l-20 14m20-14l20 14m-20 16l-16 24m16-24"
-	    "l16 24\" stroke=\"#222\" stroke-width=\"3\" fill=\"none\"/>"
-	    "<text x=\"150\" y=\"90\" font-family=\"sans-serif\" "
-	    "font-size=\"28\" text-anchor=\"middle\">#%lld</text></svg>\n",
-	    w->num);
-
-	http_response_header(req, "content-type", "image/svg+xml");
-	http_response_header(req, "cache-control", "max-age=86400");
-	http_response(req, HTTP_STATUS_OK, buf.data, buf.offset);
+	kore_buf_init(&buf, 256);
+	kore_buf_appendf(&buf, "{\"delay_ms\": %lld, \"status\": %lld",
+	    w->ms, w->status);
+	if (w->body == SIM_BODY_NORMAL)
+		kore_buf_appendf(&buf, ", \"pid\": %d}\n", (int)getpid());
+	http_response_header(req, "content-type", "application/json");
+	http_response(req, (int)w->status, buf.data, buf.offset);
 	kore_buf_cleanup(&buf);
-}
-
-static void
-sim_gen_str(yajl_gen g, const char *key, const char *value)
-{
-	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
-	yajl_gen_string(g, (const unsigned char *)value, strlen(value));
-}
-
-static void
-sim_gen_int(yajl_gen g, const char *key, long long value)
-{
-	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
-	yajl_gen_integer(g, value);
 }
 
 static void
@@ -619,137 +451,4 @@ sim_waiting(struct sim_wait *w, int on)
 		w->waiting = 0;
 		waiting--;
 	}
-}
-
-/*
- * The partner's checks, before the wait: the key (401), the product (404
- * unless known or a fault product).  Counts the accepted call.
- */
-static int
-sim_partner_check(struct http_request *req, struct sim_wait *w)
-{
-	struct qparams		qp;
-	const char		*key, *product;
-	long long		num;
-	char			err[QPARAM_ERR_MAX];
-
-	if (!qparam_parse(&qp, req->query_string, err, sizeof(err)) ||
-	    (product = qparam_get(&qp, "product")) == NULL ||
-	    strlen(product) >= sizeof(w->product)) {
-		reply_json(req, 400, "{\"error\": \"bad request\"}", 26);
-		return (0);
-	}
-	key = qparam_get(&qp, "api_key");
-	if (key == NULL || *key == '\0' || strlen(key) >= SIM_KEY_MAX ||
-	    (settings.partner_key[0] != '\0' &&
-	    strcmp(key, settings.partner_key) != 0)) {
-		reply_json(req, 401, "{\"error\": \"invalid api key\"}", 28);
-		return (0);
-	}
-	(void)strcpy(w->product, product);
-
-	sim_partner_flight(w, 1);
-
-	if (!strncmp(product, "slow-", 5))
-		w->ms = 3000;
-	if (product[0] == 'p' && settings_parse_number(product + 1, 1,
-	    SIM_PRODUCTS, &num) && strlen(product) == 3)
-		return (1);
-	if (!strncmp(product, "err503-", 7) || !strncmp(product, "err429-", 7) ||
-	    !strncmp(product, "badjson-", 8) || !strncmp(product, "slow-", 5))
-		return (1);
-
-	w->status = 404;
-	return (1);
-}
-
-static void
-sim_partner_flight(struct sim_wait *w, int on)
-{
-	if (on) {
-		w->counted = 1;
-		partner_calls++;
-		if (++partner_in_flight > partner_peak)
-			partner_peak = partner_in_flight;
-	} else if (w->counted) {
-		partner_in_flight--;
-		w->counted = 0;
-	}
-}
-
-/* Deterministic numbers for product p<nn>. */
-static long long
-sim_number(const char *product, int salt, long long mod)
-{
-	unsigned long long	h;
-	const char		*p;
-
-	h = 1469598103934665603ULL ^ (unsigned long long)salt;
-	for (p = product; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-
-	return ((long long)(h % (unsigned long long)mod));
-}
-
-static void
-sim_analytics(struct http_request *req, struct sim_wait *w)
-{
-	struct kore_buf		buf;
-	char			id[8];
-	int			i;
-
-	kore_buf_init(&buf, 4096);
-	if (w->body == SIM_BODY_MALFORMED) {
-		kore_buf_appendf(&buf, "{\"products\": {\"p01\": ");
-	} else {
-		kore_buf_appendf(&buf, "{\"products\": {");
-		for (i = 1; i <= SIM_PRODUCTS; i++) {
-			(void)snprintf(id, sizeof(id), "p%02d", i);
-			kore_buf_appendf(&buf, "%s\"%s\": {\"views\": %lld, "
-			    "\"visitors\": %lld}", i > 1 ? ", " : "", id,
-			    1000 + sim_number(id, 1, 90000),
-			    100 + sim_number(id, 2, 9000));
-		}
-		kore_buf_appendf(&buf, "}}");
-	}
-
-	http_response_header(req, "content-type", "application/json");
-	http_response(req, (int)w->status, buf.data, buf.offset);
-	kore_buf_cleanup(&buf);
-}
-
-static void
-sim_partner(struct http_request *req, struct sim_wait *w)
-{
-	struct kore_buf		buf;
-	const char		*p = w->product;
-	int			status;
-
-	sim_partner_flight(w, 0);
-	kore_buf_init(&buf, 256);
-	status = (int)w->status;
-
-	if (status == 404) {
-		kore_buf_appendf(&buf, "{\"error\": \"unknown product\"}");
-	} else if (!strncmp(p, "err503-", 7)) {
-		status = 503;
-		kore_buf_appendf(&buf, "{\"error\": \"unavailable\"}");
-	} else if (!strncmp(p, "err429-", 7)) {
-		status = 429;
-		http_response_header(req, "retry-after", "2");
-		kore_buf_appendf(&buf, "{\"error\": \"slow down\"}");
-	} else if (!strncmp(p, "badjson-", 8) ||
-	    w->body == SIM_BODY_MALFORMED) {
-		kore_buf_appendf(&buf, "{\"product\": \"%s\", \"sales\": ", p);
-	} else {
-		kore_buf_appendf(&buf, "{\"product\": \"%s\", \"sales\": %lld, "
-		    "\"revenue\": %lld.%02lld, \"clicks\": %lld, "
-		    "\"conversion\": 0.%04lld}", p, sim_number(p, 3, 500),
-		    sim_number(p, 4, 50000), sim_number(p, 5, 100),
-		    500 + sim_number(p, 6, 20000), sim_number(p, 7, 10000));
-	}
-
-	http_response_header(req, "content-type", "application/json");
-	http_response(req, status, buf.data, buf.offset);
-	kore_buf_cleanup(&buf);
 }

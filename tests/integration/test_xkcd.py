@@ -3,6 +3,7 @@ and JSON, error cards for broken comics, escaping, the comic cache, the
 latest-comic lookup, timing, bad input."""
 
 import html
+import http.client
 import json
 import re
 import threading
@@ -162,6 +163,38 @@ def test_broken_comics_are_error_cards(ctx):
 
 
 test_broken_comics_are_error_cards.asan = True
+
+
+def content_types(port, path):
+    """(status, every Content-Type header of the answer, in order)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status, [v for k, v in resp.getheaders()
+                             if k.lower() == "content-type"]
+    finally:
+        conn.close()
+
+
+def test_simulator_comics_have_one_content_type(ctx):
+    """Kore's http_response_header() appends: the simulator's missing comic
+    once went out as application/json and text/html."""
+    st, types = content_types(ctx.sim.port, "/xkcd/404/info.0.json")
+    check(st == 404 and types == ["text/html"], "404: %d %r" % (st, types))
+    st, types = content_types(ctx.sim.port, FAST + "/%d/info.0.json" %
+                              (LATEST + 1))
+    check(st == 404 and types == ["text/html"], "past latest: %d %r" %
+          (st, types))
+    for n in (1, 405, 406, 407, 408, 409, 410, 411):
+        st, types = content_types(ctx.sim.port, FAST + "/%d/info.0.json" % n)
+        check(st == 200 and types == ["application/json"],
+              "%d: %d %r" % (n, st, types))
+    st, types = content_types(ctx.sim.port,
+                              "/lag/0/malformed/xkcd/info.0.json")
+    check(st == 200 and types == ["application/json"],
+          "malformed: %d %r" % (st, types))
 
 
 def test_html_injection_is_escaped(ctx):

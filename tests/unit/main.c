@@ -1,7 +1,7 @@
 /*
  * Unit tests for the libc/yajl-only modules: settings, qparam, stiming,
- * demojson, comic, tmpl, partner and url.  Prints a line per failed check,
- * then "N passed, N failed".
+ * demojson, jsonload, jsongen, comic, tmpl, partner and url.  Prints a
+ * line per failed check, then "N passed, N failed".
  */
 
 #include <stdarg.h>
@@ -24,6 +24,8 @@ main(void)
 	test_qparam();
 	test_stiming();
 	test_demojson();
+	test_jsonload();
+	test_jsongen();
 	test_comic();
 	test_tmpl();
 	test_partner();

@@ -1,6 +1,6 @@
 /*
- * comic_parse(), comic_url_ok(), comic_copy(), comic_cleanup() and
- * json_depth_ok(): xkcd's info.0.json from an untrusted upstream.
+ * comic_parse(), comic_url_ok(), comic_copy() and comic_cleanup():
+ * xkcd's info.0.json from an untrusted upstream.
  */
 
 #include <stdio.h>
@@ -277,7 +277,6 @@ static void	test_parse_small_err(void);
 static void	test_url_ok(void);
 static void	test_copy(void);
 static void	test_cleanup(void);
-static void	test_depth_ok(void);
 static int	parse_one(const char *, int, const char *, size_t, int,
 		    const char *, const struct comic *);
 
@@ -293,7 +292,6 @@ test_comic(void)
 	test_url_ok();
 	test_copy();
 	test_cleanup();
-	test_depth_ok();
 }
 
 /*
@@ -767,86 +765,4 @@ test_cleanup(void)
 	CHECK(r == 1 && c.num == 615, "comic_parse after cleanup: %d (%s)", r,
 	    err);
 	comic_cleanup(&c);
-}
-
-struct depth_case {
-	int		 line;
-	const char	*body;
-	size_t		 len;
-	int		 max;
-	int		 ok;
-};
-
-static const struct depth_case	depth_cases[] = {
-	{ __LINE__, B(""), 0, 1 },
-	{ __LINE__, B("1"), 0, 1 },
-	{ __LINE__, B("[]"), 0, 0 },
-	{ __LINE__, B("{}"), 0, 0 },
-	{ __LINE__, B("[]"), 1, 1 },
-	{ __LINE__, B("{}"), 1, 1 },
-	{ __LINE__, B("[[]]"), 1, 0 },
-	{ __LINE__, B("[[]]"), 2, 1 },
-	{ __LINE__, B("[{\"a\":[{}]}]"), 4, 1 },
-	{ __LINE__, B("[{\"a\":[{}]}]"), 3, 0 },
-	{ __LINE__, B("[][][][][]"), 1, 1 },
-	{ __LINE__, B("[[],[],[[]]]"), 2, 0 },
-	{ __LINE__, B("[[],[],[[]]]"), 3, 1 },
-	/* Only opening brackets are counted against the limit. */
-	{ __LINE__, B("]]]]"), 0, 1 },
-	{ __LINE__, B("}}}}"), 0, 1 },
-	{ __LINE__, B("[[["), 2, 0 },
-	{ __LINE__, B("[[["), 3, 1 },
-	/* Inside strings brackets do not count. */
-	{ __LINE__, B("\"[[[{{{\""), 0, 1 },
-	{ __LINE__, B("[\"]]]]]]\",[\"[\"]]"), 2, 1 },
-	{ __LINE__, B("[\"]]]]]]\",[\"[\"]]"), 1, 0 },
-	{ __LINE__, B("\"[\"[\"[\""), 1, 1 },
-	{ __LINE__, B("\"[\"[\"[\""), 0, 0 },
-	{ __LINE__, B("{\"[\":\"{\"}"), 1, 1 },
-	/* Escaped quotes keep the string open, escaped backslashes not. */
-	{ __LINE__, B("\"\\\"[[[\""), 0, 1 },
-	{ __LINE__, B("\"\\\"[[[\"["), 0, 0 },
-	{ __LINE__, B("\"\\\\\"["), 0, 0 },
-	{ __LINE__, B("\"\\\\\\\"[\""), 0, 1 },
-	{ __LINE__, B("\"\\u005b\\[\""), 0, 1 },
-	/* Unterminated strings and a final backslash. */
-	{ __LINE__, B("\"[[[[[[[["), 0, 1 },
-	{ __LINE__, B("\"\\"), 0, 1 },
-	{ __LINE__, B("[\"\\"), 1, 1 },
-	/* NUL bytes are bytes like others; len is respected. */
-	{ __LINE__, B("\0["), 0, 0 },
-	{ __LINE__, B("\"\0[\""), 0, 1 },
-	{ __LINE__, "[[[", 1, 1, 1 },
-	{ __LINE__, "[[[", 2, 1, 0 },
-	{ __LINE__, "[[[", 0, 0, 1 },
-	/* The comic limit. */
-	{ __LINE__, B("[[[[[[[[[[[[[[[["), COMIC_DEPTH_MAX, 1 },
-	{ __LINE__, B("[[[[[[[[[[[[[[[[["), COMIC_DEPTH_MAX, 0 },
-	{ __LINE__, B("{{{{{{{{{{{{{{{{"), COMIC_DEPTH_MAX, 1 },
-	{ __LINE__, B("{{{{{{{{{{{{{{{{{"), COMIC_DEPTH_MAX, 0 },
-};
-
-static void
-test_depth_ok(void)
-{
-	const struct depth_case	*c;
-	char			 what[160];
-	char			*b;
-	size_t			 i;
-	int			 r;
-
-	for (i = 0; i < NELEM(depth_cases); i++) {
-		c = &depth_cases[i];
-		/* Exactly len bytes on the heap: no read past them. */
-		if ((b = malloc(c->len > 0 ? c->len : 1)) == NULL) {
-			CHECK(0, "malloc");
-			return;
-		}
-		memcpy(b, c->body, c->len);
-		r = json_depth_ok(b, c->len, c->max);
-		free(b);
-		(void)snprintf(what, sizeof(what), "json_depth_ok(%s, %zu, %d)",
-		    unit_quote(c->body, c->len), c->len, c->max);
-		(void)unit_num(__FILE__, c->line, what, c->ok, r);
-	}
 }

@@ -32,6 +32,8 @@ void	test_settings(void);
 void	test_qparam(void);
 void	test_stiming(void);
 void	test_demojson(void);
+void	test_jsonload(void);
+void	test_jsongen(void);
 void	test_comic(void);
 void	test_tmpl(void);
 void	test_partner(void);
