@@ -57,7 +57,7 @@ struct route {
 	int		type;
 	const char	*path;
 	const char	*handler;
-	int		sync;		/* a sync page: --sync-pages off drops it */
+	int		sync;	/* a sync page: --sync-pages off drops it */
 };
 
 int	__real_SSL_CTX_use_PrivateKey(SSL_CTX *, EVP_PKEY *);
@@ -70,6 +70,7 @@ void	kore_worker_teardown(void);
 
 static void	app_settings(int, char **);
 static void	app_listen(void);
+static BIO	*app_pem_open(const char *, const char *, char *);
 static void	app_tls(struct kore_domain *);
 static void	app_privsep(void);
 static void	app_files(void);
@@ -271,8 +272,8 @@ app_limits(void)
 	rlim_t		n;
 
 	n = 65536;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
-	    rl.rlim_max < n + 64)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_max != RLIM_INFINITY && rl.rlim_max < n + 64)
 		n = rl.rlim_max > 128 ? rl.rlim_max - 64 : rl.rlim_max / 2;
 
 	worker_rlimit_nofiles = (u_int32_t)n;
@@ -488,6 +489,20 @@ app_settings(int argc, char **argv)
  * group.  The key manager opens the files itself, after chrooting into
  * their directory (unless -n).
  */
+/* A PEM file, by its real path (kept in real, PATH_MAX bytes). */
+static BIO *
+app_pem_open(const char *path, const char *what, char *real)
+{
+	BIO		*bio;
+
+	if (realpath(path, real) == NULL)
+		app_fail("cannot read the %s %s: %s", what, path, errno_s);
+	if ((bio = BIO_new_file(real, "r")) == NULL)
+		app_fail("cannot read the %s %s: %s", what, real, errno_s);
+
+	return (bio);
+}
+
 static void
 app_tls(struct kore_domain *dom)
 {
@@ -497,22 +512,13 @@ app_tls(struct kore_domain *dom)
 	char		cert[PATH_MAX], key[PATH_MAX], cdir[PATH_MAX];
 	char		kdir[PATH_MAX];
 
-	if (realpath(settings.tls_cert, cert) == NULL)
-		app_fail("cannot read the certificate %s: %s",
-		    settings.tls_cert, errno_s);
-	if (realpath(settings.tls_key, key) == NULL)
-		app_fail("cannot read the key %s: %s", settings.tls_key,
-		    errno_s);
-
-	if ((bio = BIO_new_file(cert, "r")) == NULL)
-		app_fail("cannot read the certificate %s: %s", cert, errno_s);
+	bio = app_pem_open(settings.tls_cert, "certificate", cert);
 	x509 = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 	BIO_free(bio);
 	if (x509 == NULL)
 		app_fail("%s is not a PEM certificate", cert);
 
-	if ((bio = BIO_new_file(key, "r")) == NULL)
-		app_fail("cannot read the key %s: %s", key, errno_s);
+	bio = app_pem_open(settings.tls_key, "key", key);
 	pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 	BIO_free(bio);
 	if (pkey == NULL)
@@ -634,7 +640,8 @@ app_files(void)
 	close(fd);
 
 	if (fanout_set_ca(pem, len) == 0)
-		app_fail("no certificate in the CA bundle %s", settings.ca_file);
+		app_fail("no certificate in the CA bundle %s",
+		    settings.ca_file);
 	kore_free(pem);
 }
 

@@ -2,7 +2,7 @@
  * JSON for /get_data and /async_get_data: one key per upstream call,
  * response_1 .. response_N.  A call that got an HTTP answer reports its
  * status as a number (as the blog does); one that got none reports a
- * string "kind: message".  Built with yajl_gen; libc and yajl only, so
+ * string "kind: message".  Built with jsongen; libc and yajl only, so
  * the unit tests can call it.
  */
 
@@ -13,8 +13,42 @@
 #include <yajl/yajl_gen.h>
 
 #include "demojson.h"
+#include "jsongen.h"
 
 static size_t	utf8_valid_len(const unsigned char *, size_t);
+static void	demo_value(const struct demo_entry *, char *, size_t);
+
+/*
+ * A failed call's string, "kind: message", as valid UTF-8.  yajl's check
+ * lets overlong forms and surrogates through: validate here.  A cut at
+ * len may split the last character, which is dropped; any other bad byte
+ * means the message is not text, and only the kind is reported.
+ */
+static void
+demo_value(const struct demo_entry *e, char *val, size_t size)
+{
+	size_t		len;
+	int		vlen;
+
+	if (e->msg != NULL && e->msg[0] != '\0')
+		vlen = snprintf(val, size, "%s: %s", e->kind, e->msg);
+	else
+		vlen = snprintf(val, size, "%s", e->kind);
+	len = vlen < 0 ? 0 : (size_t)vlen;
+
+	if (len >= size) {
+		len = utf8_valid_len((unsigned char *)val, size - 1);
+		if (len + 4 < size - 1)
+			len = 0;
+	} else if (utf8_valid_len((unsigned char *)val, len) != len) {
+		len = 0;
+	}
+
+	if (len == 0)
+		(void)snprintf(val, size, "%s", e->kind);
+	else
+		val[len] = '\0';
+}
 
 char *
 demo_json(const struct demo_entry *e, size_t n, size_t *outlen)
@@ -23,72 +57,32 @@ demo_json(const struct demo_entry *e, size_t n, size_t *outlen)
 	const unsigned char	*buf;
 	size_t			i, len;
 	char			key[32], val[512], *out;
-	int			vlen;
+	int			ok;
 
-	if ((g = yajl_gen_alloc(NULL)) == NULL)
+	if ((g = jsongen_alloc()) == NULL)
 		return (NULL);
-	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-	yajl_gen_config(g, yajl_gen_escape_solidus, 1);
 
 	out = NULL;
-	if (yajl_gen_map_open(g) != yajl_gen_status_ok)
-		goto cleanup;
-
-	for (i = 0; i < n; i++) {
+	ok = yajl_gen_map_open(g) == yajl_gen_status_ok;
+	for (i = 0; i < n && ok; i++) {
 		(void)snprintf(key, sizeof(key), "response_%zu", i + 1);
-		if (yajl_gen_string(g, (const unsigned char *)key,
-		    strlen(key)) != yajl_gen_status_ok)
-			goto cleanup;
 		if (e[i].status > 0) {
-			if (yajl_gen_integer(g, e[i].status) !=
-			    yajl_gen_status_ok)
-				goto cleanup;
-			continue;
+			ok = jsongen_int(g, key, e[i].status);
+		} else {
+			demo_value(&e[i], val, sizeof(val));
+			ok = jsongen_str(g, key, val);
 		}
-		if (e[i].msg != NULL && e[i].msg[0] != '\0')
-			vlen = snprintf(val, sizeof(val), "%s: %s", e[i].kind,
-			    e[i].msg);
-		else
-			vlen = snprintf(val, sizeof(val), "%s", e[i].kind);
-		if (vlen < 0)
-			goto cleanup;
-		len = (size_t)vlen;
-		/*
-		 * yajl's check lets overlong forms and surrogates through:
-		 * validate here.  A cut at sizeof(val) may split the last
-		 * character, which is dropped; any other bad byte means the
-		 * message is not text, and only the kind is reported.
-		 */
-		if (len >= sizeof(val)) {
-			len = utf8_valid_len((unsigned char *)val,
-			    sizeof(val) - 1);
-			if (len + 4 < sizeof(val) - 1)
-				len = 0;
-		} else if (utf8_valid_len((unsigned char *)val, len) != len) {
-			len = 0;
-		}
-		if (len == 0) {
-			(void)snprintf(val, sizeof(val), "%s", e[i].kind);
-			len = strlen(val);
-		}
-		if (yajl_gen_string(g, (const unsigned char *)val, len) !=
-		    yajl_gen_status_ok)
-			goto cleanup;
 	}
 
-	if (yajl_gen_map_close(g) != yajl_gen_status_ok)
-		goto cleanup;
-	if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
-		goto cleanup;
-
-	if ((out = malloc(len + 1)) != NULL) {
+	if (ok && yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	    jsongen_finish(g, &buf, &len) &&
+	    (out = malloc(len + 1)) != NULL) {
 		memcpy(out, buf, len);
 		out[len] = '\0';
 		*outlen = len;
 	}
 
-cleanup:
-	yajl_gen_free(g);
+	jsongen_free(g);
 	return (out);
 }
 
