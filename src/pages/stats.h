@@ -1,0 +1,70 @@
+/*
+ * The stats page's own pieces, shared by its three files: stats.c (the
+ * page: requests, calls, sharing, the partner's 429 back-off),
+ * statsrows.c (merging the sources into rows) and statsview.c (HTML and
+ * JSON).
+ */
+
+#ifndef __H_STATS_H
+#define __H_STATS_H
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "fanout.h"
+#include "partner.h"
+#include "share.h"
+
+#define ROLE_SYNC		0
+#define ROLE_LEADER		1
+#define ROLE_FOLLOWER		2
+#define ROLE_CACHED		3
+
+#define REASON_MAX		160
+
+struct stats_row {
+	product_id		product;
+	int			known;
+	struct analytics_row	a;
+	struct partner_row	p;
+	int			p_ok;
+	char			a_err[REASON_MAX];
+	char			p_err[REASON_MAX];
+};
+
+struct stats_result {
+	size_t			nrows;
+	int			partial;
+	int			all_failed;
+	int			key_rejected;
+	double			elapsed_ms;
+	size_t			calls;
+	struct stats_row	rows[PRODUCTS_MAX];
+};
+
+struct stats_req {
+	struct http_request		*req;
+	int				api;
+	int				role;
+	size_t				nproducts;
+	product_id			products[PRODUCTS_MAX];
+	struct share_ticket		share;
+	long				analytics_call;
+	long				partner_call[PRODUCTS_MAX];
+	struct stats_result		*own;
+};
+
+/* stats.c */
+u_int64_t		stats_blocked_until(void);
+
+/* statsrows.c */
+struct stats_result	*stats_collect(struct fanout *, struct stats_req *);
+int			stats_known(const char *);
+void			stats_reasonf(char *, size_t, const char *, ...)
+			    __attribute__((format(printf, 3, 4)));
+
+/* statsview.c */
+void			stats_answer(struct http_request *, struct fanout *,
+			    struct stats_req *, const struct stats_result *);
+
+#endif
