@@ -37,3 +37,20 @@ page_vars(struct http_request *req, struct fanout *fo, const char *sync_path,
 
 	return (PAGE_VARS);
 }
+
+/*
+ * Render the page's template with v and answer it; ok 0 (a part of the
+ * page failed to render already) answers the rendering error instead.
+ */
+void
+page_render(struct http_request *req, int ok, const u_int8_t *tmpl,
+    size_t len, const struct tmpl_var *v, size_t n, const char *what)
+{
+	struct sbuf	page;
+
+	sbuf_init(&page);
+	if (ok)
+		ok = tmpl_render(&page, (const char *)tmpl, len, v, n);
+	reply_rendered(req, ok, page.data, page.len, what);
+	sbuf_cleanup(&page);
+}

@@ -150,16 +150,15 @@ static void
 stats_html(struct http_request *req, struct fanout *fo, struct stats_req *x,
     const struct stats_result *res)
 {
-	struct sbuf		rows, page;
+	struct sbuf		rows;
 	struct page_vars	pv;
 	struct tmpl_var		v[PAGE_VARS + 4];
 	size_t			i, n, nerr;
 	int			ok;
 
 	sbuf_init(&rows);
-	sbuf_init(&page);
 	ok = 1;
-	nerr = 0;
+	n = nerr = 0;
 
 	for (i = 0; i < res->nrows && ok; i++) {
 		if (res->rows[i].a_err[0] != '\0' ||
@@ -181,14 +180,11 @@ stats_html(struct http_request *req, struct fanout *fo, struct stats_req *x,
 		    "(FANOUT_PARTNER_KEY)." : "", TMPL_TEXT };
 		v[n++] = (struct tmpl_var){ "rows",
 		    rows.data != NULL ? rows.data : "", TMPL_HTML };
-		ok = tmpl_render(&page, (const char *)asset_stats_html,
-		    asset_len_stats_html, v, n);
 	}
 
-	reply_rendered(req, ok, page.data, page.len, "stats");
-
+	page_render(req, ok, asset_stats_html, asset_len_stats_html, v, n,
+	    "stats");
 	sbuf_cleanup(&rows);
-	sbuf_cleanup(&page);
 }
 
 static void

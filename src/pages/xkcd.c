@@ -538,7 +538,7 @@ xkcd_cards(struct sbuf *cards, struct xkcd_req *x, size_t *nerr)
 static void
 xkcd_html(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
 {
-	struct sbuf		cards, page;
+	struct sbuf		cards;
 	struct page_vars	pv;
 	struct tmpl_var		v[PAGE_VARS + 2];
 	size_t			n, nerr;
@@ -546,7 +546,7 @@ xkcd_html(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
 	char			fromcache[24];
 
 	sbuf_init(&cards);
-	sbuf_init(&page);
+	n = 0;
 
 	if ((ok = xkcd_cards(&cards, x, &nerr))) {
 		n = page_vars(req, fo, "/xkcd/sync", "/xkcd",
@@ -557,14 +557,11 @@ xkcd_html(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
 		    TMPL_TEXT };
 		v[n++] = (struct tmpl_var){ "cards",
 		    cards.data != NULL ? cards.data : "", TMPL_HTML };
-		ok = tmpl_render(&page, (const char *)asset_xkcd_html,
-		    asset_len_xkcd_html, v, n);
 	}
 
-	reply_rendered(req, ok, page.data, page.len, "xkcd");
-
+	page_render(req, ok, asset_xkcd_html, asset_len_xkcd_html, v, n,
+	    "xkcd");
 	sbuf_cleanup(&cards);
-	sbuf_cleanup(&page);
 }
 
 static void
