@@ -3,6 +3,7 @@ the real binary and fails on an unpatched Kore."""
 
 import json
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -472,3 +473,43 @@ def test_no_version_banner(ctx):
               "user agent names a version: %r" % ua)
     finally:
         lsock.close()
+
+
+def read_answer(s):
+    """One whole answer (Content-Length framed) from socket s."""
+    data = b""
+    while True:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if sep:
+            m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+            if m and len(rest) >= int(m.group(1)):
+                return parse_answers(data)[0]
+        chunk = s.recv(65536)
+        check(chunk, "connection closed: %r" % data[:200])
+        data += chunk
+
+
+def test_connections_spread_over_workers(ctx):
+    # 200 concurrent keep-alive clients on 2 workers: each worker serves a
+    # share, instead of the one holding Kore's accept lock serving all.
+    app = ctx.app(["--workers", "2"])
+    pids = sorted(int(p) for p in app.worker_pids())
+    check(len(pids) == 2, "expected 2 workers: %r" % pids)
+    socks = [socket.create_connection(("127.0.0.1", app.port), timeout=10)
+             for _ in range(200)]
+    served = {}
+    try:
+        for s in socks:
+            for path in ("/async_get_data?calls=1&delay=10", "/_/stats"):
+                s.sendall(b"GET " + path.encode() +
+                          b" HTTP/1.1\r\nHost: t\r\n\r\n")
+                answer = read_answer(s)
+                check(answer[0] == 200, "%s: %r" % (path, answer))
+            pid = json.loads(answer[2])["pid"]
+            served[pid] = served.get(pid, 0) + 1
+    finally:
+        for s in socks:
+            s.close()
+    check(sorted(served) == pids, "workers that served: %r of %r" %
+          (served, pids))
+    check(min(served.values()) >= 50, "uneven: %r" % served)
