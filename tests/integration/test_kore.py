@@ -1,9 +1,11 @@
 """Regression tests for the changes to Kore 4.1.0 (patches/): each starts
 the real binary and fails on an unpatched Kore."""
 
+import http.client
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -513,3 +515,4 @@ def test_connections_spread_over_workers(ctx):
     check(sorted(served) == pids, "workers that served: %r of %r" %
           (served, pids))
     check(min(served.values()) >= 50, "uneven: %r" % served)
+
