@@ -1,7 +1,8 @@
 /*
  * The engine's upstream connections: the multi handle's connection cache,
- * the pools calls take their connections from, and the CA bundle https
- * upstreams are verified against.
+ * the pools calls take their connections from (and the TLS sessions they
+ * resume), HTTP/2 for https upstreams, and the CA bundle https upstreams
+ * are verified against.
  */
 
 #include <sys/types.h>
@@ -43,6 +44,14 @@ static X509_STORE		*ca_store = NULL;
  * call uses pool 0 and its connections; under heavy load a new call
  * goes to the first pool with room, the one where a call just finished
  * and left its connection idle.  Pools are made on demand and kept.
+ *
+ * A pool's share handle also keeps the TLS sessions of its connections
+ * (CURL_LOCK_DATA_SSL_SESSION; libcurl keeps 8 per share, by host and
+ * port): a new connection to an https host resumes the session of an
+ * earlier one instead of a full handshake.  An easy handle takes one
+ * share, so sessions live and die with their pool: each pool makes its
+ * own first handshake to a host (and its own HTTP/2 connection), and
+ * after conns_drop_all() the next call to a host makes a full one.
  */
 struct pool {
 	CURLSH		*share;
@@ -63,6 +72,13 @@ CURLM *
 __wrap_curl_multi_init(void)
 {
 	multi = __real_curl_multi_init();
+
+	/* libcurl's default since 7.62; conns_tls() depends on it. */
+	if (multi != NULL) {
+		curl_multi_setopt(multi, CURLMOPT_PIPELINING,
+		    (long)CURLPIPE_MULTIPLEX);
+	}
+
 	return (multi);
 }
 
@@ -99,11 +115,25 @@ conns_counts(u_int64_t *npool, u_int64_t *pooled)
 		*pooled += pools[i].running;
 }
 
-/* https: the parsed bundle, not libcurl's default file. */
+/*
+ * https: HTTP/2 where the upstream offers it in ALPN, and a call to a host
+ * whose first connection is still in its handshake waits for it
+ * (CURLOPT_PIPEWAIT) rather than open one of its own: if ALPN says h2, the
+ * calls become streams on that connection, else each opens its own.  Not
+ * for http://, where libcurl would learn no more by waiting: it speaks
+ * HTTP/1.1 there.  The CA bundle: the parsed one, not libcurl's file.
+ */
 void
 conns_tls(CURL *h, const char *url)
 {
-	if (ca_store == NULL || strncasecmp(url, "https://", 8) != 0)
+	if (strncasecmp(url, "https://", 8) != 0)
+		return;
+
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+	    (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+
+	if (ca_store == NULL)
 		return;
 
 	curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
@@ -187,7 +217,9 @@ conns_take(void)
 		if ((sh = curl_share_init()) == NULL)
 			return (POOL_NONE);
 		if (curl_share_setopt(sh, CURLSHOPT_SHARE,
-		    CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+		    CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+		    curl_share_setopt(sh, CURLSHOPT_SHARE,
+		    CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
 			curl_share_cleanup(sh);
 			return (POOL_NONE);
 		}
