@@ -29,6 +29,17 @@ CURLM		*__real_curl_multi_init(void);
 CURLM		*__wrap_curl_multi_init(void);
 
 static CURLcode	conns_sslctx(CURL *, void *, void *);
+static int	conns_h2_known(const char *);
+static int	conns_h2_key(const char *, char *, size_t);
+
+#define H2_HOSTS		16
+#define H2_KEY_MAX		256
+
+/* https hosts that answered over HTTP/2 (conns_h2_learn()). */
+static struct {
+	char		key[H2_KEY_MAX];
+	u_int64_t	at;
+} h2_hosts[H2_HOSTS];
 
 static CURLM			*multi = NULL;
 static X509_STORE		*ca_store = NULL;
@@ -116,12 +127,15 @@ conns_counts(u_int64_t *npool, u_int64_t *pooled)
 }
 
 /*
- * https: HTTP/2 where the upstream offers it in ALPN, and a call to a host
- * whose first connection is still in its handshake waits for it
- * (CURLOPT_PIPEWAIT) rather than open one of its own: if ALPN says h2, the
- * calls become streams on that connection, else each opens its own.  Not
- * for http://, where libcurl would learn no more by waiting: it speaks
- * HTTP/1.1 there.  The CA bundle: the parsed one, not libcurl's file.
+ * https: HTTP/2 where the upstream offers it in ALPN.  A call to a host
+ * known to speak it waits for a connection being made to it
+ * (CURLOPT_PIPEWAIT) rather than open one of its own: the calls of a
+ * cold gallery become streams on one connection, one handshake.  Only a
+ * known host: libcurl 7.88 does not time a waiting call out, and when the
+ * connection it waits for fails the next call's becomes the one the rest
+ * wait for, so against a host that never answers the calls would fail one
+ * connect timeout after another instead of all at once.  Not for http://,
+ * where libcurl speaks HTTP/1.1.  The CA bundle: the parsed one.
  */
 void
 conns_tls(CURL *h, const char *url)
@@ -131,7 +145,8 @@ conns_tls(CURL *h, const char *url)
 
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
 	    (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+	if (conns_h2_known(url))
+		curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
 
 	if (ca_store == NULL)
 		return;
@@ -139,6 +154,79 @@ conns_tls(CURL *h, const char *url)
 	curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
 	curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
 	curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, conns_sslctx);
+}
+
+/*
+ * What a finished https call says of its host: it answered over HTTP/2
+ * (h2 1: later calls may wait for its connections), or its connection
+ * failed (h2 -1: forget it).  Hosts are "https://host:port" prefixes of
+ * the URL; the table keeps the H2_HOSTS most recently learned.
+ */
+void
+conns_h2_learn(const char *url, int h2)
+{
+	char		key[H2_KEY_MAX];
+	size_t		i, slot;
+
+	if (h2 == 0 || !conns_h2_key(url, key, sizeof(key)))
+		return;
+
+	for (i = 0; i < H2_HOSTS; i++) {
+		if (strcmp(h2_hosts[i].key, key) == 0)
+			break;
+	}
+	if (h2 < 0) {
+		if (i < H2_HOSTS)
+			h2_hosts[i].key[0] = '\0';
+		return;
+	}
+
+	if (i == H2_HOSTS) {
+		for (slot = 0, i = 1; i < H2_HOSTS; i++) {
+			if (h2_hosts[i].at < h2_hosts[slot].at)
+				slot = i;
+		}
+		i = slot;
+		(void)snprintf(h2_hosts[i].key, sizeof(h2_hosts[i].key), "%s",
+		    key);
+	}
+	h2_hosts[i].at = kore_time_ms();
+}
+
+static int
+conns_h2_known(const char *url)
+{
+	char		key[H2_KEY_MAX];
+	size_t		i;
+
+	if (!conns_h2_key(url, key, sizeof(key)))
+		return (0);
+
+	for (i = 0; i < H2_HOSTS; i++) {
+		if (h2_hosts[i].key[0] != '\0' &&
+		    strcmp(h2_hosts[i].key, key) == 0)
+			return (1);
+	}
+
+	return (0);
+}
+
+/* "https://host:port/path" -> "https://host:port"; 0 if it does not fit. */
+static int
+conns_h2_key(const char *url, char *key, size_t len)
+{
+	size_t		n;
+
+	if (strncasecmp(url, "https://", 8) != 0)
+		return (0);
+
+	n = 8 + strcspn(url + 8, "/?#");
+	if (n >= len)
+		return (0);
+
+	memcpy(key, url, n);
+	key[n] = '\0';
+	return (1);
 }
 
 /* A new TLS connection: verify against the CA bundle's store. */

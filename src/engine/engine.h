@@ -53,6 +53,7 @@ CURLSH		*conns_share(int);
 void		conns_drop_all(void);
 void		conns_counts(u_int64_t *, u_int64_t *);
 void		conns_tls(CURL *, const char *);
+void		conns_h2_learn(const char *, int);
 
 /* admit.c: the worker's caps. */
 int		admit_fanout(struct fanout *, size_t);

@@ -117,6 +117,7 @@ struct fanout_call {
 	int			state;
 	int			inited;
 	int			toobig;
+	int			h2;		/* answered over HTTP/2 */
 	int			capped;
 	int			method;
 	int			group;
@@ -951,6 +952,11 @@ call_finish(struct fanout_call *c)
 	if (r->error != FANOUT_ERR_NONE && r->error != FANOUT_ERR_HTTP) {
 		r->body = NULL;
 		r->body_len = 0;
+		/* Its host's connections may be dead: no waiting for them. */
+		if (r->error != FANOUT_ERR_TOOBIG)
+			conns_h2_learn(c->url, -1);
+	} else if (c->h2) {
+		conns_h2_learn(c->url, 1);
 	}
 
 	c->state = CALL_DONE;
@@ -1067,8 +1073,10 @@ call_header(char *ptr, size_t size, size_t nmemb, void *arg)
 
 	len = size * nmemb;
 
-	if (len >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
+	if (len >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
 		c->rhdrs.len = 0;
+		c->h2 = len >= 7 && strncmp(ptr, "HTTP/2 ", 7) == 0;
+	}
 
 	if (len > CALL_RESP_HDRS_MAX - c->rhdrs.len)
 		return (0);

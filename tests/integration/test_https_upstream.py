@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -123,30 +124,63 @@ def gallery(app, ids):
 
 
 def test_h2_gallery_one_connection(ctx):
-    # A cold gallery of 5 comics from one h2 host: the 5 calls start at
-    # once; they wait for the first connection (CURLOPT_PIPEWAIT) and
+    # Once the worker knows the host speaks HTTP/2, a cold gallery of 5
+    # comics (no connection in its pool) makes one connection: its calls
+    # start at once, wait for the first connection (CURLOPT_PIPEWAIT) and
     # share it as HTTP/2 streams.  One connection, one full handshake.
     up = Nginx(h2=True)
     try:
         app = xkcd_app(ctx, up)
         gallery(app, "1,2,3,4,5")
         lines = up.lines(5)
-        check(len(lines) == 5, "nginx saw %d requests: %r" %
-              (len(lines), lines))
-        check(all(x[1] == "HTTP/2.0" for x in lines),
+        check(len(lines) == 5 and all(x[1] == "HTTP/2.0" for x in lines),
               "not HTTP/2: %r" % lines)
-        check(len({x[0] for x in lines}) == 1,
-              "5 calls on %d connections: %r" %
-              (len({x[0] for x in lines}), lines))
-        # A second gallery, warm: the same connection again.
+        # Idle for UPSTREAM_IDLE_MAX: the pools and their connections go.
+        end = time.monotonic() + 15
+        while time.monotonic() < end:
+            st = json.loads(request(app.port, "/_/stats")[2])
+            if st["pools"] == 0:
+                break
+            time.sleep(0.2)
+        check(st["pools"] == 0, "pools not dropped: %r" % st)
         gallery(app, "6,7,8,9,10")
-        lines = up.lines(10)
+        lines = up.lines(10)[5:]
+        check(all(x[1] == "HTTP/2.0" for x in lines), "%r" % lines)
         check(len({x[0] for x in lines}) == 1,
-              "10 calls on %d connections: %r" %
+              "a cold gallery's 5 calls on %d connections: %r" %
               (len({x[0] for x in lines}), lines))
+        # Warm: the same connection again.
+        gallery(app, "11,12,13,14,15")
+        more = up.lines(15)[10:]
+        check({x[0] for x in more} == {lines[0][0]},
+              "a warm gallery left the connection: %r" % more)
         check(not app.crashes(), "crash: %r" % app.crashes())
     finally:
         up.stop()
+
+
+def test_dead_https_upstream_fails_at_once(ctx):
+    # An https upstream that takes the connection and never speaks: every
+    # call of a gallery fails at its connect timeout, all at once, not one
+    # timeout after another (libcurl's PIPEWAIT would chain them: it is
+    # only used for hosts known to speak HTTP/2).
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(64)
+    port = lsock.getsockname()[1]
+    try:
+        app = ctx.app(["--xkcd-upstream", "https://127.0.0.1:%d" % port,
+                       "--ca-file", pki()["ca"], "--xkcd-cache", "0",
+                       "--connect-timeout", "500", "--workers", "1"])
+        for _ in range(2):
+            st, _, body, secs = request(app.port,
+                                        "/xkcd?ids=1,2,3,4,5&format=json")
+            d = json.loads(body)
+            check(st == 200 and len(d["errors"]) == 5, "%d %r" % (st, body))
+            check(secs < 1.8, "5 calls to a dead host took %.2fs (the "
+                  "connect timeout is 0.5 s)" % secs)
+    finally:
+        lsock.close()
 
 
 test_h2_gallery_one_connection.asan = True
