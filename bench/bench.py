@@ -23,16 +23,39 @@ Ctrl-C), then:
     cross-checked with the workers' conns_opened (/_/stats).  A probe client
     alongside wrk splits the latency under load with Server-Timing.
 
+  * Peer: nginx's own fan-out (bench/nginx-fanout.conf: echo_location_async
+    firing k subrequests at once, each proxy_pass'ed with keep-alive to the
+    same upstream) and a fresh app, two workers each, at k=2 with 50, 200
+    and 1000 connections and k=10 with 200; per side a warm-up wrk run at
+    the measured concurrency, then the measured one (--peer-warmup,
+    --peer-duration).  Prints both sides' requests/s, CPU seconds per 1000
+    requests (app: parent + workers; nginx: master + workers), p99, errors
+    and the ratios app/nginx, and each app worker's share of the calls it
+    started (calls_started, /_/stats, one keep-alive connection per worker).
+
+  * Memory: --memory-clients concurrent requests of --memory-calls calls of
+    3 s on a one-worker app (caps raised to fit): the worker's VmRSS before
+    and at its peak over the peak calls in flight (peak_in_flight).
+
+  * Cold start: a fresh app hit by 1000 connections at once; its requests/s
+    over the first --cold-duration seconds against the next as many.
+
   * Targets, printed as PASS/MISS (a benchmark does not fail on them): async
     overhead p50 <= 1 ms at k=10; >= 90% of ideal requests/s at 1000
     connections with no errors; <= 10 new upstream connections per 1000
-    calls once warm.
+    calls once warm; against nginx, app CPU per request <= 1.5x at k=2/1000
+    and k=10/200, requests/s >= 0.9x at k=2/1000 with no errors, p99 <=
+    nginx's + 20%; every app worker within 0.75/W .. 1.25/W of the calls;
+    <= 16 KB RSS per call in flight (at 10,000); cold start >= 0.9x warm.
 
 Exits 0 unless a server failed to start or crashed (died, or logged "fatal"
 or "exited with status"): then 1, with the log tails.
 
     python3 bench/bench.py --bin build/fanout [--quick] [--requests N]
-                           [--duration S] [--keep-logs]       # make bench
+                           [--duration S] [--peer-warmup S] [--peer-duration S]
+                           [--cold-duration S] [--memory-clients N]
+                           [--memory-calls N] [--sections latency,load,...]
+                           [--keep-logs]                      # make bench
 """
 
 import argparse
@@ -903,20 +926,27 @@ def wrk_errors(r):
 
 
 def measure(wrk, script, url, conns, warmup, duration, server, servers,
-            script_args=(), stats=None):
+            script_args=(), stats=None, keep=None):
     """A warm-up wrk run at the measured concurrency, then the measured
     one: wrk's figures, the server's CPU (all its processes) and, with
-    stats, each app worker's share of SPLIT_COUNTER."""
+    stats, each app worker's share of SPLIT_COUNTER.  keep is a
+    WorkerStats whose connections are kept from Kore's idle timeout
+    meanwhile (the app's, while nginx runs)."""
     nworkers = len(children(server.proc.pid))
-    discover = (lambda u: stats.discover(nworkers, u)) if stats else None
-    warm = run_wrk(wrk, script, url, conns, warmup, meanwhile=discover,
+
+    def warming(until):
+        if stats is not None:
+            stats.discover(nworkers, until)
+        (stats or keep).keep_alive(until)
+
+    warm = run_wrk(wrk, script, url, conns, warmup, meanwhile=warming,
                    script_args=script_args)[1]
     check_servers(servers)
     time.sleep(0.5)     # let the warm-up's in-flight requests finish
     ws0 = stats.snapshot() if stats else {}
     cpu0 = server.cpu()
     argv, out = run_wrk(wrk, script, url, conns, duration,
-                        meanwhile=stats.keep_alive if stats else None,
+                        meanwhile=(stats or keep).keep_alive,
                         script_args=script_args)
     cpu1 = server.cpu()
     time.sleep(0.5)
@@ -977,7 +1007,7 @@ def run_peer(wrk, app_script, peer_script, app, peer, app_port, peer_port,
             a = measure(wrk, app_script, app_url, conns, warmup, duration,
                         app, servers, stats=stats)
             n = measure(wrk, peer_script, peer_url, conns, warmup, duration,
-                        peer, servers, script_args=(k,))
+                        peer, servers, script_args=(k,), keep=stats)
             cases.append({"k": k, "conns": conns, "app": a, "nginx": n})
     finally:
         stats.close()
