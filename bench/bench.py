@@ -23,16 +23,39 @@ Ctrl-C), then:
     cross-checked with the workers' conns_opened (/_/stats).  A probe client
     alongside wrk splits the latency under load with Server-Timing.
 
+  * Peer: nginx's own fan-out (bench/nginx-fanout.conf: echo_location_async
+    firing k subrequests at once, each proxy_pass'ed with keep-alive to the
+    same upstream) and a fresh app, two workers each, at k=2 with 50, 200
+    and 1000 connections and k=10 with 200; per side a warm-up wrk run at
+    the measured concurrency, then the measured one (--peer-warmup,
+    --peer-duration).  Prints both sides' requests/s, CPU seconds per 1000
+    requests (app: parent + workers; nginx: master + workers), p99, errors
+    and the ratios app/nginx, and each app worker's share of the calls it
+    started (calls_started, /_/stats, one keep-alive connection per worker).
+
+  * Memory: --memory-clients concurrent requests of --memory-calls calls of
+    3 s on a one-worker app (caps raised to fit): the worker's VmRSS before
+    and at its peak over the peak calls in flight (peak_in_flight).
+
+  * Cold start: a fresh app hit by 1000 connections at once; its requests/s
+    over the first --cold-duration seconds against the next as many.
+
   * Targets, printed as PASS/MISS (a benchmark does not fail on them): async
     overhead p50 <= 1 ms at k=10; >= 90% of ideal requests/s at 1000
     connections with no errors; <= 10 new upstream connections per 1000
-    calls once warm.
+    calls once warm; against nginx, app CPU per request <= 1.5x at k=2/1000
+    and k=10/200, requests/s >= 0.9x at k=2/1000 with no errors, p99 <=
+    nginx's + 20%; every app worker within 0.75/W .. 1.25/W of the calls;
+    <= 16 KB RSS per call in flight (at 10,000); cold start >= 0.9x warm.
 
 Exits 0 unless a server failed to start or crashed (died, or logged "fatal"
 or "exited with status"): then 1, with the log tails.
 
     python3 bench/bench.py --bin build/fanout [--quick] [--requests N]
-                           [--duration S] [--keep-logs]       # make bench
+                           [--duration S] [--peer-warmup S] [--peer-duration S]
+                           [--cold-duration S] [--memory-clients N]
+                           [--memory-calls N] [--sections latency,load,...]
+                           [--keep-logs]                      # make bench
 """
 
 import argparse
@@ -633,10 +656,13 @@ class Probe(threading.Thread):
         self.client.close()
 
 
-def run_wrk(wrk, script, url, conns, duration, meanwhile=None):
+def run_wrk(wrk, script, url, conns, duration, meanwhile=None,
+            script_args=()):
     """Run wrk; call meanwhile(deadline) while it runs, if given."""
-    argv = [wrk, "-t%d" % min(2, conns), "-c%d" % conns, "-d%ds" % duration,
+    argv = [wrk, "-t%d" % min(2, conns), "-c%d" % conns, "-d%gs" % duration,
             "--timeout", "5s", "--latency", "-s", script, url]
+    if script_args:
+        argv += ["--"] + [str(a) for a in script_args]
     p = subprocess.Popen(argv, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
@@ -839,9 +865,412 @@ def print_load(path, results, duration):
                  split["app"], per, split["sim"], split["wrk"]))
 
 
+# ---------------------------------------------------------------- nginx peer
+
+# nginx's own fan-out beside the app, against the same upstream: (calls,
+# connections) per case.  The 50-connection case is there for the app's
+# per-worker split, which a light load shows best.
+PEER_CASES = [(2, 50), (2, 200), (2, 1000), (10, 200)]
+PEER_WORKERS = 2
+PEER_CONF = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "nginx-fanout.conf")
+# The app's per-worker counter the split is taken from: every fan-out
+# starts its k calls on the worker that serves it, and /_/stats starts none.
+SPLIT_COUNTER = "calls_started"
+SPLIT_LOW, SPLIT_HIGH = 0.75, 1.25
+
+# nginx answers 200 whatever its subrequests got (their bodies are
+# concatenated): a body without one upstream answer per call is an error.
+PEER_LUA = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) want = tonumber(args[1]) or 1; bad = 0; sample = "" end
+function response(status, headers, body)
+  if status == 200 then
+    local n = 0
+    for _ in string.gmatch(body, "delay_ms") do n = n + 1 end
+    if n ~= want then
+      bad = bad + 1
+      if sample == "" then sample = string.sub(body, 1, 200) end
+    end
+  end
+end
+function done(summary, latency, requests)
+  local total, example = 0, ""
+  for _, t in ipairs(threads) do
+    total = total + t:get("bad")
+    if example == "" then example = t:get("sample") end
+  end
+  io.write(string.format("Bad bodies: %d\\n", total))
+  if total > 0 then io.write("Bad body sample: " .. example .. "\\n") end
+end
+"""
+
+
+def peer_conf(tmp, port, upstream_port):
+    with open(PEER_CONF) as f:
+        text = f.read()
+    for name, value in (("ECHO_MODULE", NGINX_ECHO), ("TMP", tmp),
+                        ("PORT", port), ("UPSTREAM_PORT", upstream_port),
+                        ("DELAY_MS", DELAY_MS)):
+        text = text.replace("@%s@" % name, str(value))
+    path = os.path.join(tmp, "nginx-fanout.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def wrk_errors(r):
+    return (r["connect"] + r["read"] + r["write"] + r["timeout"]
+            + r["non2xx"] + r["bad"])
+
+
+def measure(wrk, script, url, conns, warmup, duration, server, servers,
+            script_args=(), stats=None, keep=None):
+    """A warm-up wrk run at the measured concurrency, then the measured
+    one: wrk's figures, the server's CPU (all its processes) and, with
+    stats, each app worker's share of SPLIT_COUNTER.  keep is a
+    WorkerStats whose connections are kept from Kore's idle timeout
+    meanwhile (the app's, while nginx runs)."""
+    nworkers = len(children(server.proc.pid))
+
+    def warming(until):
+        if stats is not None:
+            stats.discover(nworkers, until)
+        (stats or keep).keep_alive(until)
+
+    warm = run_wrk(wrk, script, url, conns, warmup, meanwhile=warming,
+                   script_args=script_args)[1]
+    check_servers(servers)
+    time.sleep(0.5)     # let the warm-up's in-flight requests finish
+    ws0 = stats.snapshot() if stats else {}
+    cpu0 = server.cpu()
+    argv, out = run_wrk(wrk, script, url, conns, duration,
+                        meanwhile=(stats or keep).keep_alive,
+                        script_args=script_args)
+    cpu1 = server.cpu()
+    time.sleep(0.5)
+    ws1 = stats.snapshot() if stats else {}
+    check_servers(servers)
+
+    r = parse_wrk(out)
+    r["warmup"] = parse_wrk(warm)
+    r["argv"] = " ".join(argv)
+    r["errors"] = wrk_errors(r)
+    r["cpu_s"] = cpu_delta(cpu0, cpu1)
+    r["cpu_per_1k"] = (sum(r["cpu_s"].values()) * 1000.0 / r["requests"]
+                       if r["requests"] else None)
+    if stats is None:
+        return r
+    # A worker /_/stats never reached counts as having served nothing if
+    # it used (next to) no CPU; otherwise the split is incomplete.
+    r["split"] = {}
+    complete = True
+    for pid in children(server.proc.pid):
+        if pid in ws0 and pid in ws1:
+            r["split"][pid] = (ws1[pid].get(SPLIT_COUNTER, 0)
+                               - ws0[pid].get(SPLIT_COUNTER, 0))
+        elif r["cpu_s"].get(pid, 0.0) < 0.05:
+            r["split"][pid] = 0
+        else:
+            r["split"][pid] = None
+            complete = False
+    total = sum(v for v in r["split"].values() if v)
+    r["shares"] = ({pid: v / total for pid, v in r["split"].items()}
+                   if complete and total else None)
+    return r
+
+
+def split_ok(r):
+    """Every worker within SPLIT_LOW/W .. SPLIT_HIGH/W, or None."""
+    shares = r.get("shares")
+    if not shares:
+        return None
+    w = len(shares)
+    return all(SPLIT_LOW / w <= s <= SPLIT_HIGH / w for s in shares.values())
+
+
+def run_peer(wrk, app_script, peer_script, app, peer, app_port, peer_port,
+             servers, warmup, duration):
+    stats = WorkerStats(app_port)
+    cases = []
+    try:
+        for k, conns in PEER_CASES:
+            app_url = ("http://127.0.0.1:%d/async_get_data?calls=%d&delay=%d"
+                       % (app_port, k, DELAY_MS))
+            peer_url = ("http://127.0.0.1:%d/fanout?calls=%s"
+                        % (peer_port, ",".join(str(i + 1)
+                                               for i in range(k))))
+            print("  k=%d -c%d: app, then nginx (%d s warm-up, %d s"
+                  " measured, each)" % (k, conns, warmup, duration),
+                  flush=True)
+            a = measure(wrk, app_script, app_url, conns, warmup, duration,
+                        app, servers, stats=stats)
+            n = measure(wrk, peer_script, peer_url, conns, warmup, duration,
+                        peer, servers, script_args=(k,), keep=stats)
+            cases.append({"k": k, "conns": conns, "app": a, "nginx": n})
+    finally:
+        stats.close()
+    return cases
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def print_peer(cases, warmup, duration):
+    print()
+    print("App vs nginx's fan-out (echo_location_async + keep-alive"
+          " proxy_pass, %d workers each),"
+          % PEER_WORKERS)
+    print("same upstream, calls of %d ms; wrk %d s per run after a %d s"
+          " warm-up at the same concurrency" % (DELAY_MS, duration, warmup))
+    print("%3s %5s | %8s %8s | %7s %7s | %7s %7s | %5s %5s | %5s %5s %5s"
+          % ("k", "conns", "app r/s", "ngx r/s", "app CPU", "ngx CPU",
+             "app p99", "ngx p99", "app", "ngx", "CPU", "r/s", "p99"))
+    print("%3s %5s | %8s %8s | %7s %7s | %7s %7s | %5s %5s | %5s %5s %5s"
+          % ("", "", "", "", "s/1k", "s/1k", "ms", "ms", "errs", "errs",
+             "x", "x", "x"))
+    print("-" * 98)
+    for c in cases:
+        a, n = c["app"], c["nginx"]
+        print("%3d %5d | %8s %8s | %7s %7s | %7s %7s | %5d %5d | %5s %5s %5s"
+              % (c["k"], c["conns"], fmt(a["rps"], 0), fmt(n["rps"], 0),
+                 fmt(a["cpu_per_1k"], 3), fmt(n["cpu_per_1k"], 3),
+                 fmt(a["p99"]), fmt(n["p99"]), a["errors"], n["errors"],
+                 fmt(ratio(a["cpu_per_1k"], n["cpu_per_1k"]), 2),
+                 fmt(ratio(a["rps"], n["rps"]), 2),
+                 fmt(ratio(a["p99"], n["p99"]), 2)))
+    print("  CPU s/1k = CPU seconds (app: parent + workers; nginx: master +"
+          " workers) per 1000 requests")
+    print("  x        = app / nginx (CPU per request, requests/s, p99)")
+    print()
+    print("App's per-worker split (%s per worker, /_/stats; target each"
+          " within %.2f/W .. %.2f/W)" % (SPLIT_COUNTER, SPLIT_LOW, SPLIT_HIGH))
+    for c in cases:
+        a = c["app"]
+        parts = []
+        for pid in sorted(a["split"]):
+            v = a["split"][pid]
+            share = a["shares"][pid] if a["shares"] else None
+            parts.append("pid %d %s (%s%%)"
+                         % (pid, "?" if v is None else v,
+                            fmt(None if share is None else 100 * share)))
+        ok = split_ok(a)
+        print("  %-4s k=%d -c%-5d %s" % ("n/a" if ok is None else
+                                         "PASS" if ok else "MISS",
+                                         c["k"], c["conns"], ", ".join(parts)))
+    for c in cases:
+        for side in ("app", "nginx"):
+            r = c[side]
+            if r["errors"] or wrk_errors(r["warmup"]):
+                print("  k=%d -c%d %s errors: connect %d, read %d, write %d,"
+                      " timeout %d, non-2xx/3xx %d, bad body %d (warm-up %d)"
+                      % (c["k"], c["conns"], side, r["connect"], r["read"],
+                         r["write"], r["timeout"], r["non2xx"], r["bad"],
+                         wrk_errors(r["warmup"])))
+                if r["bad_sample"]:
+                    print("      e.g. " + r["bad_sample"])
+
+
+def peer_checks(cases):
+    checks = []
+    by = {(c["k"], c["conns"]): c for c in cases}
+    for key in ((2, 1000), (10, 200)):
+        c = by.get(key)
+        if c is None:
+            continue
+        x = ratio(c["app"]["cpu_per_1k"], c["nginx"]["cpu_per_1k"])
+        checks.append(("app CPU/request <= 1.5x nginx, k=%d -c%d" % key,
+                       x is not None and x <= 1.5, "%sx" % fmt(x, 2)))
+    c = by.get((2, 1000))
+    if c is not None:
+        x = ratio(c["app"]["rps"], c["nginx"]["rps"])
+        checks.append(("app req/s >= 0.9x nginx, k=2 -c1000, no errors",
+                       x is not None and x >= 0.9
+                       and c["app"]["errors"] == 0,
+                       "%sx, %d errors (nginx %d)"
+                       % (fmt(x, 2), c["app"]["errors"],
+                          c["nginx"]["errors"])))
+    for key in ((2, 200), (2, 1000), (10, 200)):
+        c = by.get(key)
+        if c is None:
+            continue
+        a, n = c["app"]["p99"], c["nginx"]["p99"]
+        checks.append(("app p99 <= nginx p99 + 20%%, k=%d -c%d" % key,
+                       a is not None and n is not None and a <= n * 1.2,
+                       "%s vs %s ms" % (fmt(a), fmt(n))))
+    for c in cases:
+        ok = split_ok(c["app"])
+        checks.append(("every worker within %.2f-%.2f/W, k=%d -c%d"
+                       % (SPLIT_LOW, SPLIT_HIGH, c["k"], c["conns"]),
+                       bool(ok), "n/a (split incomplete)" if ok is None
+                       else "shares " + ", ".join(
+                           "%.0f%%" % (100 * s) for s in
+                           sorted(c["app"]["shares"].values()))))
+    return checks
+
+
+# ---------------------------------------------------------------- memory
+
+def proc_status_kb(pid, field):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def run_memory(server, port, servers, clients, calls, delay_ms):
+    """clients concurrent /async_get_data?calls=calls&delay=delay_ms on a
+    one-worker app: the worker's VmRSS before and at the peak, and the
+    calls in flight then."""
+    server.start()
+    servers.append(server)
+    wait_ready(server, port, "/_/stats")
+    workers = children(server.proc.pid)
+    if len(workers) != 1:
+        raise BenchError("memory app: %d workers, expected 1" % len(workers))
+    wpid = workers[0]
+    small = "/async_get_data?calls=10&delay=%d" % DELAY_MS
+    for _ in range(3):
+        get_once(port, small, timeout=5.0)
+    time.sleep(0.5)
+    caps = get_json(port, "/_/stats") or {}
+    rss0 = proc_status_kb(wpid, "VmRSS")
+
+    path = "/async_get_data?calls=%d&delay=%d" % (calls, delay_ms)
+    answers = []
+
+    def client():
+        r = get_once(port, path, timeout=delay_ms / 1000.0 * 3 + 20)
+        ok = False
+        if r is not None and r[0] == 200:
+            try:
+                data = json.loads(r[1])
+                ok = (len(data) == calls
+                      and all(v == 200 for v in data.values()))
+            except ValueError:
+                pass
+        answers.append(ok)
+
+    threads = [threading.Thread(target=client, daemon=True)
+               for _ in range(clients)]
+    # Spread the clients over a second: the calls all overlap anyway
+    # (delay_ms >> 1 s) and the upstream's accept queue keeps up.
+    for t in threads:
+        t.start()
+        time.sleep(1.0 / clients)
+    peak = {"rss": rss0, "in_flight": 0}
+    while any(t.is_alive() for t in threads):
+        rss = proc_status_kb(wpid, "VmRSS")
+        st = get_json(port, "/_/stats")
+        if rss is not None and rss > peak["rss"]:
+            peak["rss"] = rss
+            peak["in_flight"] = st.get("in_flight", 0) if st else None
+        time.sleep(0.1)
+    for t in threads:
+        t.join()
+    st = get_json(port, "/_/stats") or {}
+    check_servers(servers)
+    m = {"clients": clients, "calls": calls, "delay": delay_ms,
+         "argv": " ".join(server.argv), "rss0": rss0, "rss": peak["rss"],
+         "rss_in_flight": peak["in_flight"],
+         "hwm": proc_status_kb(wpid, "VmHWM"),
+         "peak_in_flight": st.get("peak_in_flight", 0),
+         "max_inflight": caps.get("max_inflight"),
+         "file_limit": caps.get("file_limit"),
+         "ok": sum(answers), "refused": st.get("refused", 0)}
+    m["kb_per_call"] = ((m["rss"] - rss0) / m["peak_in_flight"]
+                        if rss0 is not None and m["peak_in_flight"] else None)
+    server.stop()
+    servers.remove(server)
+    return m
+
+
+def print_memory(m):
+    print()
+    print("Memory: %d concurrent /async_get_data?calls=%d&delay=%d on one"
+          " worker" % (m["clients"], m["calls"], m["delay"]))
+    print("  %s" % m["argv"])
+    print("  caps: max_inflight %s, file_limit %s; %d of %d answers with"
+          " every call 200, refused %s"
+          % (m["max_inflight"], m["file_limit"], m["ok"], m["clients"],
+             m["refused"]))
+    print("  worker VmRSS %d KB before, %d KB at the peak (%s calls in"
+          " flight at that sample; VmHWM %s KB); peak_in_flight %d"
+          % (m["rss0"] or 0, m["rss"] or 0, m["rss_in_flight"], m["hwm"],
+             m["peak_in_flight"]))
+    print("  %s KB per call in flight ((peak RSS - before) /"
+          " peak_in_flight)" % fmt(m["kb_per_call"], 1))
+
+
+def memory_checks(m):
+    detail = "%s KB at %d calls in flight" % (fmt(m["kb_per_call"], 1),
+                                              m["peak_in_flight"])
+    if m["peak_in_flight"] < 10000:
+        detail += " (short of 10000)"
+    return [("<= 16 KB RSS per call in flight",
+             m["kb_per_call"] is not None and m["kb_per_call"] <= 16.0
+             and m["ok"] == m["clients"], detail)]
+
+
+# ---------------------------------------------------------------- cold start
+
+COLD_CALLS, COLD_CONNECTIONS = 2, 1000
+MEMORY_DELAY_MS = 3000
+SECTIONS = ("latency", "load", "peer", "memory", "cold")
+
+
+def run_cold(wrk, script, server, port, servers, duration):
+    """A fresh app hit by COLD_CONNECTIONS at once: its first duration
+    seconds, then as long again warm."""
+    server.start()
+    servers.append(server)
+    wait_ready(server, port, "/_/stats")
+    url = ("http://127.0.0.1:%d/async_get_data?calls=%d&delay=%d"
+           % (port, COLD_CALLS, DELAY_MS))
+    c = {"argv": " ".join(server.argv), "duration": duration}
+    c["cold"] = parse_wrk(run_wrk(wrk, script, url, COLD_CONNECTIONS,
+                                  duration)[1])
+    check_servers(servers)
+    c["warm"] = parse_wrk(run_wrk(wrk, script, url, COLD_CONNECTIONS,
+                                  duration)[1])
+    check_servers(servers)
+    for key in ("cold", "warm"):
+        c[key]["errors"] = wrk_errors(c[key])
+    c["ratio"] = ratio(c["cold"]["rps"], c["warm"]["rps"])
+    server.stop()
+    servers.remove(server)
+    return c
+
+
+def print_cold(c, duration):
+    print()
+    print("Cold start: a fresh app, wrk -c%d on /async_get_data?calls=%d"
+          "&delay=%d at once" % (COLD_CONNECTIONS, COLD_CALLS, DELAY_MS))
+    print("  %s" % c["argv"])
+    for key, what in (("cold", "first %d s" % duration),
+                      ("warm", "next %d s" % duration)):
+        r = c[key]
+        print("  %-11s %8s req/s, p99 %s ms, %d errors"
+              % (what, fmt(r["rps"], 0), fmt(r["p99"]), r["errors"]))
+    print("  cold / warm: %s" % fmt(c["ratio"], 2))
+
+
+def cold_checks(c):
+    return [("cold start: first %d s >= 0.9x warm req/s" % c["duration"],
+             c["ratio"] is not None and c["ratio"] >= 0.9,
+             "%sx, %d errors cold" % (fmt(c["ratio"], 2),
+                                      c["cold"]["errors"]))]
+
+
 # ---------------------------------------------------------------- targets
 
-def print_targets(rows, load):
+def print_targets(rows, load, more=()):
     print()
     print("Targets")
     checks = []
@@ -875,6 +1304,7 @@ def print_targets(rows, load):
                        % (fmt(worst["opens_per_1k"], 2), worst["conns"],
                           fmt(max(own), 2) if own else "n/a")))
 
+    checks.extend(more)
     for name, ok, detail in checks:
         print("  %-4s %-48s %s" % ("PASS" if ok else "MISS", name, detail))
 
@@ -906,7 +1336,9 @@ def on_sigterm(signum, frame):
 
 
 # The upstream as Debian's nginx with its echo module: one worker, like the
-# simulator, answering /delay/<DELAY_MS>/ after DELAY_MS without blocking.
+# simulator, answering /delay/<DELAY_MS>/ after DELAY_MS without blocking
+# (and /delay/<MEMORY_DELAY_MS>/ for the memory run, whose thousands of
+# connections arrive at once: hence the longer accept queue).
 NGINX_ECHO = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
 NGINX_CONF = """load_module %(module)s;
 worker_processes 1;
@@ -923,11 +1355,15 @@ http {
 	keepalive_requests 1000000;
 	keepalive_timeout 60s;
 	server {
-		listen 127.0.0.1:%(port)d;
+		listen 127.0.0.1:%(port)d backlog=4096;
 		default_type application/json;
 		location = /delay/%(delay)d/ {
 			echo_sleep %(secs).3f;
 			echo '{"delay_ms": %(delay)d}';
+		}
+		location = /delay/%(mem_delay)d/ {
+			echo_sleep %(mem_secs).3f;
+			echo '{"delay_ms": %(mem_delay)d}';
 		}
 		location = /_/stats {
 			return 200 '{}';
@@ -951,6 +1387,24 @@ def main():
     ap.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
     ap.add_argument("--curl", default=shutil.which("curl") or "/usr/bin/curl",
                     help="curl, the latency runs' client")
+    ap.add_argument("--peer-warmup", type=int, default=3,
+                    help="seconds of warm-up before each app/nginx run"
+                    " (default 3; --quick 1)")
+    ap.add_argument("--peer-duration", type=int, default=8,
+                    help="seconds per measured app/nginx run (default 8;"
+                    " --quick 3)")
+    ap.add_argument("--cold-duration", type=int, default=10,
+                    help="seconds of the cold-start run and of the warm run"
+                    " after it (default 10; --quick 3)")
+    ap.add_argument("--memory-clients", type=int, default=100,
+                    help="concurrent requests of the memory run (default"
+                    " 100; --quick 20)")
+    ap.add_argument("--memory-calls", type=int, default=100,
+                    help="upstream calls per request of the memory run"
+                    " (default 100)")
+    ap.add_argument("--sections", default=",".join(SECTIONS),
+                    help="comma-separated, of %s (default: all)"
+                    % ",".join(SECTIONS))
     ap.add_argument("--keep-logs", action="store_true",
                     help="keep the temp dir with the server logs")
     ap.add_argument("--upstream-server", default="auto",
@@ -959,6 +1413,15 @@ def main():
                     "echo module, or the project's simulator (default: "
                     "nginx when the echo module is installed)")
     args = ap.parse_args()
+    sections = set(args.sections.split(","))
+    if not sections <= set(SECTIONS):
+        ap.error("--sections: unknown %s"
+                 % ",".join(sorted(sections - set(SECTIONS))))
+    if args.quick:
+        args.peer_warmup = min(args.peer_warmup, 1)
+        args.peer_duration = min(args.peer_duration, 3)
+        args.cold_duration = min(args.cold_duration, 3)
+        args.memory_clients = min(args.memory_clients, 20)
 
     binary = os.path.abspath(args.bin)
     if not os.access(binary, os.X_OK):
@@ -980,6 +1443,9 @@ def main():
     script = os.path.join(tmp, "check.lua")
     with open(script, "w") as f:
         f.write(WRK_LUA)
+    peer_script = os.path.join(tmp, "check-peer.lua")
+    with open(peer_script, "w") as f:
+        f.write(PEER_LUA)
     sim_port = free_port()
     app_port = free_port()
     while app_port == sim_port:
@@ -997,7 +1463,9 @@ def main():
         with open(conf, "w") as f:
             f.write(NGINX_CONF % {"module": NGINX_ECHO, "tmp": tmp,
                                   "port": sim_port, "delay": DELAY_MS,
-                                  "secs": DELAY_MS / 1000.0})
+                                  "secs": DELAY_MS / 1000.0,
+                                  "mem_delay": MEMORY_DELAY_MS,
+                                  "mem_secs": MEMORY_DELAY_MS / 1000.0})
         sim = Server("nginx", [shutil.which("nginx") or "/usr/sbin/nginx",
                                "-c", conf, "-p", tmp, "-g", "daemon off;"],
                      tmp)
@@ -1007,17 +1475,22 @@ def main():
             "--workers", "1", "--pidfile", os.path.join(tmp, "sim.pid")],
             tmp)
     upstream = "http://127.0.0.1:%d" % sim_port
-    app_argv = [binary, "-fnr", "--port", str(app_port),
-                "--upstream", upstream, "--sim-port", "0",
-                "--fanout-limit", "50", "--max-calls", "100",
-                "--pidfile", os.path.join(tmp, "app.pid")]
     # Builds with more pages (xkcd, ...) need each page's upstream too when
     # no embedded simulator runs; ours serves them all (the bench does not
     # call those pages), so pass it for every --*-upstream the build lists.
-    for flag in sorted(set(re.findall(r"^\s*(--[a-z0-9-]+-upstream)\s",
-                                      binary_help(binary), re.M))):
-        app_argv[-2:-2] = [flag, upstream]
-    app = Server("app", app_argv, tmp)
+    page_upstreams = sorted(set(re.findall(
+        r"^\s*(--[a-z0-9-]+-upstream)\s", binary_help(binary), re.M)))
+
+    def app_server(name, port, extra):
+        argv = [binary, "-fnr", "--port", str(port),
+                "--upstream", upstream, "--sim-port", "0"] + extra
+        for flag in page_upstreams:
+            argv += [flag, upstream]
+        argv += ["--pidfile", os.path.join(tmp, name + ".pid")]
+        return Server(name, argv, tmp)
+
+    app = app_server("app", app_port, ["--fanout-limit", "50",
+                                       "--max-calls", "100"])
     servers = [sim, app]
 
     sync_requests = 10 if args.quick else args.requests
@@ -1039,20 +1512,89 @@ def main():
         check_servers(servers)
         print("  app workers: %s" % (children(app.proc.pid) or "none seen"))
 
-        print()
-        print("Latency runs (%d async / %d sync requests per k, after %d"
-              " warm-ups)" % (args.requests, sync_requests, WARMUP_REQUESTS))
-        rows = run_latency(app_port, servers, sync_requests, args.requests,
-                           args.quick, args.curl)
+        rows, load, more = [], [], []
+        if "latency" in sections:
+            print()
+            print("Latency runs (%d async / %d sync requests per k, after %d"
+                  " warm-ups)"
+                  % (args.requests, sync_requests, WARMUP_REQUESTS))
+            rows = run_latency(app_port, servers, sync_requests,
+                               args.requests, args.quick, args.curl)
 
-        print()
-        print("Load runs")
-        path, load = run_load(args.wrk, script, app, sim, app_port, sim_port,
-                              servers, args.duration)
+        if "load" in sections:
+            print()
+            print("Load runs")
+            path, load = run_load(args.wrk, script, app, sim, app_port,
+                                  sim_port, servers, args.duration)
 
-        print_latency(rows)
-        print_load(path, load, args.duration)
-        print_targets(rows, load)
+        cases = None
+        if "peer" in sections:
+            print()
+            print("App vs nginx runs (fresh processes, %d workers each)"
+                  % PEER_WORKERS)
+            peer_port, cmp_port = free_port(), free_port()
+            peer = Server("nginx-fanout", [
+                shutil.which("nginx") or "/usr/sbin/nginx",
+                "-c", peer_conf(tmp, peer_port, sim_port), "-p", tmp,
+                "-g", "daemon off;"], tmp)
+            cmp_app = app_server("app-peer", cmp_port, [
+                "--workers", str(PEER_WORKERS), "--fanout-limit", "50",
+                "--max-calls", "100"])
+            for s in (peer, cmp_app):
+                s.start()
+                servers.append(s)
+            wait_ready(peer, peer_port, "/_/stats")
+            wait_ready(cmp_app, cmp_port, "/_/stats")
+            cases = run_peer(args.wrk, script, peer_script, cmp_app, peer,
+                             cmp_port, peer_port, servers, args.peer_warmup,
+                             args.peer_duration)
+            for s in (cmp_app, peer):
+                s.stop()
+                servers.remove(s)
+            more += peer_checks(cases)
+
+        mem = None
+        if "memory" in sections:
+            print()
+            print("Memory run: %d x %d calls in flight on one worker"
+                  % (args.memory_clients, args.memory_calls), flush=True)
+            mem_port = free_port()
+            calls = args.memory_clients * args.memory_calls
+            mem = run_memory(app_server("app-memory", mem_port, [
+                "--workers", "1",
+                "--fanout-limit", str(args.memory_calls),
+                "--max-calls", str(args.memory_calls),
+                "--max-connections", str(args.memory_clients + 100),
+                "--max-inflight", str(calls + 100),
+                "--max-fanouts", str(args.memory_clients + 100)]),
+                mem_port, servers, args.memory_clients, args.memory_calls,
+                MEMORY_DELAY_MS)
+            more += memory_checks(mem)
+
+        cold = None
+        if "cold" in sections:
+            print()
+            print("Cold start run: %d s cold, %d s warm"
+                  % (args.cold_duration, args.cold_duration), flush=True)
+            cold_port = free_port()
+            cold = run_cold(args.wrk, script, app_server(
+                "app-cold", cold_port, ["--workers", str(PEER_WORKERS),
+                                        "--fanout-limit", "50",
+                                        "--max-calls", "100"]),
+                cold_port, servers, args.cold_duration)
+            more += cold_checks(cold)
+
+        if rows:
+            print_latency(rows)
+        if load:
+            print_load(path, load, args.duration)
+        if cases:
+            print_peer(cases, args.peer_warmup, args.peer_duration)
+        if mem:
+            print_memory(mem)
+        if cold:
+            print_cold(cold, args.cold_duration)
+        print_targets(rows, load, more)
         check_servers(servers)
         print()
         print("Done in %.0f s (load average %s)."
@@ -1069,7 +1611,7 @@ def main():
         status = 130
         print("\nbench: interrupted", file=sys.stderr)
     finally:
-        for s in (app, sim):
+        for s in reversed(servers):
             s.stop()
         if status == 0 and not args.keep_logs:
             shutil.rmtree(tmp, ignore_errors=True)
