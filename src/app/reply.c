@@ -186,19 +186,6 @@ reply_append_path(struct kore_buf *buf, const char *path, const char *query)
 	    query != NULL ? query : "");
 }
 
-/* path plus this request's query string: the link to the other variant. */
-void
-reply_same_query(struct http_request *req, const char *path, char *buf,
-    size_t len)
-{
-	struct kore_buf		b;
-
-	kore_buf_init(&b, 128);
-	reply_append_path(&b, path, req->query_string);
-	(void)snprintf(buf, len, "%s", kore_buf_stringify(&b, NULL));
-	kore_buf_cleanup(&b);
-}
-
 /* The client's address: a trusted proxy's X-Forwarded-For, or the peer. */
 void
 reply_client(struct http_request *req, char *buf, size_t len)

@@ -22,7 +22,6 @@ void	reply_html(struct http_request *, int, const void *, size_t);
 void	reply_rendered(struct http_request *, int, const char *, size_t,
 	    const char *);
 void	reply_append_path(struct kore_buf *, const char *, const char *);
-void	reply_same_query(struct http_request *, const char *, char *, size_t);
 void	reply_client(struct http_request *, char *, size_t);
 int	reply_https(struct http_request *);
 int	reply_status_allowed(struct http_request *);

@@ -10,17 +10,23 @@
 /*
  * Fill v[0 .. PAGE_VARS - 1] from fo and the page's figures, with the
  * strings in pv (which must outlive the rendering); returns PAGE_VARS.
- * sync_path and async_path are the page's two variants.
+ * sync_path and async_path are the page's two variants; the link to the
+ * other one has query, or (NULL) this request's query string.
  */
 size_t
 page_vars(struct http_request *req, struct fanout *fo, const char *sync_path,
-    const char *async_path, double elapsed_ms, size_t count, size_t nerr,
-    struct page_vars *pv, struct tmpl_var *v)
+    const char *async_path, const char *query, double elapsed_ms,
+    size_t count, size_t nerr, struct page_vars *pv, struct tmpl_var *v)
 {
+	struct kore_buf	b;
 	int		async = fanout_is_async(fo);
 
-	reply_same_query(req, async ? sync_path : async_path, pv->other,
-	    sizeof(pv->other));
+	kore_buf_init(&b, 128);
+	reply_append_path(&b, async ? sync_path : async_path,
+	    query != NULL ? query : req->query_string);
+	(void)snprintf(pv->other, sizeof(pv->other), "%s",
+	    kore_buf_stringify(&b, NULL));
+	kore_buf_cleanup(&b);
 	(void)snprintf(pv->elapsed, sizeof(pv->elapsed), "%.0f", elapsed_ms);
 	(void)snprintf(pv->calls, sizeof(pv->calls), "%zu", fanout_count(fo));
 	(void)snprintf(pv->count, sizeof(pv->count), "%zu", count);

@@ -25,8 +25,8 @@ struct page_vars {
 };
 
 size_t	page_vars(struct http_request *, struct fanout *, const char *,
-	    const char *, double, size_t, size_t, struct page_vars *,
-	    struct tmpl_var *);
+	    const char *, const char *, double, size_t, size_t,
+	    struct page_vars *, struct tmpl_var *);
 void	page_render(struct http_request *, int, const u_int8_t *, size_t,
 	    const struct tmpl_var *, size_t, const char *);
 

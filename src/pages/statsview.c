@@ -168,7 +168,7 @@ stats_html(struct http_request *req, struct fanout *fo, struct stats_req *x,
 	}
 
 	if (ok) {
-		n = page_vars(req, fo, "/stats/sync", "/stats",
+		n = page_vars(req, fo, "/stats/sync", "/stats", NULL,
 		    x->role == ROLE_CACHED ? res->elapsed_ms :
 		    fanout_elapsed_ms(fo), res->nrows, nerr, &pv, v);
 		v[n++] = (struct tmpl_var){ "origin", stats_origin(x),

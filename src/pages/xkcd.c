@@ -64,6 +64,7 @@ struct xkcd_latest {
 
 struct xkcd_req {
 	int			json;
+	int			nocache;	/* fetch every comic */
 	int			random;
 	long long		count;
 	long			latest_call;
@@ -108,6 +109,8 @@ static void	xkcd_json(struct http_request *, struct fanout *,
 		    struct xkcd_req *);
 static size_t	xkcd_from_cache(const struct xkcd_req *);
 static void	xkcd_link(char *, size_t, long long);
+static void	xkcd_other_query(struct fanout *, const struct xkcd_req *,
+		    char *, size_t);
 
 static const struct comic	*cache_get(long long);
 static void			cache_put(const struct comic *);
@@ -336,6 +339,7 @@ xkcd_params(struct http_request *req, struct xkcd_req *x, char *err,
 {
 	struct qparams		qp;
 	const char		*fmt, *accept, *ids;
+	long long		cache;
 
 	if (!qparam_parse(&qp, req->query_string, err, errlen))
 		return (KORE_RESULT_ERROR);
@@ -352,6 +356,10 @@ xkcd_params(struct http_request *req, struct xkcd_req *x, char *err,
 	    strstr(accept, "application/json") != NULL) {
 		x->json = 1;
 	}
+
+	if (!qparam_number(&qp, "cache", 1, 0, 1, &cache, err, errlen))
+		return (KORE_RESULT_ERROR);
+	x->nocache = cache == 0;
 
 	if ((ids = qparam_get(&qp, "ids")) != NULL) {
 		if (qparam_get(&qp, "count") != NULL) {
@@ -439,7 +447,8 @@ xkcd_request_comics(struct fanout *fo, struct xkcd_req *x)
 
 	for (i = 0; i < x->nslots; i++) {
 		s = &x->slots[i];
-		if ((c = cache_get(s->num)) != NULL &&
+		if (!x->nocache && fanout_is_async(fo) &&
+		    (c = cache_get(s->num)) != NULL &&
 		    comic_copy(&s->comic, c)) {
 			s->cached = 1;
 			s->ok = 1;
@@ -472,7 +481,9 @@ xkcd_take_result(struct fanout *fo, struct xkcd_slot *s)
 			comic_cleanup(&s->comic);
 		} else {
 			s->ok = 1;
-			cache_put(&s->comic);
+			/* The sync page is the baseline: no cache either way. */
+			if (fanout_is_async(fo))
+				cache_put(&s->comic);
 		}
 		break;
 	case FANOUT_ERR_HTTP:
@@ -543,13 +554,14 @@ xkcd_html(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
 	struct tmpl_var		v[PAGE_VARS + 2];
 	size_t			n, nerr;
 	int			ok;
-	char			fromcache[24];
+	char			fromcache[24], other[QPARAM_QS_MAX];
 
 	sbuf_init(&cards);
 	n = 0;
 
 	if ((ok = xkcd_cards(&cards, x, &nerr))) {
-		n = page_vars(req, fo, "/xkcd/sync", "/xkcd",
+		xkcd_other_query(fo, x, other, sizeof(other));
+		n = page_vars(req, fo, "/xkcd/sync", "/xkcd", other,
 		    fanout_elapsed_ms(fo), x->nslots, nerr, &pv, v);
 		(void)snprintf(fromcache, sizeof(fromcache), "%zu",
 		    xkcd_from_cache(x));
@@ -562,6 +574,27 @@ xkcd_html(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
 	page_render(req, ok, asset_xkcd_html, asset_len_xkcd_html, v, n,
 	    "xkcd");
 	sbuf_cleanup(&cards);
+}
+
+/*
+ * The query of the link to the other variant: the same comics (a random
+ * gallery's picks as ids), and the async variant cold (cache=0), so that
+ * the two pages compare the same work; the sync page never uses the
+ * cache.
+ */
+static void
+xkcd_other_query(struct fanout *fo, const struct xkcd_req *x, char *buf,
+    size_t len)
+{
+	size_t		i, off;
+
+	off = (size_t)snprintf(buf, len, "ids=");
+	for (i = 0; i < x->nslots && off < len; i++) {
+		off += (size_t)snprintf(buf + off, len - off, "%s%lld",
+		    i > 0 ? "," : "", x->slots[i].num);
+	}
+	if (!fanout_is_async(fo) && off < len)
+		(void)snprintf(buf + off, len - off, "&cache=0");
 }
 
 static void

@@ -49,8 +49,9 @@ def test_ids_gallery_html(ctx):
             check('href="%s/%d/"' % (ctx.sim.url(FAST), n) in body,
                   "%s: no link for %d" % (page, n))
         check('data-mode="%s"' % mode in body, "%s: mode" % page)
+        # The same comics; the async one cold, as the sync page is.
         other = "/xkcd/sync?ids=3,1,2" if mode == "async" else \
-            "/xkcd?ids=3,1,2"
+            "/xkcd?ids=3,1,2&amp;cache=0"
         check('id="other" href="%s"' % other in body,
               "%s: link to the other variant" % page)
         check(re.search(r"3 comics in <strong>\d+ ms</strong>", body),
@@ -269,6 +270,33 @@ def test_async_well_under_sync(ctx):
     check(sync_t >= 1.5, "sync %.2fs for 5 x 300 ms" % sync_t)
     check(async_t < 0.75 and async_t < sync_t / 2,
           "async %.2fs vs sync %.2fs" % (async_t, sync_t))
+
+
+def test_sync_and_async_compare_the_same_work(ctx):
+    # After an async gallery, its "Fetch them sync" link shows the same
+    # comics fetched again, not read from the cache the async page filled;
+    # the sync page's link back fetches them cold too.
+    app = ctx.app(xkcd_path=FAST)
+    st, _, body, _ = request(app.port, "/xkcd?count=4")
+    nums = [n for n, _ in cards(body)]
+    m = re.search(r'id="other" href="([^"]+)"', body)
+    check(st == 200 and m, "no link to the other variant: %r" % body[:300])
+    link = html.unescape(m.group(1))
+    check(link == "/xkcd/sync?ids=" + ",".join(map(str, nums)),
+          "sync link %r for comics %r" % (link, nums))
+    d = gallery_json(app.port, link.split("?", 1)[1], page="/xkcd/sync")
+    check([c["num"] for c in d["comics"]] + [e["num"] for e in d["errors"]]
+          == nums, "sync gallery %r, async %r" % (d, nums))
+    check(d["from_cache"] == 0 and d["upstream_calls"] == 4,
+          "sync read the cache: %r" % d)
+    d = gallery_json(app.port, "ids=%s&cache=0" % ",".join(map(str, nums)))
+    check(d["from_cache"] == 0 and d["upstream_calls"] == 4,
+          "async with cache=0 read the cache: %r" % d)
+    d = gallery_json(app.port, "ids=%s" % ",".join(map(str, nums)))
+    ok = len(d["comics"])
+    check(d["from_cache"] == ok, "async without cache=0: %r" % d)
+    st, _, body, _ = request(app.port, "/xkcd?ids=1&cache=2")
+    check(st == 400 and "'cache'" in body, "cache=2: %d %r" % (st, body))
 
 
 def test_calls_beyond_max_calls_are_error_cards(ctx):
