@@ -37,7 +37,8 @@ struct stats_result {
 	int			partial;
 	int			all_failed;
 	int			key_rejected;
-	double			elapsed_ms;
+	double			elapsed_ms;	/* of the fetch */
+	u_int64_t		fetched_at;	/* kore_time_ms() */
 	size_t			calls;
 	struct stats_row	rows[PRODUCTS_MAX];
 };

@@ -133,6 +133,7 @@ stats_collect(struct fanout *fo, struct stats_req *x)
 	res = kore_calloc(1, sizeof(*res));
 	res->nrows = x->nproducts;
 	res->elapsed_ms = fanout_elapsed_ms(fo);
+	res->fetched_at = kore_time_ms();
 	res->calls = fanout_count(fo);
 	a_ok = stats_analytics(fo, x, arows, a_err, sizeof(a_err));
 

@@ -17,6 +17,7 @@
 #include "jsongen.h"
 #include "pagevars.h"
 #include "reply.h"
+#include "settings.h"
 #include "stats.h"
 #include "tmpl.h"
 #include "webassets.h"
@@ -24,6 +25,10 @@
 static void	stats_fail_message(const struct stats_result *, char *,
 		    size_t);
 static const char	*stats_origin(const struct stats_req *);
+static int	stats_stored(const struct stats_req *);
+static u_int64_t	stats_age(const struct stats_result *);
+static void	stats_cache_headers(struct http_request *,
+		    const struct stats_req *, const struct stats_result *);
 static int	stats_cell(struct sbuf *, int, const char *, const char *);
 static int	stats_row_html(struct sbuf *, const struct stats_row *);
 static void	stats_html(struct http_request *, struct fanout *,
@@ -55,6 +60,7 @@ stats_answer(struct http_request *req, struct fanout *fo,
 		return;
 	}
 
+	stats_cache_headers(req, x, res);
 	if (x->api)
 		stats_json(req, fo, x, res);
 	else
@@ -92,6 +98,46 @@ stats_origin(const struct stats_req *x)
 	default:
 		return ("upstream");
 	}
+}
+
+/* Whether the answer is a result fetched for another request. */
+static int
+stats_stored(const struct stats_req *x)
+{
+	return (x->role == ROLE_CACHED || x->role == ROLE_FOLLOWER);
+}
+
+static u_int64_t
+stats_age(const struct stats_result *res)
+{
+	return ((kore_time_ms() - res->fetched_at) / 1000);
+}
+
+/*
+ * A stored result says how old it is (Age) and how long it stays fresh; a
+ * partial result, which is not kept, is not to be kept by anyone else
+ * either.
+ */
+static void
+stats_cache_headers(struct http_request *req, const struct stats_req *x,
+    const struct stats_result *res)
+{
+	char		v[64];
+	u_int64_t	age, ttl;
+
+	ttl = (u_int64_t)settings.stats_ttl;
+	age = stats_age(res);
+	if (stats_stored(x)) {
+		(void)snprintf(v, sizeof(v), "%llu", (unsigned long long)age);
+		http_response_header(req, "age", v);
+	}
+	if (res->partial || ttl == 0 || x->role == ROLE_SYNC) {
+		http_response_header(req, "cache-control", "no-store");
+		return;
+	}
+	(void)snprintf(v, sizeof(v), "private, max-age=%llu",
+	    (unsigned long long)(ttl > age ? ttl - age : 0));
+	http_response_header(req, "cache-control", v);
 }
 
 static int
@@ -152,9 +198,10 @@ stats_html(struct http_request *req, struct fanout *fo, struct stats_req *x,
 {
 	struct sbuf		rows;
 	struct page_vars	pv;
-	struct tmpl_var		v[PAGE_VARS + 4];
+	struct tmpl_var		v[PAGE_VARS + 5];
 	size_t			i, n, nerr;
 	int			ok;
+	char			fetched[64];
 
 	sbuf_init(&rows);
 	ok = 1;
@@ -169,8 +216,14 @@ stats_html(struct http_request *req, struct fanout *fo, struct stats_req *x,
 
 	if (ok) {
 		n = page_vars(req, fo, "/stats/sync", "/stats", NULL,
-		    x->role == ROLE_CACHED ? res->elapsed_ms :
 		    fanout_elapsed_ms(fo), res->nrows, nerr, &pv, v);
+		fetched[0] = '\0';
+		if (stats_stored(x)) {
+			(void)snprintf(fetched, sizeof(fetched), " (fetched "
+			    "in %.0f ms, %llu s ago)", res->elapsed_ms,
+			    (unsigned long long)stats_age(res));
+		}
+		v[n++] = (struct tmpl_var){ "fetched", fetched, TMPL_TEXT };
 		v[n++] = (struct tmpl_var){ "origin", stats_origin(x),
 		    TMPL_TEXT };
 		v[n++] = (struct tmpl_var){ "partial",
@@ -198,8 +251,9 @@ stats_json(struct http_request *req, struct fanout *fo, struct stats_req *x,
 
 	yajl_gen_map_open(g);
 	jsongen_str(g, "mode", fanout_is_async(fo) ? "async" : "sync");
-	jsongen_double(g, "elapsed_ms", x->role == ROLE_CACHED ?
-	    res->elapsed_ms : fanout_elapsed_ms(fo), 1);
+	jsongen_double(g, "elapsed_ms", fanout_elapsed_ms(fo), 1);
+	jsongen_double(g, "fetched_ms", res->elapsed_ms, 1);
+	jsongen_int(g, "age_s", (long long)stats_age(res));
 	jsongen_int(g, "upstream_calls", (long long)fanout_count(fo));
 	jsongen_str(g, "origin", stats_origin(x));
 	jsongen_bool(g, "partial", res->partial);

@@ -8,7 +8,8 @@ import socket
 import threading
 import time
 
-from lib import check, chromium_dom, free_port, port_open, request
+from lib import (check, chromium_dom, free_port, parse_server_timing,
+                 port_open, request)
 
 KEY = "t3st-key/with&odd=chars"
 
@@ -262,6 +263,36 @@ def test_cache_and_coalescing(ctx):
     check(sim_stats(sim)["analytics_calls"] == 1, "cache hit went upstream")
     st, _, body, _ = request(app.port, "/stats")
     check('data-origin="cache"' in body, "the page does not say cache")
+
+
+def test_cached_answer_says_so(ctx):
+    # A stored result is served with this request's own time, and says
+    # when and how fast it was fetched (JSON, HTML, Age, Cache-Control).
+    sim = keyed_sim(ctx)
+    app = stats_app(ctx, sim, ["--stats-products", products(3),
+                               "--stats-ttl", "30"])
+    st, h, d, _ = api(app)
+    check(st == 200 and d["origin"] == "upstream" and d["age_s"] == 0,
+          "%r" % d)
+    check(abs(d["elapsed_ms"] - d["fetched_ms"]) < 1 and
+          "age" not in h and h.get("cache-control") ==
+          "private, max-age=30", "fetched: %r %r" % (d, h))
+    st, h, c, _ = api(app)
+    total = [e for e in parse_server_timing(h["server-timing"])
+             if e[0] == "total"][0][1]
+    check(c["origin"] == "cache" and c["fetched_ms"] == d["fetched_ms"] and
+          c["elapsed_ms"] < d["fetched_ms"] and
+          abs(c["elapsed_ms"] - total) < 5, "cached: %r, server-timing "
+          "total %r" % (c, total))
+    check(h.get("age") == str(c["age_s"]) and
+          h.get("cache-control", "").startswith("private, max-age="),
+          "cached headers %r" % h)
+    st, h, body, _ = request(app.port, "/stats")
+    check("(fetched in %.0f ms, " % d["fetched_ms"] in body,
+          "the cached page does not say when it was fetched")
+    st, h, body, _ = request(app.port, "/stats/sync")
+    check(h.get("cache-control") == "no-store" and "age" not in h and
+          "(fetched in" not in body, "sync page: %r" % h)
 
 
 def test_ttl_expires(ctx):
