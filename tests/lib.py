@@ -242,6 +242,79 @@ def chromium_dom(url, budget_ms=10000):
     return p.stdout
 
 
+class Browser:
+    """Headless Chromium driven in real time through chromedriver's W3C
+    WebDriver API (plain HTTP + JSON): for what virtual time would fake,
+    such as how long a fetch takes."""
+
+    def __init__(self):
+        import shutil
+        exe = shutil.which("chromium") or shutil.which("chromium-browser")
+        drv = shutil.which("chromedriver")
+        check(exe and drv, "chromium and chromedriver are needed "
+              "(make deps-test)")
+        self.port = free_port()
+        self.proc = subprocess.Popen([drv, "--port=%d" % self.port],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        check(wait_port(self.port, proc=self.proc), "chromedriver did not "
+              "start")
+        profile = tempfile.mkdtemp(prefix="chromium-", dir=LOGDIR)
+        args = ["--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-quic", "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                "--user-data-dir=" + profile]
+        v = self._call("POST", "/session", {"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": exe, "args": args}}}})
+        self.session = v["sessionId"]
+
+    def _call(self, method, path, body=None):
+        import json
+        conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                          timeout=60)
+        try:
+            conn.request(method, path, body=json.dumps(body or {}),
+                         headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            data = json.loads(resp.read() or b"{}")
+        finally:
+            conn.close()
+        check(resp.status == 200, "webdriver %s %s: %d %r" %
+              (method, path, resp.status, data))
+        return data.get("value")
+
+    def get(self, url):
+        self._call("POST", "/session/%s/url" % self.session, {"url": url})
+
+    def script(self, js):
+        return self._call("POST", "/session/%s/execute/sync" % self.session,
+                          {"script": js, "args": []})
+
+    def wait_for(self, js, timeout=30.0):
+        """Poll js (a function body returning a value) until it is truthy."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            v = self.script(js)
+            if v:
+                return v
+            time.sleep(0.1)
+        check(False, "timed out waiting for %s" % js)
+
+    def close(self):
+        try:
+            self._call("DELETE", "/session/%s" % self.session)
+        except Exception:  # noqa: BLE001 (the driver goes anyway)
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
+
+
 _PKI = {}
 
 
