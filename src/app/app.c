@@ -120,6 +120,7 @@ static const struct route	routes[] = {
 	    "page_stats_sync", 1 },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/api/stats", "page_stats" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/stats.js", "page_file" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/favicon.svg", "page_file" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_DYNAMIC, "^/vendor/", "page_file" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/_/whoami", "page_whoami" },
 	/* Last: everything else is a 404 with the security headers. */

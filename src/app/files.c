@@ -37,6 +37,8 @@ static const struct file	files[] = {
 	    &asset_len_xkcd_js, &asset_sha256_xkcd_js },
 	{ "/stats.js", "application/javascript; charset=utf-8", asset_stats_js,
 	    &asset_len_stats_js, &asset_sha256_stats_js },
+	{ "/favicon.svg", "image/svg+xml", asset_favicon_svg,
+	    &asset_len_favicon_svg, &asset_sha256_favicon_svg },
 	{ "/vendor/jquery.min.js", "application/javascript; charset=utf-8",
 	    asset_jquery_min_js, &asset_len_jquery_min_js,
 	    &asset_sha256_jquery_min_js },

@@ -16,6 +16,7 @@ WEBASSET(index_html);
 WEBASSET(app_js);
 WEBASSET(style_css);
 WEBASSET(xkcd_js);
+WEBASSET(favicon_svg);
 WEBASSET(xkcd_html);
 WEBASSET(xkcd_card_html);
 WEBASSET(xkcd_error_html);

@@ -90,6 +90,37 @@ qparam_get(const struct qparams *qp, const char *name)
 	return (NULL);
 }
 
+/*
+ * Every parameter given is one of names (NULL-terminated): a typo such as
+ * cout=3 would otherwise quietly give the default.  The error names it
+ * and the accepted ones.
+ */
+int
+qparam_only(const struct qparams *qp, const char *const *names, char *err,
+    size_t errlen)
+{
+	size_t		i, j, off;
+
+	for (i = 0; i < qp->n; i++) {
+		for (j = 0; names[j] != NULL; j++) {
+			if (strcmp(qp->name[i], names[j]) == 0)
+				break;
+		}
+		if (names[j] != NULL)
+			continue;
+
+		off = (size_t)snprintf(err, errlen, "unknown parameter '%.40s':"
+		    " accepted are", qp->name[i]);
+		for (j = 0; names[j] != NULL && off < errlen; j++) {
+			off += (size_t)snprintf(err + off, errlen - off, "%s %s",
+			    j > 0 ? "," : "", names[j]);
+		}
+		return (0);
+	}
+
+	return (1);
+}
+
 int
 qparam_number(const struct qparams *qp, const char *name, long long def,
     long long min, long long max, long long *out, char *err, size_t errlen)

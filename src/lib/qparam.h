@@ -25,6 +25,8 @@ struct qparams {
 
 int		qparam_parse(struct qparams *, const char *, char *, size_t);
 const char	*qparam_get(const struct qparams *, const char *);
+int		qparam_only(const struct qparams *, const char *const *, char *,
+		    size_t);
 int		qparam_number(const struct qparams *, const char *, long long,
 		    long long, long long, long long *, char *, size_t);
 int		qparam_urldecode(char *);

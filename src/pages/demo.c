@@ -29,6 +29,8 @@ int	page_async_get_data(struct http_request *);
 static int	demo_setup(struct http_request *, struct fanout *);
 static void	demo_finish(struct http_request *, struct fanout *);
 
+static const char *const	demo_params[] = { "calls", "delay", NULL };
+
 static const struct fanout_page	demo_page = {
 	.setup = demo_setup,
 	.finish = demo_finish,
@@ -54,8 +56,8 @@ demo_setup(struct http_request *req, struct fanout *fo)
 	char			err[QPARAM_ERR_MAX];
 	char			url[SETTINGS_SIZE(upstream) + 32];
 
-
 	if (!qparam_parse(&qp, req->query_string, err, sizeof(err)) ||
+	    !qparam_only(&qp, demo_params, err, sizeof(err)) ||
 	    !qparam_number(&qp, "calls", DEMO_CALLS_DEFAULT, 0,
 	    (long long)fanout_limits(fo)->max_calls, &calls, err,
 	    sizeof(err)) ||

@@ -60,6 +60,8 @@ static int	stats_params(struct http_request *, struct stats_req *, char *,
 static void	stats_add_calls(struct fanout *, struct stats_req *);
 static void	stats_key(const struct stats_req *, char *, size_t);
 
+static const char *const	stats_accepted[] = { "products", NULL };
+
 static const struct fanout_page	stats_page = {
 	.udata_len = sizeof(struct stats_req),
 	.setup = stats_setup,
@@ -213,7 +215,8 @@ stats_params(struct http_request *req, struct stats_req *x, char *err,
 	const char		*list;
 	char			perr[QPARAM_ERR_MAX];
 
-	if (!qparam_parse(&qp, req->query_string, err, errlen))
+	if (!qparam_parse(&qp, req->query_string, err, errlen) ||
+	    !qparam_only(&qp, stats_accepted, err, errlen))
 		return (KORE_RESULT_ERROR);
 
 	list = qparam_get(&qp, "products");

@@ -115,6 +115,10 @@ static void	xkcd_other_query(struct fanout *, const struct xkcd_req *,
 static const struct comic	*cache_get(long long);
 static void			cache_put(const struct comic *);
 
+static const char *const	xkcd_accepted[] = {
+	"count", "ids", "format", "cache", NULL
+};
+
 static const struct fanout_page	xkcd_page = {
 	.udata_len = sizeof(struct xkcd_req),
 	.setup = xkcd_setup,
@@ -341,7 +345,8 @@ xkcd_params(struct http_request *req, struct xkcd_req *x, char *err,
 	const char		*fmt, *accept, *ids;
 	long long		cache;
 
-	if (!qparam_parse(&qp, req->query_string, err, errlen))
+	if (!qparam_parse(&qp, req->query_string, err, errlen) ||
+	    !qparam_only(&qp, xkcd_accepted, err, errlen))
 		return (KORE_RESULT_ERROR);
 
 	if ((fmt = qparam_get(&qp, "format")) != NULL) {

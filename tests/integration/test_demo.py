@@ -211,3 +211,21 @@ def test_concurrency_limit(ctx):
     check(elapsed < 1.2, "took %.3fs" % elapsed)
     peak = json.loads(request(sim.port, "/_/stats")[2])["peak_waiting"]
     check(peak == 2, "simulator saw %d calls at once, limit 2" % peak)
+
+
+def test_unknown_parameter_400(ctx):
+    # A typo does not quietly give the default: 400 naming the parameter
+    # and the accepted ones, on every page.
+    app = ctx.app()
+    for path, accepted in (
+            ("/get_data?cout=3", "calls, delay"),
+            ("/async_get_data?calls=1&dealy=10", "calls, delay"),
+            ("/xkcd?ids=1&fromat=json", "count, ids, format, cache"),
+            ("/xkcd/sync?cuont=2", "count, ids, format, cache"),
+            ("/stats?product=p01", "products"),
+            ("/api/stats?x=1", "products")):
+        st, _, body, _ = request(app.port, path)
+        name = path.split("?")[1].split("&")[-1].split("=")[0]
+        check(st == 400 and "unknown parameter '%s'" % name in body and
+              "accepted are " + accepted in body,
+              "%s: %d %r" % (path, st, body))

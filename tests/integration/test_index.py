@@ -46,3 +46,16 @@ def test_assets_head_and_etag(ctx):
               "POST %s: %d" % (path, st))
     st, _, _, _ = request(app.port, "/nope")
     check(st == 404, "/nope: %d" % st)
+
+
+def test_favicon(ctx):
+    # Every page names its icon, which is served (a browser asked for
+    # /favicon.ico and got a 404 on every page load).
+    app = ctx.app()
+    st, h, body, _ = request(app.port, "/favicon.svg")
+    check(st == 200 and h.get("content-type") == "image/svg+xml" and
+          body.startswith("<svg"), "favicon: %d %r" % (st, h))
+    for path in ("/", "/xkcd?ids=1", "/stats"):
+        st, _, body, _ = request(app.port, path)
+        check(st == 200 and '<link rel="icon" type="image/svg+xml" '
+              'href="/favicon.svg">' in body, "%s names no icon" % path)

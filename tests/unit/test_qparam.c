@@ -120,10 +120,12 @@ static void	test_get(void);
 static void	test_number(void);
 static void	test_urldecode(void);
 static void	test_redact(void);
+static void	test_only(void);
 
 void
 test_qparam(void)
 {
+	test_only();
 	test_parse_table();
 	test_parse_limits();
 	test_get();
@@ -249,6 +251,38 @@ test_parse_limits(void)
 	r = qparam_parse(&qp, "", err, sizeof(err));
 	CHECK(r == 1 && qp.n == 0 && qparam_get(&qp, "a") == NULL,
 	    "reuse with empty string: returned %d, n %zu", r, qp.n);
+}
+
+static void
+test_only(void)
+{
+	static struct qparams	 qp;
+	const char		*names[] = { "calls", "delay", NULL };
+	const char		*none[] = { NULL };
+	char			 err[QPARAM_ERR_MAX];
+	int			 r;
+
+	(void)qparam_parse(&qp, "calls=2&delay=5", err, sizeof(err));
+	CHECK(qparam_only(&qp, names, err, sizeof(err)) == 1,
+	    "qparam_only calls, delay: %s", err);
+	(void)qparam_parse(&qp, "", err, sizeof(err));
+	CHECK(qparam_only(&qp, none, err, sizeof(err)) == 1,
+	    "qparam_only on nothing");
+	(void)qparam_parse(&qp, "calls=2&cout=3", err, sizeof(err));
+	r = qparam_only(&qp, names, err, sizeof(err));
+	CHECK(r == 0, "qparam_only cout=3 returned %d", r);
+	(void)unit_str(__FILE__, __LINE__, "qparam_only err",
+	    "unknown parameter 'cout': accepted are calls, delay", err);
+	(void)qparam_parse(&qp, "x=1", err, sizeof(err));
+	r = qparam_only(&qp, none, err, sizeof(err));
+	(void)unit_str(__FILE__, __LINE__, "qparam_only none err",
+	    "unknown parameter 'x': accepted are", err);
+	(void)qparam_parse(&qp, "calls=1&delay", err, sizeof(err));
+	CHECK(qparam_only(&qp, names, err, 8) == 1, "value-less delay");
+	(void)qparam_parse(&qp, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaa=1", err, sizeof(err));
+	CHECK(qparam_only(&qp, names, err, 16) == 0 && strlen(err) == 15,
+	    "a short err buffer: %s", err);
 }
 
 static void
