@@ -256,7 +256,8 @@ settings_usage(FILE *fp, const char *prog)
 	    prog);
 	fprintf(fp, "  -f  foreground   -n  no chroot   -q  quiet   "
 	    "-r  keep user\n");
-	fprintf(fp, "  --simulator      run the upstream simulator only\n\n");
+	fprintf(fp, "  --simulator      run the upstream simulator only\n");
+	fprintf(fp, "  --version, -v    print the version\n\n");
 	fprintf(fp, "settings (flag, environment, default):\n");
 	for (i = 0; i < TABLE_LEN; i++) {
 		fprintf(fp, "  --%-16s %-26s %s\n      %s\n", table[i].name,
@@ -301,7 +302,7 @@ settings_environment(struct settings *s, char **envp, int *port_given,
 	return (1);
 }
 
-/* A long option per table row (val 0, index = row), then our own two. */
+/* A long option per table row (val 0, index = row), then our own three. */
 static void
 settings_longopts(struct option *longopts)
 {
@@ -321,14 +322,18 @@ settings_longopts(struct option *longopts)
 	longopts[TABLE_LEN + 1].has_arg = no_argument;
 	longopts[TABLE_LEN + 1].flag = NULL;
 	longopts[TABLE_LEN + 1].val = 'h';
-	memset(&longopts[TABLE_LEN + 2], 0, sizeof(longopts[0]));
+	longopts[TABLE_LEN + 2].name = "version";
+	longopts[TABLE_LEN + 2].has_arg = no_argument;
+	longopts[TABLE_LEN + 2].flag = NULL;
+	longopts[TABLE_LEN + 2].val = 'v';
+	memset(&longopts[TABLE_LEN + 3], 0, sizeof(longopts[0]));
 }
 
 static int
 settings_options(struct settings *s, int argc, char **argv, int *port_given,
     char *err, size_t errlen)
 {
-	struct option	longopts[TABLE_LEN + 3];
+	struct option	longopts[TABLE_LEN + 4];
 	int		ch, idx;
 
 	settings_longopts(longopts);
@@ -404,7 +409,7 @@ settings_bad_option(int ch, char **argv, char *err, size_t errlen)
 
 	/* glibc: optopt is 0 or a long option's val for a bad long option,
 	 * the letter for a short one. */
-	if (optopt == 0 || optopt == 'S' || optopt == 'h') {
+	if (optopt == 0 || optopt == 'S' || optopt == 'h' || optopt == 'v') {
 		(void)snprintf(err, errlen, "unknown option '%s'",
 		    argv[optind - 1]);
 	} else {

@@ -518,6 +518,8 @@ static const struct load_case	load_cases[] = {
 	{ __LINE__, S("-h"), S(NULL), HELP, NULL, S(NULL) },
 	{ __LINE__, S("--help"), S(NULL), HELP, NULL, S(NULL) },
 	{ __LINE__, S("-v"), S(NULL), VERS, NULL, S(NULL) },
+	{ __LINE__, S("--version"), S(NULL), VERS, NULL, S(NULL) },
+	{ __LINE__, S("--version=1"), S(NULL), ERR, "--version", S(NULL) },
 	{ __LINE__, S("-fv"), S(NULL), VERS, NULL, S(NULL) },
 	{ __LINE__, S("--help", "--port", "0"), S(NULL), HELP, NULL, S(NULL) },
 	{ __LINE__, S("--port", "0", "--help"), S(NULL), ERR,
