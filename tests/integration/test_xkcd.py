@@ -209,9 +209,15 @@ def test_html_injection_is_escaped(ctx):
           "escaped title missing")
     check('title="&quot;&gt;&lt;img src=x onerror=alert(1)&gt; &amp; '
           '&#39;quotes&#39;"' in body, "escaped alt missing")
-    # The query string echoed into the other-variant link is escaped too.
-    st, _, body, _ = request(app.port, '/xkcd?ids=1&x="><script>')
-    check(st == 200 and '"><script>' not in body, "query echoed raw")
+    # A parameter the page does not take is refused in plain text (with
+    # nosniff): its name is never echoed into HTML.
+    st, h, body, _ = request(app.port, '/xkcd?ids=1&x="><script>')
+    check(st == 400 and h.get("content-type", "").startswith("text/plain")
+          and h.get("x-content-type-options") == "nosniff",
+          "unknown parameter: %d %r" % (st, h))
+    st, h, body, _ = request(app.port, '/xkcd?ids=1&"><script>=1')
+    check(st == 400 and h.get("content-type", "").startswith("text/plain"),
+          "unknown parameter name: %d %r" % (st, body))
 
 
 test_html_injection_is_escaped.asan = True
