@@ -78,14 +78,14 @@ page_file(struct http_request *req)
 			break;
 	}
 	if (i == files_len) {
-		reply_text(req, HTTP_STATUS_NOT_FOUND, "not found");
+		reply_not_found(req);
 		return (KORE_RESULT_OK);
 	}
 	f = &files[i];
 
 	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
 		http_response_header(req, "allow", "GET, HEAD");
-		reply_text(req, HTTP_STATUS_METHOD_NOT_ALLOWED,
+		reply_error(req, HTTP_STATUS_METHOD_NOT_ALLOWED,
 		    "only GET and HEAD are allowed here");
 		return (KORE_RESULT_OK);
 	}

@@ -32,6 +32,7 @@
 #include <kore/http.h>
 
 #include "jsongen.h"
+#include "qparam.h"
 #include "reply.h"
 #include "settings.h"
 
@@ -232,7 +233,63 @@ reply_status_allowed(struct http_request *req)
 void
 reply_not_found(struct http_request *req)
 {
-	reply_text(req, HTTP_STATUS_NOT_FOUND, "not found");
+	reply_error(req, HTTP_STATUS_NOT_FOUND, "not found");
+}
+
+/*
+ * Whether the client takes JSON: an /api/ path, format=json in the query,
+ * or Accept: application/json.
+ */
+int
+reply_wants_json(struct http_request *req)
+{
+	const char	*accept, *q;
+
+	if (strncmp(req->path, "/api/", 5) == 0)
+		return (1);
+	if (http_request_header(req, "accept", &accept) &&
+	    strstr(accept, "application/json") != NULL)
+		return (1);
+
+	for (q = req->query_string; q != NULL && *q != '\0'; q++) {
+		if ((q == req->query_string || q[-1] == '&') &&
+		    strncmp(q, "format=json", 11) == 0 &&
+		    (q[11] == '\0' || q[11] == '&'))
+			return (1);
+	}
+
+	return (0);
+}
+
+/*
+ * An error answer: a line of text, or for a JSON client {"error": msg},
+ * with "param" when msg names a parameter ("... parameter 'x' ...").
+ */
+void
+reply_error(struct http_request *req, int status, const char *msg)
+{
+	yajl_gen	g;
+	const char	*p, *end;
+	char		param[QPARAM_ERR_MAX];
+
+	if (!reply_wants_json(req)) {
+		reply_text(req, status, msg);
+		return;
+	}
+
+	g = jsongen_alloc();
+	yajl_gen_map_open(g);
+	jsongen_str(g, "error", msg);
+	if ((p = strstr(msg, "parameter '")) != NULL &&
+	    (end = strchr(p + 11, '\'')) != NULL &&
+	    (size_t)(end - p - 11) < sizeof(param)) {
+		memcpy(param, p + 11, (size_t)(end - p - 11));
+		param[end - p - 11] = '\0';
+		jsongen_str(g, "param", param);
+	}
+	yajl_gen_map_close(g);
+	reply_jsongen(req, status, g, msg);
+	jsongen_free(g);
 }
 
 /* Whether the client reached us over TLS (directly or via the proxy). */

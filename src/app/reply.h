@@ -16,6 +16,8 @@
 void	reply_configure(int);
 void	reply_send(struct http_request *, int, const void *, size_t);
 void	reply_text(struct http_request *, int, const char *);
+void	reply_error(struct http_request *, int, const char *);
+int	reply_wants_json(struct http_request *);
 void	reply_json(struct http_request *, int, const char *, size_t);
 void	reply_jsongen(struct http_request *, int, yajl_gen, const char *);
 void	reply_html(struct http_request *, int, const void *, size_t);

@@ -562,7 +562,7 @@ fanout_reply_error(struct http_request *req, struct fanout *fo, int status,
 {
 	fo->elapsed_ms = (now_us() - fo->start_us) / 1000.0;
 	fanout_server_timing(req, fo);
-	reply_text(req, status, msg);
+	reply_error(req, status, msg);
 }
 
 void

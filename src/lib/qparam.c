@@ -112,8 +112,8 @@ qparam_only(const struct qparams *qp, const char *const *names, char *err,
 		off = (size_t)snprintf(err, errlen, "unknown parameter '%.40s':"
 		    " accepted are", qp->name[i]);
 		for (j = 0; names[j] != NULL && off < errlen; j++) {
-			off += (size_t)snprintf(err + off, errlen - off, "%s %s",
-			    j > 0 ? "," : "", names[j]);
+			off += (size_t)snprintf(err + off, errlen - off,
+			    "%s %s", j > 0 ? "," : "", names[j]);
 		}
 		return (0);
 	}

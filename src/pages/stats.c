@@ -166,7 +166,7 @@ stats_finish(struct http_request *req, struct fanout *fo)
 		break;
 	default:
 		if (x->share.role != SHARE_FRESH) {
-			reply_text(req, HTTP_STATUS_GATEWAY_TIMEOUT,
+			reply_error(req, HTTP_STATUS_GATEWAY_TIMEOUT,
 			    "timed out waiting for the stats being fetched "
 			    "for another request");
 			break;

@@ -41,22 +41,11 @@ void
 stats_answer(struct http_request *req, struct fanout *fo,
     struct stats_req *x, const struct stats_result *res)
 {
-	yajl_gen		g;
 	char			msg[512];
 
 	if (res->all_failed) {
 		stats_fail_message(res, msg, sizeof(msg));
-		if (x->api) {
-			g = jsongen_alloc();
-			yajl_gen_map_open(g);
-			jsongen_str(g, "error", msg);
-			yajl_gen_map_close(g);
-			reply_jsongen(req, HTTP_STATUS_BAD_GATEWAY, g,
-			    "the error could not be encoded");
-			jsongen_free(g);
-		} else {
-			reply_text(req, HTTP_STATUS_BAD_GATEWAY, msg);
-		}
+		reply_error(req, HTTP_STATUS_BAD_GATEWAY, msg);
 		return;
 	}
 

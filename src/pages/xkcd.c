@@ -313,7 +313,7 @@ xkcd_finish(struct http_request *req, struct fanout *fo)
 	http_response_header(req, "vary", "accept");
 
 	if (x->fail[0] != '\0') {
-		reply_text(req, HTTP_STATUS_BAD_GATEWAY, x->fail);
+		reply_error(req, HTTP_STATUS_BAD_GATEWAY, x->fail);
 		return;
 	}
 
@@ -486,7 +486,7 @@ xkcd_take_result(struct fanout *fo, struct xkcd_slot *s)
 			comic_cleanup(&s->comic);
 		} else {
 			s->ok = 1;
-			/* The sync page is the baseline: no cache either way. */
+			/* The sync page is the baseline: no cache at all. */
 			if (fanout_is_async(fo))
 				cache_put(&s->comic);
 		}

@@ -229,3 +229,30 @@ def test_unknown_parameter_400(ctx):
         check(st == 400 and "unknown parameter '%s'" % name in body and
               "accepted are " + accepted in body,
               "%s: %d %r" % (path, st, body))
+
+
+def test_json_clients_get_json_errors(ctx):
+    # A JSON client (Accept: application/json, format=json, /api/) gets
+    # {"error": ..., "param": ...}; others keep the line of text.
+    app = ctx.app()
+    js = {"Accept": "application/json"}
+    for path, headers, param in (
+            ("/async_get_data?calls=abc", js, "calls"),
+            ("/get_data?cout=1", js, "cout"),
+            ("/xkcd?ids=1&format=json&count=2", {}, None),
+            ("/xkcd?count=999&format=json", {}, "count"),
+            ("/api/stats?products=", {}, "products"),
+            ("/no/such/page", js, None)):
+        st, h, body, _ = request(app.port, path, headers=headers)
+        check(st in (400, 404) and
+              h.get("content-type", "").startswith("application/json"),
+              "%s: %d %r" % (path, st, h.get("content-type")))
+        d = json.loads(body)
+        check(isinstance(d.get("error"), str) and d["error"] and
+              d.get("param") == param, "%s: %r" % (path, d))
+    st, h, body, _ = request(app.port, "/get_data?calls=abc")
+    check(st == 400 and h["content-type"].startswith("text/plain"),
+          "a plain client: %r" % h)
+    st, h, body, _ = request(app.port, "/async_get_data", method="POST",
+                             headers=js, body="x")
+    check(st == 405 and json.loads(body)["error"], "405: %r" % body)
