@@ -19,7 +19,7 @@ static const struct url_case	url_cases[] = {
 	{ __LINE__, "http://x", 7, 1 },
 	{ __LINE__, "https://x", 8, 1 },
 	{ __LINE__, "http://127.0.0.1:8889/xkcd", 7, 1 },
-	{ __LINE__, "https://xkcd.com/614/", 8, 1 },
+	{ __LINE__, "https://upstream.test/614/", 8, 1 },
 	{ __LINE__, "http://[::1]:80/", 7, 1 },
 	{ __LINE__, "https://9.example", 8, 1 },
 	/* No host after the scheme. */
