@@ -82,12 +82,28 @@ WRK_WARMUP_S = 3
 CRASH_MARKERS = ("fatal", "exited with status")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
+# What both wrk scripts share: every thread's count of bad bodies ("bad",
+# with a "sample"), summed and printed once at the end.
+WRK_LUA_THREADS = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+"""
+WRK_LUA_DONE = """
+function done(summary, latency, requests)
+  local total, example = 0, ""
+  for _, t in ipairs(threads) do
+    total = total + t:get("bad")
+    if example == "" then example = t:get("sample") end
+  end
+  io.write(string.format("Bad bodies: %d\\n", total))
+  if total > 0 then io.write("Bad body sample: " .. example .. "\\n") end
+end
+"""
+
 # The app answers 200 even when upstream calls fail (the failure is in the
 # body), so wrk's own error counts miss it: this script counts responses
 # whose body holds an upstream status other than 200.
-WRK_LUA = """
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
+WRK_LUA = WRK_LUA_THREADS + """
 function init(args) bad = 0; sample = "" end
 function response(status, headers, body)
   if status == 200 then
@@ -100,16 +116,7 @@ function response(status, headers, body)
     end
   end
 end
-function done(summary, latency, requests)
-  local total, example = 0, ""
-  for _, t in ipairs(threads) do
-    total = total + t:get("bad")
-    if example == "" then example = t:get("sample") end
-  end
-  io.write(string.format("Bad bodies: %d\\n", total))
-  if total > 0 then io.write("Bad body sample: " .. example .. "\\n") end
-end
-"""
+""" + WRK_LUA_DONE
 
 
 class BenchError(Exception):
@@ -881,9 +888,7 @@ SPLIT_LOW, SPLIT_HIGH = 0.75, 1.25
 
 # nginx answers 200 whatever its subrequests got (their bodies are
 # concatenated): a body without one upstream answer per call is an error.
-PEER_LUA = """
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
+PEER_LUA = WRK_LUA_THREADS + """
 function init(args) want = tonumber(args[1]) or 1; bad = 0; sample = "" end
 function response(status, headers, body)
   if status == 200 then
@@ -895,16 +900,7 @@ function response(status, headers, body)
     end
   end
 end
-function done(summary, latency, requests)
-  local total, example = 0, ""
-  for _, t in ipairs(threads) do
-    total = total + t:get("bad")
-    if example == "" then example = t:get("sample") end
-  end
-  io.write(string.format("Bad bodies: %d\\n", total))
-  if total > 0 then io.write("Bad body sample: " .. example .. "\\n") end
-end
-"""
+""" + WRK_LUA_DONE
 
 
 def peer_conf(tmp, port, upstream_port):
