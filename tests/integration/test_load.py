@@ -157,12 +157,24 @@ def test_caps_derived_from_file_limit(ctx):
 test_caps_derived_from_file_limit.asan = True
 
 
+def rss_start(app):
+    """The worker's pid and VmRSS once it has served a fan-out."""
+    request(app.port, "/async_get_data?calls=5&delay=10")
+    pid = stats(app)["pid"]
+    return pid, rss_kb(pid)
+
+
+def rss_trimmed(app, pid, trims, timeout):
+    """Once idle, pools closed and trimmed `trims` times: (stats, RSS)."""
+    s = wait_idle(app, timeout=timeout, cond=lambda x: x["pools"] == 0 and
+                  x["trims"] >= trims)
+    time.sleep(0.6)
+    return s, rss_kb(pid)
+
+
 def test_rss_returns_after_burst(ctx):
     app = ctx.app(["--fanout-limit", "50"])
-    request(app.port, "/async_get_data?calls=5&delay=10")
-    s = stats(app)
-    pid = s["pid"]
-    rss0 = rss_kb(pid)
+    pid, rss0 = rss_start(app)
 
     # 80 pages of 50 calls: 4000 calls in flight, within the caps.
     ts, res = fire(app, "/async_get_data?calls=50&delay=1000", 80)
@@ -176,11 +188,8 @@ def test_rss_returns_after_burst(ctx):
           s["peak_in_flight"])
 
     # Trimmed after a second idle, pooled connections closed after five.
-    s = wait_idle(app, timeout=12, cond=lambda x: x["pools"] == 0 and
-                  x["trims"] >= 2)
+    s, rss1 = rss_trimmed(app, pid, 2, 12)
     check(s["pools"] == 0 and s["trims"] >= 2, "not trimmed: %r" % s)
-    time.sleep(0.6)
-    rss1 = rss_kb(pid)
     check(rss1 < rss0 * 1.25 + 4096, "RSS %d kB -> %d kB (peak %d kB)" %
           (rss0, rss1, peak))
     # And the worker still serves fan-outs, on new connections.
@@ -195,10 +204,7 @@ def test_rss_returns_after_large_burst(ctx):
     # regions and per-socket records used to keep ~45% on top for good
     # (patches/0008-0010); libc's free memory is trimmed when idle.
     app = ctx.app(["--fanout-limit", "100"])
-    request(app.port, "/async_get_data?calls=5&delay=10")
-    s = stats(app)
-    pid = s["pid"]
-    rss0 = rss_kb(pid)
+    pid, rss0 = rss_start(app)
     for rnd in range(2):
         ts, res = fire(app, "/async_get_data?calls=100&delay=2000", 100,
                        timeout=60)
@@ -208,10 +214,7 @@ def test_rss_returns_after_large_burst(ctx):
         s = stats(app)
         check(s["peak_in_flight"] >= min(5000, s["max_inflight"]),
               "round %d: peak in flight %r" % (rnd, s["peak_in_flight"]))
-        s = wait_idle(app, timeout=15, cond=lambda x: x["pools"] == 0 and
-                      x["trims"] >= 2 * (rnd + 1))
-        time.sleep(0.6)
-        rss1 = rss_kb(pid)
+        _, rss1 = rss_trimmed(app, pid, 2 * (rnd + 1), 15)
         check(rss1 < rss0 * 1.25, "round %d: RSS %d kB -> %d kB" %
               (rnd, rss0, rss1))
     check(not app.crashes(), "log: %r" % app.crashes()[:5])
