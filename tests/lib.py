@@ -194,6 +194,24 @@ def request(port, path, method="GET", timeout=30, headers=None, body=None):
         conn.close()
 
 
+def at_once(fn, n, timeout=30):
+    """fn(i) for i in 0..n-1, each in a thread of its own, all at once:
+    the results in order (None where one did not return in time)."""
+    import threading
+    out = [None] * n
+
+    def one(i):
+        out[i] = fn(i)
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    end = time.monotonic() + timeout
+    for t in ts:
+        t.join(max(0.1, end - time.monotonic()))
+    return out
+
+
 def parse_server_timing(value):
     """Parse a Server-Timing value into [(name, dur, desc)]."""
     out = []

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 
-from lib import check, request, run_to_exit
+from lib import at_once, check, request, run_to_exit
 
 SYNC_PATHS = ("/get_data?calls=1&delay=10", "/xkcd/sync?ids=1",
               "/stats/sync")
@@ -111,17 +111,9 @@ def test_sync_pages_limit(ctx):
 def test_sync_pages_on_by_default(ctx):
     # Without the setting both workers may sit in sync pages at once.
     app = ctx.app(["--workers", "2"])
-    out = {}
-
-    def slow(i):
-        out[i] = request(app.port, "/get_data?calls=1&delay=1500")
-
-    ts = [threading.Thread(target=slow, args=(i,)) for i in range(2)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(20)
-    check([out[i][0] for i in range(2)] == [200, 200],
+    out = at_once(lambda i: request(app.port, "/get_data?calls=1&delay=1500"),
+                  2, timeout=20)
+    check([r[0] if r else None for r in out] == [200, 200],
           "two sync pages at once: %r" % out)
 
 

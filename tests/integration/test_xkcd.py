@@ -6,9 +6,8 @@ import html
 import http.client
 import json
 import re
-import threading
 
-from lib import check, chromium_dom, free_port, request
+from lib import at_once, check, chromium_dom, free_port, request
 
 LATEST = 420          # the simulator's latest comic
 FAST = "/lag/0/xkcd"  # simulator xkcd endpoints without latency
@@ -121,16 +120,8 @@ def test_latest_lookup_shared_by_concurrent_galleries(ctx):
     # number up, the other four wait for it (engine request sharing).
     app = ctx.app(["--xkcd-cache", "0"], xkcd_path="/lag/600/xkcd")
     before = sim_requests(ctx)
-    out = {}
-
-    def one(i):
-        out[i] = gallery_json(app.port, "count=2")
-
-    ts = [threading.Thread(target=one, args=(i,)) for i in range(5)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(30)
+    out = at_once(lambda i: gallery_json(app.port, "count=2"), 5)
+    check(all(out), "galleries still running: %r" % out)
     calls = sorted(out[i]["upstream_calls"] for i in range(5))
     check(calls == [2, 2, 2, 2, 3], "upstream calls per gallery %r" % calls)
     check(sim_requests(ctx) - before == 11, "the simulator saw %d requests"
