@@ -237,28 +237,35 @@ reply_not_found(struct http_request *req)
 }
 
 /*
- * Whether the client takes JSON: an /api/ path, format=json in the query,
- * or Accept: application/json.
+ * Whether the client takes JSON: format=json in the query (any other
+ * format says no), else an /api/ path or Accept: application/json.
  */
 int
 reply_wants_json(struct http_request *req)
 {
-	const char	*accept, *q;
+	struct qparams	qp;
+	char		err[QPARAM_ERR_MAX];
+
+	if (!qparam_parse(&qp, req->query_string, err, sizeof(err)))
+		return (reply_wants_json_format(req, NULL));
+
+	return (reply_wants_json_format(req, qparam_get(&qp, "format")));
+}
+
+/* The same, for a page that has its format parameter (NULL: none) at hand. */
+int
+reply_wants_json_format(struct http_request *req, const char *fmt)
+{
+	const char	*accept;
+
+	if (fmt != NULL)
+		return (strcmp(fmt, "json") == 0);
 
 	if (strncmp(req->path, "/api/", 5) == 0)
 		return (1);
-	if (http_request_header(req, "accept", &accept) &&
-	    strstr(accept, "application/json") != NULL)
-		return (1);
 
-	for (q = req->query_string; q != NULL && *q != '\0'; q++) {
-		if ((q == req->query_string || q[-1] == '&') &&
-		    strncmp(q, "format=json", 11) == 0 &&
-		    (q[11] == '\0' || q[11] == '&'))
-			return (1);
-	}
-
-	return (0);
+	return (http_request_header(req, "accept", &accept) &&
+	    strstr(accept, "application/json") != NULL);
 }
 
 /*

@@ -18,6 +18,7 @@ void	reply_send(struct http_request *, int, const void *, size_t);
 void	reply_text(struct http_request *, int, const char *);
 void	reply_error(struct http_request *, int, const char *);
 int	reply_wants_json(struct http_request *);
+int	reply_wants_json_format(struct http_request *, const char *);
 void	reply_json(struct http_request *, int, const char *, size_t);
 void	reply_jsongen(struct http_request *, int, yajl_gen, const char *);
 void	reply_html(struct http_request *, int, const void *, size_t);

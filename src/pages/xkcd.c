@@ -342,25 +342,20 @@ xkcd_params(struct http_request *req, struct xkcd_req *x, char *err,
     size_t errlen)
 {
 	struct qparams		qp;
-	const char		*fmt, *accept, *ids;
+	const char		*fmt, *ids;
 	long long		cache;
 
 	if (!qparam_parse(&qp, req->query_string, err, errlen) ||
 	    !qparam_only(&qp, xkcd_accepted, err, errlen))
 		return (KORE_RESULT_ERROR);
 
-	if ((fmt = qparam_get(&qp, "format")) != NULL) {
-		if (strcmp(fmt, "json") == 0) {
-			x->json = 1;
-		} else if (strcmp(fmt, "html") != 0) {
-			(void)snprintf(err, errlen, "invalid parameter "
-			    "'format': expected json or html");
-			return (KORE_RESULT_ERROR);
-		}
-	} else if (http_request_header(req, "accept", &accept) &&
-	    strstr(accept, "application/json") != NULL) {
-		x->json = 1;
+	if ((fmt = qparam_get(&qp, "format")) != NULL &&
+	    strcmp(fmt, "json") != 0 && strcmp(fmt, "html") != 0) {
+		(void)snprintf(err, errlen, "invalid parameter "
+		    "'format': expected json or html");
+		return (KORE_RESULT_ERROR);
 	}
+	x->json = reply_wants_json_format(req, fmt);
 
 	if (!qparam_number(&qp, "cache", 1, 0, 1, &cache, err, errlen))
 		return (KORE_RESULT_ERROR);
