@@ -56,10 +56,10 @@ static const struct setting	table[] = {
 	{ "workers", "FANOUT_WORKERS", SET_INT, "0", 0, 64, FIELD(workers),
 	    "worker processes (0: one per CPU)" },
 	{ "upstream", "FANOUT_UPSTREAM", SET_URL, "", 0, 0, FIELD(upstream),
-	    "delay service base URL (default: the embedded simulator)" },
+	    "delay service base URL" },
 	{ "xkcd-upstream", "FANOUT_XKCD_UPSTREAM", SET_URL, "",
 	    0, 0, FIELD(xkcd_upstream),
-	    "xkcd base URL, e.g. https://xkcd.com (default: the simulator)" },
+	    "xkcd base URL, e.g. https://xkcd.com" },
 	{ "xkcd-cache", "FANOUT_XKCD_CACHE", SET_INT, "1000", 0, 100000,
 	    FIELD(xkcd_cache), "comics cached per worker (0: no cache)" },
 	{ "xkcd-latest-ttl", "FANOUT_XKCD_LATEST_TTL", SET_INT, "3600", 0,
@@ -67,10 +67,10 @@ static const struct setting	table[] = {
 	    "seconds the latest comic number is reused" },
 	{ "analytics-upstream", "FANOUT_ANALYTICS_UPSTREAM", SET_URL, "",
 	    0, 0, FIELD(analytics_upstream),
-	    "analytics service base URL (default: the simulator)" },
+	    "analytics service base URL" },
 	{ "partner-upstream", "FANOUT_PARTNER_UPSTREAM", SET_URL, "",
 	    0, 0, FIELD(partner_upstream),
-	    "partner API base URL (default: the simulator)" },
+	    "partner API base URL" },
 	{ "partner-key", "FANOUT_PARTNER_KEY", SET_STR, "", 0, 0,
 	    FIELD(partner_key), "partner API key (prefer the environment)" },
 	{ "stats-products", "FANOUT_STATS_PRODUCTS", SET_STR,
@@ -91,8 +91,8 @@ static const struct setting	table[] = {
 	{ "deadline", "FANOUT_DEADLINE_MS", SET_INT, "15000", 1, 600000,
 	    FIELD(deadline_ms), "overall deadline for one page's calls, ms" },
 	{ "sync-pages", "FANOUT_SYNC_PAGES", SET_CHOICE, "on", 0, 0,
-	    FIELD(sync_pages), "sync pages: on, off (404) or limit (503 while "
-	    "they hold all workers but one)" },
+	    FIELD(sync_pages), "sync pages: on, off (404) or limit (503 before "
+	    "the last free worker)" },
 	{ "fanout-limit", "FANOUT_LIMIT", SET_INT, "10", 1, 1000,
 	    FIELD(fanout_limit), "upstream calls in flight per request" },
 	{ "max-calls", "FANOUT_MAX_CALLS", SET_INT, "100", 1, 1000,
@@ -121,7 +121,7 @@ static const struct setting	table[] = {
 	{ "runas", "FANOUT_RUNAS", SET_STR, "", 0, 0, FIELD(runas),
 	    "user to run as when started as root (without -r)" },
 	{ "root", "FANOUT_ROOT", SET_STR, "", 0, 0, FIELD(root),
-	    "directory to chroot into (without -n; default: current)" },
+	    "directory to chroot into (without -n)" },
 	{ "accesslog", "FANOUT_ACCESSLOG", SET_STR, "", 0, 0, FIELD(accesslog),
 	    "append one line per request to this file" },
 	{ "ca-file", "FANOUT_CA_FILE", SET_STR,
@@ -138,12 +138,12 @@ static const struct setting	table[] = {
 	    "(development; never the API key)" },
 	{ "status-from", "FANOUT_STATUS_FROM", SET_STR, "", 0, 0,
 	    FIELD(status_from), "clients besides loopback allowed /_/stats and "
-	    "/_/whoami: addresses or any, comma-separated" },
+	    "/_/whoami (addresses or any)" },
 	{ "seccomp-trace", "FANOUT_SECCOMP_TRACE", SET_INT, "0", 0, 1,
 	    FIELD(seccomp_trace),
 	    "log sandbox violations instead of dying (1)" },
 	{ "pidfile", "FANOUT_PIDFILE", SET_STR, "", 0, 0, FIELD(pidfile),
-	    "pid file (default: /tmp/kore-fanout-<port>.pid)" },
+	    "pid file" },
 };
 
 #define TABLE_LEN	(sizeof(table) / sizeof(table[0]))
@@ -159,6 +159,31 @@ static const struct {
 	{ OFF(sync_pages), "on|off|limit" },
 };
 
+/*
+ * --help shows the settings in these groups, in this order; a setting
+ * none of them names is listed last, under "other".
+ */
+static const struct {
+	const char	*title;
+	const char	*names[12];
+} groups[] = {
+	{ "server", { "bind", "port", "workers", "accesslog", "pidfile",
+	    "trusted-proxies", "status-from", "csp-img-src", "error-detail",
+	    NULL } },
+	{ "upstreams", { "upstream", "sim-port", "call-timeout",
+	    "connect-timeout", "deadline", "max-body", "upstream-conns",
+	    "ca-file", NULL } },
+	{ "xkcd", { "xkcd-upstream", "xkcd-cache", "xkcd-latest-ttl", NULL } },
+	{ "stats", { "analytics-upstream", "partner-upstream", "partner-key",
+	    "stats-products", "stats-limit", "stats-ttl", NULL } },
+	{ "limits", { "sync-pages", "fanout-limit", "max-calls",
+	    "max-connections", "max-fanouts", "max-inflight", NULL } },
+	{ "TLS and privileges", { "tls-cert", "tls-key", "http-port", "runas",
+	    "root", "seccomp-trace", NULL } },
+};
+
+#define GROUPS_LEN	(sizeof(groups) / sizeof(groups[0]))
+
 /* Where an upstream left unset points on the embedded simulator. */
 static const struct {
 	size_t		off;
@@ -170,6 +195,8 @@ static const struct {
 	{ OFF(partner_upstream), "/partner" },
 };
 
+static void	settings_usage_one(FILE *, size_t);
+static void	setting_help_default(size_t, char *, size_t);
 static int	settings_defaults(struct settings *, char *, size_t);
 static int	settings_environment(struct settings *, char **, int *,
 		    char *, size_t);
@@ -250,7 +277,8 @@ settings_load(struct settings *s, int argc, char **argv, char **envp,
 void
 settings_usage(FILE *fp, const char *prog)
 {
-	size_t		i;
+	size_t		g, n, i;
+	int		shown[TABLE_LEN];
 
 	fprintf(fp, "usage: %s [-fnqr] [--simulator] [--name value ...]\n\n",
 	    prog);
@@ -258,11 +286,74 @@ settings_usage(FILE *fp, const char *prog)
 	    "-r  keep user\n");
 	fprintf(fp, "  --simulator      run the upstream simulator only\n");
 	fprintf(fp, "  --version, -v    print the version\n\n");
-	fprintf(fp, "settings (flag, environment, default):\n");
+	fprintf(fp, "Settings: --flag, its environment variable, what it does, "
+	    "its default.\n");
+
+	memset(shown, 0, sizeof(shown));
+	for (g = 0; g < GROUPS_LEN; g++) {
+		fprintf(fp, "\n%s:\n", groups[g].title);
+		for (n = 0; groups[g].names[n] != NULL; n++) {
+			for (i = 0; i < TABLE_LEN; i++) {
+				if (strcmp(table[i].name,
+				    groups[g].names[n]) == 0)
+					break;
+			}
+			if (i < TABLE_LEN && !shown[i]) {
+				settings_usage_one(fp, i);
+				shown[i] = 1;
+			}
+		}
+	}
+
+	/* A setting no group names still shows, last. */
 	for (i = 0; i < TABLE_LEN; i++) {
-		fprintf(fp, "  --%-16s %-26s %s\n      %s\n", table[i].name,
-		    table[i].env, table[i].def[0] ? table[i].def : "(none)",
-		    table[i].help);
+		if (shown[i])
+			continue;
+		if (g++ == GROUPS_LEN)
+			fprintf(fp, "\nother:\n");
+		settings_usage_one(fp, i);
+	}
+}
+
+/* One setting of --help: flag, variable, its real default, what it does. */
+static void
+settings_usage_one(FILE *fp, size_t i)
+{
+	char		def[SETTINGS_STR_MAX];
+
+	setting_help_default(i, def, sizeof(def));
+	fprintf(fp, "  --%-20s %s\n      %s\n      default: %s\n",
+	    table[i].name, table[i].env, table[i].help, def);
+}
+
+/*
+ * The default as it really is: an upstream left unset is the embedded
+ * simulator, the pid file is named by the port, a number 0 means what
+ * the help text says after it.
+ */
+static void
+setting_help_default(size_t i, char *buf, size_t len)
+{
+	size_t		j;
+
+	for (j = 0; j < sizeof(sim_paths) / sizeof(sim_paths[0]); j++) {
+		if (table[i].off != sim_paths[j].off)
+			continue;
+		(void)snprintf(buf, len, "simulator: http://127.0.0.1:8889%s/",
+		    sim_paths[j].path);
+		return;
+	}
+
+	if (table[i].off == OFF(pidfile)) {
+		(void)snprintf(buf, len, "/tmp/kore-fanout-<port>.pid");
+	} else if (table[i].off == OFF(root)) {
+		(void)snprintf(buf, len, "(the current directory)");
+	} else if (table[i].off == OFF(partner_key)) {
+		(void)snprintf(buf, len, "(random, for the simulator)");
+	} else if (table[i].def[0] == '\0') {
+		(void)snprintf(buf, len, "(none)");
+	} else {
+		(void)snprintf(buf, len, "%s", table[i].def);
 	}
 }
 

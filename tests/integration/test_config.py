@@ -64,6 +64,45 @@ def test_help_lists_settings(ctx):
         check(word in p.stdout, "--help lacks %s" % word)
 
 
+def test_help_grouped_with_real_defaults(ctx):
+    """--help groups the settings, lists each once, shows real defaults."""
+    out = subprocess.run([ctx.bin, "--help"], capture_output=True,
+                         text=True, timeout=10).stdout
+    groups, current = {}, None
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if line and not line.startswith(" ") and line.endswith(":"):
+            current = line[:-1]
+            groups[current] = []
+        elif line.startswith("  --") and current is not None:
+            name = line.split()[0][2:]
+            default = lines[i + 2].strip()
+            check(default.startswith("default: "), "%s: %r" % (name, default))
+            groups[current].append((name, default[len("default: "):]))
+    check(list(groups)[:6] == ["server", "upstreams", "xkcd", "stats",
+                               "limits", "TLS and privileges"],
+          "groups %r" % list(groups))
+    names = [n for g in groups.values() for n, _ in g]
+    check(len(names) == len(set(names)), "a setting listed twice")
+    for want in ("bind", "upstream", "xkcd-cache", "stats-ttl",
+                 "max-inflight", "tls-cert", "pidfile"):
+        check(want in names, "--help lacks --%s" % want)
+    defaults = dict(n for g in groups.values() for n in g)
+    check(defaults["upstream"] == "simulator: http://127.0.0.1:8889/",
+          "upstream default %r" % defaults["upstream"])
+    check(defaults["xkcd-upstream"].endswith(":8889/xkcd/"),
+          "xkcd default %r" % defaults["xkcd-upstream"])
+    check(defaults["pidfile"] == "/tmp/kore-fanout-<port>.pid",
+          "pidfile default %r" % defaults["pidfile"])
+    check(defaults["port"] == "8888" and defaults["stats-ttl"] == "30",
+          "defaults %r" % defaults)
+    # Every flag it lists is one the binary takes.
+    for name in names:
+        p = subprocess.run([ctx.bin, "--" + name], capture_output=True,
+                           text=True, timeout=10)
+        check("unknown" not in p.stderr, "--%s: %r" % (name, p.stderr))
+
+
 def test_environment_settings_apply(ctx):
     app = ctx.app(env={"FANOUT_MAX_CALLS": "3"})
     st, _, body, _ = request(app.port, "/async_get_data?calls=4&delay=0")
