@@ -91,7 +91,7 @@ $(BIN): $(KORE_STAMP) $(VENDOR) conf/$(APP).conf $(SRCS)
 build: deps $(BIN)
 
 run: build
-	./$(BIN) -fnr
+	./$(BIN) -fnr --accesslog -
 
 $(ASAN_BIN): $(KORE_STAMP) $(VENDOR) conf/$(APP).conf $(SRCS)
 	@mkdir -p build/asan

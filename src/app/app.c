@@ -610,7 +610,12 @@ app_files(void)
 	int		fd;
 	ssize_t		n;
 
-	if (settings.accesslog[0] != '\0') {
+	if (strcmp(settings.accesslog, "-") == 0) {
+		/* The console: make run's per-request log in development. */
+		if ((accesslog_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC,
+		    0)) == -1)
+			app_fail("cannot log to standard output: %s", errno_s);
+	} else if (settings.accesslog[0] != '\0') {
 		accesslog_fd = open(settings.accesslog,
 		    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		if (accesslog_fd == -1)

@@ -123,7 +123,7 @@ static const struct setting	table[] = {
 	{ "root", "FANOUT_ROOT", SET_STR, "", 0, 0, FIELD(root),
 	    "directory to chroot into (without -n)" },
 	{ "accesslog", "FANOUT_ACCESSLOG", SET_STR, "", 0, 0, FIELD(accesslog),
-	    "append one line per request to this file" },
+	    "append one line per request to this file (-: standard output)" },
 	{ "ca-file", "FANOUT_CA_FILE", SET_STR,
 	    "/etc/ssl/certs/ca-certificates.crt", 0, 0, FIELD(ca_file),
 	    "CA bundle that https upstreams are verified against" },

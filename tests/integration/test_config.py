@@ -137,3 +137,20 @@ def test_embedded_simulator_default(ctx):
 
 
 test_embedded_simulator_default.asan = True
+
+
+def test_accesslog_to_console(ctx):
+    """--accesslog - (make run) writes a line per request to stdout."""
+    app = ctx.app(["--accesslog", "-"])
+    for path in ("/get_data?calls=0", "/nope?x=%22"):
+        request(app.port, path)
+    want = ['"GET /get_data?calls=0" 200 ', '"GET /nope?x=%22" 404 ']
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with open(app.logpath, errors="replace") as f:
+            out = f.read()
+        if all(w in out for w in want):
+            break
+        time.sleep(0.05)
+    for w in want:
+        check(w in out, "stdout lacks %r: %r" % (w, out[-600:]))
