@@ -127,6 +127,7 @@ static const struct route	routes[] = {
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_DYNAMIC, "^/", "page_not_found" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/", "sim_index" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/_/stats", "sim_stats" },
+	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/_/fault", "sim_fault" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_DYNAMIC, "^/", "sim_serve" },
 };
 
@@ -202,6 +203,7 @@ void
 kore_worker_configure(void)
 {
 	struct fanout_limits	limits;
+	struct fanout_tail	tail;
 
 	limits.max_calls = (size_t)settings.max_calls;
 	limits.concurrency = (size_t)settings.fanout_limit;
@@ -213,6 +215,17 @@ kore_worker_configure(void)
 	fanout_configure(&limits, (long)settings.upstream_conns);
 	fanout_set_error_detail((int)settings.error_detail);
 	fanout_set_caps(settings.max_fanouts, settings.max_inflight);
+	tail.retries = (int)settings.retries;
+	tail.retry_backoff_ms = (long)settings.retry_backoff_ms;
+	tail.retry_budget_pct = (int)settings.retry_budget;
+	tail.hedge_mode = (int)settings.hedge;
+	tail.hedge_delay_ms = (long)settings.hedge_delay_ms;
+	tail.hedge_budget_pct = (int)settings.hedge_budget;
+	tail.breaker_failures = (int)settings.breaker_failures;
+	tail.breaker_ratio_pct = (int)settings.breaker_ratio;
+	tail.breaker_min_calls = (int)settings.breaker_min_calls;
+	tail.breaker_cooldown_ms = (long)settings.breaker_cooldown_ms;
+	fanout_set_tail(&tail);
 	reply_configure(accesslog_fd);
 	syncgate_worker_start();
 

@@ -111,6 +111,36 @@ static const struct setting	table[] = {
 	{ "max-inflight", "FANOUT_MAX_INFLIGHT", SET_INT, "0", 0, 1000000,
 	    FIELD(max_inflight), "upstream calls in flight per worker, 503 "
 	    "beyond (0: from the file limit)" },
+	{ "retries", "FANOUT_RETRIES", SET_INT, "2", 0, 10, FIELD(retries),
+	    "retries per idempotent call after a connect failure or 502/503/"
+	    "504 (0: none)" },
+	{ "retry-backoff", "FANOUT_RETRY_BACKOFF_MS", SET_INT, "50", 1, 10000,
+	    FIELD(retry_backoff_ms), "first retry's back-off, ms (doubles per "
+	    "retry, at most 1000, half of it random)" },
+	{ "retry-budget", "FANOUT_RETRY_BUDGET", SET_INT, "20", 0, 100,
+	    FIELD(retry_budget), "retries per upstream origin, % of its calls "
+	    "in the last 5-10 s (3 always allowed)" },
+	{ "hedge", "FANOUT_HEDGE", SET_CHOICE, "off", 0, 0, FIELD(hedge),
+	    "hedged requests: off, fixed (after --hedge-delay) or p95 (after "
+	    "the origin's recent p95)" },
+	{ "hedge-delay", "FANOUT_HEDGE_DELAY_MS", SET_INT, "50", 1, 60000,
+	    FIELD(hedge_delay_ms), "wait before a hedge, ms (p95: until 20 "
+	    "answers are known)" },
+	{ "hedge-budget", "FANOUT_HEDGE_BUDGET", SET_INT, "5", 0, 100,
+	    FIELD(hedge_budget), "hedges per upstream origin, % of its calls "
+	    "in the last 5-10 s" },
+	{ "breaker-failures", "FANOUT_BREAKER_FAILURES", SET_INT, "10", 0,
+	    100000, FIELD(breaker_failures), "consecutive failures that open "
+	    "an origin's circuit (0: rule off)" },
+	{ "breaker-ratio", "FANOUT_BREAKER_RATIO", SET_INT, "50", 0, 100,
+	    FIELD(breaker_ratio), "failure % that opens the circuit, over at "
+	    "least --breaker-min-calls (0: rule off)" },
+	{ "breaker-min-calls", "FANOUT_BREAKER_MIN_CALLS", SET_INT, "20", 1,
+	    100000, FIELD(breaker_min_calls), "outcomes in the last 5-10 s "
+	    "before --breaker-ratio applies" },
+	{ "breaker-cooldown", "FANOUT_BREAKER_COOLDOWN_MS", SET_INT, "2000", 1,
+	    600000, FIELD(breaker_cooldown_ms), "ms an open circuit fails "
+	    "calls at once before one probe is let through" },
 	{ "tls-cert", "FANOUT_TLS_CERT", SET_STR, "", 0, 0, FIELD(tls_cert),
 	    "serve HTTPS with this certificate chain (PEM)" },
 	{ "tls-key", "FANOUT_TLS_KEY", SET_STR, "", 0, 0, FIELD(tls_key),
@@ -157,6 +187,7 @@ static const struct {
 	const char	*words;
 } choices[] = {
 	{ OFF(sync_pages), "on|off|limit" },
+	{ OFF(hedge), "off|fixed|p95" },
 };
 
 /*
@@ -176,6 +207,9 @@ static const struct {
 	{ "xkcd", { "xkcd-upstream", "xkcd-cache", "xkcd-latest-ttl", NULL } },
 	{ "stats", { "analytics-upstream", "partner-upstream", "partner-key",
 	    "stats-products", "stats-limit", "stats-ttl", NULL } },
+	{ "tail tolerance", { "retries", "retry-backoff", "retry-budget",
+	    "hedge", "hedge-delay", "hedge-budget", "breaker-failures",
+	    "breaker-ratio", "breaker-min-calls", "breaker-cooldown", NULL } },
 	{ "limits", { "sync-pages", "fanout-limit", "max-calls",
 	    "max-connections", "max-fanouts", "max-inflight", NULL } },
 	{ "TLS and privileges", { "tls-cert", "tls-key", "http-port", "runas",

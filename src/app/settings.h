@@ -28,6 +28,11 @@
 #define SETTINGS_SYNC_OFF	1
 #define SETTINGS_SYNC_LIMIT	2
 
+/* --hedge: the same values as FANOUT_HEDGE_* */
+#define SETTINGS_HEDGE_OFF	0
+#define SETTINGS_HEDGE_FIXED	1
+#define SETTINGS_HEDGE_P95	2
+
 struct settings {
 	int		role;
 	char		bind[SETTINGS_STR_MAX];
@@ -55,6 +60,16 @@ struct settings {
 	long long	max_fanouts;
 	long long	max_inflight;
 	long long	max_connections;
+	long long	retries;
+	long long	retry_backoff_ms;
+	long long	retry_budget;
+	long long	hedge;
+	long long	hedge_delay_ms;
+	long long	hedge_budget;
+	long long	breaker_failures;
+	long long	breaker_ratio;
+	long long	breaker_min_calls;
+	long long	breaker_cooldown_ms;
 	long long	seccomp_trace;
 	char		tls_cert[SETTINGS_STR_MAX];
 	char		tls_key[SETTINGS_STR_MAX];

@@ -1,5 +1,6 @@
 /*
- * What the engine's own files share (fanout.c, conns.c, admit.c): not for
+ * What the engine's own files share (fanout.c, conns.c, admit.c,
+ * origin.c): not for
  * pages, which see fanout.h only.
  */
 
@@ -39,6 +40,8 @@ struct fanout {
 	u_int64_t			deadline_us;
 	double				elapsed_ms;
 	void				*udata;
+	struct kore_timer		*timer;		/* next hedge or retry */
+	u_int64_t			timer_at_us;
 };
 
 /* The worker's counters (fanout.c); fanout_get_stats() copies them. */
@@ -54,6 +57,24 @@ void		conns_drop_all(void);
 void		conns_counts(u_int64_t *, u_int64_t *);
 void		conns_tls(CURL *, const char *);
 void		conns_h2_learn(const char *, int);
+
+/* origin.c: per-origin breaker, budgets and latency. */
+#define ORIGIN_REJECT		0
+#define ORIGIN_CALL		1
+#define ORIGIN_PROBE		2
+
+struct origin;
+
+const struct fanout_tail	*origin_tail(void);
+struct origin	*origin_get(const char *);
+int		origin_admit(struct origin *);
+void		origin_call(struct origin *);
+void		origin_record(struct origin *, int, double, int);
+void		origin_probe_cancel(struct origin *);
+int		origin_retry_take(struct origin *);
+int		origin_hedge_take(struct origin *);
+long		origin_hedge_delay(struct origin *);
+long		origin_backoff_ms(int);
 
 /* admit.c: the worker's caps. */
 int		admit_fanout(struct fanout *, size_t);

@@ -94,6 +94,7 @@
 #define CALL_QUEUED		0
 #define CALL_RUNNING		1
 #define CALL_DONE		2
+#define CALL_BACKOFF		3	/* waiting to be retried */
 
 #define CALL_HEADERS_MAX	16
 #define CALL_ERRTEXT_MAX	(CURL_ERROR_SIZE + 64)
@@ -135,6 +136,14 @@ struct fanout_call {
 	u_int64_t		start_us;
 	char			errtext[CALL_ERRTEXT_MAX];
 	struct fanout_result	result;
+	/* Tail tolerance (tail.c, origin.c). */
+	struct origin		*origin;
+	struct fanout_call	*twin;		/* the hedge's other copy */
+	int			attempts;
+	int			copy;		/* 1, or 2 for a hedge */
+	int			probe;		/* the breaker's half-open probe */
+	u_int64_t		hedge_at_us;	/* 0: not to be hedged */
+	u_int64_t		retry_at_us;	/* CALL_BACKOFF until then */
 };
 
 
@@ -176,6 +185,23 @@ static void		call_append(struct call_buf *, const void *, size_t);
 static curl_socket_t	call_opensocket(void *, curlsocktype,
 			    struct curl_sockaddr *);
 static u_int64_t	now_us(void);
+
+static void		tail_sync_call(struct fanout *, size_t);
+static struct fanout_call	*tail_settle(struct fanout *, size_t);
+static void		tail_drop(struct fanout *, struct fanout_call *);
+static int		tail_answered(const struct fanout_call *);
+static void		tail_record(struct fanout_call *);
+static int		tail_retry(struct fanout *, struct fanout_call *);
+static void		tail_reset(struct fanout_call *);
+static size_t		tail_start_retries(struct fanout *, size_t);
+static size_t		tail_hedge(struct fanout *);
+static struct fanout_call	*tail_copy(struct fanout_call *);
+static int		tail_pending(struct fanout *);
+static void		tail_wake(void *, u_int64_t);
+static int		tail_idempotent(int);
+static void		in_flight_add(void);
+static void		tail_timing(const struct fanout_result *, char *,
+			    size_t);
 
 
 static struct http_state	states[] = {
@@ -262,11 +288,8 @@ fanout_serve_sync(struct http_request *req, const struct fanout_page *page)
 
 	do {
 		for (i = fo->next; i < fo->ncalls; i++) {
-			if (fo->calls[i]->state == CALL_DONE)
-				continue;
-			if (call_start(fo, fo->calls[i], KORE_CURL_SYNC) &&
-			    page->call_done != NULL)
-				page->call_done(fo, i);
+			if (fo->calls[i]->state != CALL_DONE)
+				tail_sync_call(fo, i);
 		}
 		fo->next = fo->ncalls;
 	} while (fanout_next_round(req, fo));
@@ -309,6 +332,8 @@ fanout_add(struct fanout *fo, int method, const char *url)
 	if ((c->url = strdup(url)) == NULL)
 		fatal("fanout_add: strdup: %s", errno_s);
 	c->max_body = fo->limits.max_body;
+	c->origin = origin_get(url);
+	c->copy = 1;
 
 	if (fo->ncalls >= fo->limits.max_calls)
 		call_fail(c, FANOUT_ERR_SETUP, "more calls than --max-calls "
@@ -370,9 +395,10 @@ fanout_skip_group(struct fanout *fo, int group, const char *msg)
 	size_t			i;
 	struct fanout_call	*c;
 
-	for (i = fo->next; i < fo->ncalls; i++) {
+	for (i = 0; i < fo->ncalls; i++) {
 		c = fo->calls[i];
-		if (c->group == group && c->state == CALL_QUEUED)
+		if (c->group == group && (c->state == CALL_QUEUED ||
+		    c->state == CALL_BACKOFF))
 			call_fail(c, FANOUT_ERR_SKIPPED, msg);
 	}
 }
@@ -508,6 +534,8 @@ fanout_strerror(int error)
 		return ("setup");
 	case FANOUT_ERR_SKIPPED:
 		return ("skipped");
+	case FANOUT_ERR_CIRCUIT:
+		return ("circuit_open");
 	}
 
 	return ("unknown");
@@ -519,7 +547,7 @@ fanout_server_timing(struct http_request *req, struct fanout *fo)
 	struct stiming_entry	*e;
 	const struct fanout_result *r;
 	size_t			i, n;
-	char			(*names)[32], (*descs)[24];
+	char			(*names)[32], (*descs)[48];
 	static char		buf[STIMING_MAX];
 
 	n = fo->ncalls + 1;
@@ -543,6 +571,7 @@ fanout_server_timing(struct http_request *req, struct fanout *fo)
 			(void)snprintf(descs[i + 1], sizeof(descs[i + 1]),
 			    "%s", fanout_strerror(r->error));
 		}
+		tail_timing(r, descs[i + 1], sizeof(descs[i + 1]));
 		e[i + 1].name = names[i + 1];
 		e[i + 1].ms = r->ms;
 		e[i + 1].desc = descs[i + 1];
@@ -598,9 +627,9 @@ state_wait(struct http_request *req)
 
 	do {
 		fanout_harvest(fo);
-	} while (fanout_start_queued(fo) > 0);
+	} while (fanout_start_queued(fo) + tail_hedge(fo) > 0);
 
-	if (fo->running > 0) {
+	if (tail_pending(fo) || fo->running > 0) {
 		http_request_sleep(req);
 		return (HTTP_STATE_RETRY);
 	}
@@ -674,9 +703,21 @@ fanout_free(struct fanout *fo)
 	size_t			i, detached;
 	struct fanout_call	*c;
 
+	if (fo->timer != NULL)
+		kore_timer_remove(fo->timer);
+
 	detached = 0;
 	for (i = 0; i < fo->ncalls; i++) {
 		c = fo->calls[i];
+		if (c->twin != NULL && c->twin->state == CALL_RUNNING &&
+		    c->twin->curl.handle != NULL) {
+			call_detach(c->twin);
+			detached++;
+		} else if (c->twin != NULL) {
+			if (c->twin->state == CALL_RUNNING)
+				call_ended(c->twin);
+			call_free(c->twin);
+		}
 		if (c->state == CALL_RUNNING && c->curl.handle != NULL) {
 			call_detach(c);
 			detached++;
@@ -717,12 +758,13 @@ fanout_harvest(struct fanout *fo)
 	struct fanout_call	*c;
 
 	for (i = 0; i < fo->next && fo->running > 0; i++) {
-		c = fo->calls[i];
-		if (c->state != CALL_RUNNING || c->curl.handle != NULL)
+		if (fo->calls[i]->state != CALL_RUNNING)
 			continue;
-		call_finish(c);
+		if ((c = tail_settle(fo, i)) == NULL)
+			continue;
 		fo->running--;
-		call_ended(c);
+		if (tail_retry(fo, c))
+			continue;
 		if (fo->page->call_done != NULL)
 			fo->page->call_done(fo, i);
 	}
@@ -736,7 +778,7 @@ fanout_start_queued(struct fanout *fo)
 	admit_more(fo, fanout_queued(fo));
 	limit = MIN(fo->limits.concurrency, fo->reserved);
 
-	started = 0;
+	started = tail_start_retries(fo, limit);
 	while (fo->next < fo->ncalls && fo->running < limit) {
 		if (fo->calls[fo->next]->state == CALL_DONE) {
 			fo->next++;
@@ -745,8 +787,7 @@ fanout_start_queued(struct fanout *fo)
 		if (call_start(fo, fo->calls[fo->next++], KORE_CURL_ASYNC)) {
 			fo->running++;
 			started++;
-			if (++in_flight > engine_stats.peak_in_flight)
-				engine_stats.peak_in_flight = in_flight;
+			in_flight_add();
 		}
 	}
 
@@ -882,6 +923,18 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 		c->capped = 1;
 	}
 
+	switch (origin_admit(c->origin)) {
+	case ORIGIN_REJECT:
+		call_fail(c, FANOUT_ERR_CIRCUIT, "the upstream failed "
+		    "repeatedly: not called until it recovers");
+		return (KORE_RESULT_ERROR);
+	case ORIGIN_PROBE:
+		c->probe = 1;
+		break;
+	}
+	if (c->attempts++ == 0 && c->copy == 1)
+		origin_call(c->origin);
+
 	if (!kore_curl_init(&c->curl, c->url, flags)) {
 		call_error(c, FANOUT_ERR_SETUP, "the call could not be started",
 		    c->curl.errbuf);
@@ -897,6 +950,9 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 	if (flags & KORE_CURL_ASYNC) {
 		kore_curl_bind_request(&c->curl, fo->req);
 		kore_curl_run(&c->curl);
+		if (c->copy == 1 && tail_idempotent(c->method) &&
+		    (left = origin_hedge_delay(c->origin)) >= 0)
+			c->hedge_at_us = c->start_us + (u_int64_t)left * 1000;
 	} else {
 		kore_curl_run(&c->curl);
 		call_finish(c);
@@ -959,7 +1015,10 @@ call_finish(struct fanout_call *c)
 		conns_h2_learn(c->url, 1);
 	}
 
+	r->attempts = c->attempts;
+	r->copy = c->copy;
 	c->state = CALL_DONE;
+	tail_record(c);
 }
 
 static void
@@ -1005,6 +1064,8 @@ call_free(struct fanout_call *c)
 
 	if (c->inited)
 		kore_curl_cleanup(&c->curl);
+	if (c->probe)
+		origin_probe_cancel(c->origin);
 
 	for (i = 0; i < c->nheaders; i++) {
 		kore_free(c->hname[i]);
@@ -1041,6 +1102,7 @@ call_detached_done(struct kore_curl *curl, void *arg)
 	struct fanout_call	*c = arg;
 
 	engine_stats.calls_detached--;
+	call_finish(c);
 	call_ended(c);
 	call_free(c);
 	admit_slot_done();
@@ -1134,3 +1196,377 @@ now_us(void)
 	return ((u_int64_t)ts.tv_sec * 1000000 + (u_int64_t)ts.tv_nsec / 1000);
 }
 
+
+/*
+ * Tail tolerance (README "Tail tolerance"; the policies and per-origin
+ * state are in origin.c).
+ *
+ * Retries.  A finished idempotent call that could not connect or got 502,
+ * 503 or 504 goes to CALL_BACKOFF for origin_backoff_ms() and is started
+ * again, up to --retries times, while its origin's retry budget allows and
+ * the wait ends before the page's deadline.
+ *
+ * Hedges.  An idempotent async call still running after its origin's
+ * hedge delay gets a second copy (its twin), within the hedge budget and
+ * the worker's in-flight cap (the copy reserves a slot of its own).  The
+ * first copy with an answer (an HTTP status) wins; the other is detached
+ * as a departed client's calls are (call_detach(): it runs to its end
+ * into a callback that frees it, nothing wakes the request) and hands its
+ * slot over with it.  A copy that fails without an answer is dropped and
+ * the other carries on.
+ *
+ * One Kore timer per fan-out wakes the request for the earliest hedge or
+ * retry due; fanout_free() removes it.  The sync flavour retries (it
+ * sleeps the worker through the back-off) but never hedges.
+ */
+
+static void
+tail_sync_call(struct fanout *fo, size_t i)
+{
+	struct fanout_call	*c = fo->calls[i];
+	struct timespec		ts;
+	u_int64_t		now, wait;
+
+	if (!call_start(fo, c, KORE_CURL_SYNC))
+		return;
+
+	while (tail_retry(fo, c)) {
+		now = now_us();
+		wait = c->retry_at_us > now ? c->retry_at_us - now : 0;
+		ts.tv_sec = (time_t)(wait / 1000000);
+		ts.tv_nsec = (long)(wait % 1000000) * 1000;
+		(void)nanosleep(&ts, NULL);
+		if (!call_start(fo, c, KORE_CURL_SYNC))
+			return;
+	}
+
+	if (fo->page->call_done != NULL)
+		fo->page->call_done(fo, i);
+}
+
+/*
+ * The call at i once it has its result (finished, hedge settled), or NULL
+ * while it is still running.
+ */
+static struct fanout_call *
+tail_settle(struct fanout *fo, size_t i)
+{
+	struct fanout_call	*c = fo->calls[i], *t = c->twin, *win;
+	int			cdone, tdone;
+
+	if (c->state == CALL_RUNNING && c->curl.handle == NULL) {
+		call_finish(c);
+		call_ended(c);
+	}
+	if (t == NULL)
+		return (c->state == CALL_DONE ? c : NULL);
+	if (t->state == CALL_RUNNING && t->curl.handle == NULL) {
+		call_finish(t);
+		call_ended(t);
+	}
+
+	cdone = c->state == CALL_DONE;
+	tdone = t->state == CALL_DONE;
+	if (!cdone && !tdone)
+		return (NULL);
+
+	if (cdone && tail_answered(c))
+		win = c;
+	else if (tdone && tail_answered(t))
+		win = t;
+	else if (cdone && tdone)
+		win = c;
+	else
+		win = cdone ? t : c;	/* failed without an answer: go on */
+
+	fo->calls[i] = win;
+	tail_drop(fo, win == c ? t : c);
+	c->twin = NULL;
+	win->twin = NULL;
+	win->result.hedged = 1;
+
+	if (win->state != CALL_DONE)
+		return (NULL);
+	/* The call took as long as the page waited for it. */
+	win->result.ms = (now_us() - MIN(c->start_us, t->start_us)) / 1000.0;
+	if (win->copy == 2)
+		engine_stats.hedges_won++;
+
+	return (win);
+}
+
+/* The copy that lost: detached if still running, its slot with it. */
+static void
+tail_drop(struct fanout *fo, struct fanout_call *c)
+{
+	fo->reserved--;
+	if (c->state == CALL_RUNNING) {
+		call_detach(c);
+		return;
+	}
+
+	engine_stats.reserved--;
+	call_free(c);
+}
+
+static int
+tail_answered(const struct fanout_call *c)
+{
+	return (c->result.error == FANOUT_ERR_NONE ||
+	    c->result.error == FANOUT_ERR_HTTP ||
+	    c->result.error == FANOUT_ERR_TOOBIG);
+}
+
+/* An attempt's outcome for its origin's breaker and latency. */
+static void
+tail_record(struct fanout_call *c)
+{
+	const struct fanout_result	*r = &c->result;
+	int				failed;
+
+	switch (r->error) {
+	case FANOUT_ERR_CONNECT:
+	case FANOUT_ERR_TIMEOUT:
+	case FANOUT_ERR_TRANSPORT:
+		failed = 1;
+		break;
+	case FANOUT_ERR_HTTP:
+		failed = r->status >= 500;
+		break;
+	case FANOUT_ERR_NONE:
+	case FANOUT_ERR_TOOBIG:
+		failed = 0;
+		break;
+	default:
+		/* Cut by the page's deadline: says nothing of the origin. */
+		if (c->probe)
+			origin_probe_cancel(c->origin);
+		c->probe = 0;
+		return;
+	}
+
+	origin_record(c->origin, failed, r->ms, c->probe);
+	c->probe = 0;
+}
+
+/* Should the finished call c be tried again?  Then it waits in BACKOFF. */
+static int
+tail_retry(struct fanout *fo, struct fanout_call *c)
+{
+	const struct fanout_result	*r = &c->result;
+	long				wait;
+
+	if (c->attempts > origin_tail()->retries ||
+	    !tail_idempotent(c->method))
+		return (0);
+	if (r->error != FANOUT_ERR_CONNECT && !(r->error == FANOUT_ERR_HTTP &&
+	    (r->status == 502 || r->status == 503 || r->status == 504)))
+		return (0);
+
+	wait = origin_backoff_ms(c->attempts);
+	if (now_us() + (u_int64_t)(wait + 1) * 1000 >= fo->deadline_us ||
+	    !origin_retry_take(c->origin))
+		return (0);
+
+	tail_reset(c);
+	c->state = CALL_BACKOFF;
+	c->retry_at_us = now_us() + (u_int64_t)wait * 1000;
+	engine_stats.retries++;
+
+	return (1);
+}
+
+/* Back to a call not yet started (its attempts kept). */
+static void
+tail_reset(struct fanout_call *c)
+{
+	if (c->inited)
+		kore_curl_cleanup(&c->curl);
+	c->inited = 0;
+	c->toobig = 0;
+	c->h2 = 0;
+	c->capped = 0;
+	c->resp.len = 0;
+	c->rhdrs.len = 0;
+	c->hedge_at_us = 0;
+	c->errtext[0] = '\0';
+	memset(&c->result, 0, sizeof(c->result));
+}
+
+/* Start the calls whose back-off is over, while below limit. */
+static size_t
+tail_start_retries(struct fanout *fo, size_t limit)
+{
+	struct fanout_call	*c;
+	size_t			i, started;
+	u_int64_t		now;
+
+	now = now_us();
+	started = 0;
+	for (i = 0; i < fo->next && fo->running < limit; i++) {
+		c = fo->calls[i];
+		if (c->state != CALL_BACKOFF || c->retry_at_us > now)
+			continue;
+		if (call_start(fo, c, KORE_CURL_ASYNC)) {
+			fo->running++;
+			started++;
+			in_flight_add();
+		}
+	}
+
+	return (started);
+}
+
+/* Send the hedges that are due; how many. */
+static size_t
+tail_hedge(struct fanout *fo)
+{
+	struct fanout_call	*c, *t;
+	size_t			i, started;
+	u_int64_t		now;
+
+	now = now_us();
+	started = 0;
+	for (i = 0; i < fo->next; i++) {
+		c = fo->calls[i];
+		if (c->state != CALL_RUNNING || c->twin != NULL ||
+		    c->hedge_at_us == 0 || c->hedge_at_us > now)
+			continue;
+		c->hedge_at_us = 0;
+		if (engine_stats.reserved >= engine_stats.max_inflight ||
+		    !origin_hedge_take(c->origin))
+			continue;
+		t = tail_copy(c);
+		if (!call_start(fo, t, KORE_CURL_ASYNC)) {
+			call_free(t);
+			continue;
+		}
+		c->twin = t;
+		fo->reserved++;
+		engine_stats.reserved++;
+		engine_stats.hedges++;
+		in_flight_add();
+		started++;
+	}
+
+	if (started > 0)
+		kore_curl_do_timeout();
+
+	return (started);
+}
+
+/* The hedge's copy of c: same request, copy 2. */
+static struct fanout_call *
+tail_copy(struct fanout_call *c)
+{
+	struct fanout_call	*t;
+	size_t			i;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		fatal("tail_copy: calloc: %s", errno_s);
+	t->fo = c->fo;
+	t->state = CALL_QUEUED;
+	t->pool = POOL_NONE;
+	t->method = c->method;
+	t->group = c->group;
+	t->max_body = c->max_body;
+	t->origin = c->origin;
+	t->copy = 2;
+	t->attempts = c->attempts - 1;
+	if ((t->url = strdup(c->url)) == NULL)
+		fatal("tail_copy: strdup: %s", errno_s);
+	for (i = 0; i < c->nheaders; i++) {
+		t->hname[i] = kore_strdup(c->hname[i]);
+		t->hvalue[i] = kore_strdup(c->hvalue[i]);
+	}
+	t->nheaders = c->nheaders;
+	if (c->body != NULL) {
+		t->body = kore_malloc(c->body_len);
+		memcpy(t->body, c->body, c->body_len);
+		t->body_len = c->body_len;
+	}
+	engine_stats.calls_live++;
+
+	return (t);
+}
+
+/*
+ * Arm the fan-out's timer for its earliest hedge or retry; whether a
+ * retry is waiting (then the request must sleep, though nothing runs).
+ */
+static int
+tail_pending(struct fanout *fo)
+{
+	struct fanout_call	*c;
+	size_t			i;
+	u_int64_t		when, now;
+	int			backoff;
+
+	when = 0;
+	backoff = 0;
+	for (i = 0; i < fo->next; i++) {
+		c = fo->calls[i];
+		if (c->state == CALL_BACKOFF) {
+			backoff = 1;
+			if (when == 0 || c->retry_at_us < when)
+				when = c->retry_at_us;
+		} else if (c->state == CALL_RUNNING && c->hedge_at_us != 0 &&
+		    (when == 0 || c->hedge_at_us < when)) {
+			when = c->hedge_at_us;
+		}
+	}
+
+	if (when == 0 || (fo->timer != NULL && fo->timer_at_us <= when))
+		return (backoff);
+
+	if (fo->timer != NULL)
+		kore_timer_remove(fo->timer);
+	now = now_us();
+	fo->timer = kore_timer_add(tail_wake, when > now ?
+	    (when - now + 999) / 1000 : 0, fo, KORE_TIMER_ONESHOT);
+	fo->timer_at_us = when;
+
+	return (backoff);
+}
+
+static void
+tail_wake(void *arg, u_int64_t now)
+{
+	struct fanout	*fo = arg;
+
+	fo->timer = NULL;
+	http_request_wakeup(fo->req);
+}
+
+/* RFC 9110 9.2.2: a repeated request has the same effect. */
+static int
+tail_idempotent(int method)
+{
+	return (method == HTTP_METHOD_GET || method == HTTP_METHOD_HEAD ||
+	    method == HTTP_METHOD_PUT || method == HTTP_METHOD_DELETE ||
+	    method == HTTP_METHOD_OPTIONS);
+}
+
+static void
+in_flight_add(void)
+{
+	if (++in_flight > engine_stats.peak_in_flight)
+		engine_stats.peak_in_flight = in_flight;
+}
+
+/* Server-Timing: " 3 tries", " hedged, copy 2 won" after the status. */
+static void
+tail_timing(const struct fanout_result *r, char *desc, size_t len)
+{
+	size_t		off;
+
+	off = strlen(desc);
+	if (r->attempts > 1 && off < len) {
+		off += (size_t)snprintf(desc + off, len - off, " %d tries",
+		    r->attempts);
+	}
+	if (r->hedged && off < len) {
+		(void)snprintf(desc + off, len - off, " hedged, copy %d won",
+		    r->copy);
+	}
+}

@@ -25,6 +25,26 @@
 #define FANOUT_ERR_TRANSPORT	6	/* any other transfer error */
 #define FANOUT_ERR_SETUP	7	/* the call could not be started */
 #define FANOUT_ERR_SKIPPED	8	/* the page dropped it before it ran */
+#define FANOUT_ERR_CIRCUIT	9	/* its origin's circuit is open */
+
+/* --hedge */
+#define FANOUT_HEDGE_OFF	0
+#define FANOUT_HEDGE_FIXED	1
+#define FANOUT_HEDGE_P95	2
+
+/* Tail tolerance, per origin (README "Tail tolerance"). */
+struct fanout_tail {
+	int		retries;		/* per call, 0: none */
+	long		retry_backoff_ms;
+	int		retry_budget_pct;
+	int		hedge_mode;
+	long		hedge_delay_ms;
+	int		hedge_budget_pct;
+	int		breaker_failures;	/* consecutive, 0: rule off */
+	int		breaker_ratio_pct;	/* 0: rule off */
+	int		breaker_min_calls;
+	long		breaker_cooldown_ms;
+};
 
 struct fanout_limits {
 	size_t		max_calls;
@@ -42,6 +62,9 @@ struct fanout_result {
 	size_t		body_len;
 	double		ms;
 	const char	*errmsg;
+	int		attempts;	/* 1 + retries made */
+	int		hedged;		/* a second copy was sent */
+	int		copy;		/* the copy whose answer this is: 1, 2 */
 };
 
 struct fanout_stats {
@@ -61,6 +84,11 @@ struct fanout_stats {
 	u_int64_t	reserved;
 	u_int64_t	refused;
 	u_int64_t	trims;
+	u_int64_t	retries;
+	u_int64_t	hedges;
+	u_int64_t	hedges_won;
+	u_int64_t	circuit_opened;
+	u_int64_t	circuit_rejected;
 };
 
 struct fanout;
@@ -104,6 +132,7 @@ struct fanout_page {
 void	fanout_configure(const struct fanout_limits *, long);
 void	fanout_set_error_detail(int);
 void	fanout_set_caps(long long, long long);
+void	fanout_set_tail(const struct fanout_tail *);
 int	fanout_set_ca(const u_int8_t *, size_t);
 
 int	fanout_serve_async(struct http_request *, const struct fanout_page *);
@@ -133,5 +162,6 @@ void		fanout_server_timing(struct http_request *, struct fanout *);
 void		fanout_reply_error(struct http_request *, struct fanout *, int,
 		    const char *);
 void		fanout_get_stats(struct fanout_stats *);
+void		fanout_report_origins(struct kore_buf *);
 
 #endif

@@ -27,7 +27,9 @@ static const struct {
 	FIELD(calls_started), FIELD(conns_opened), FIELD(peak_in_flight),
 	FIELD(pools), FIELD(pooled), FIELD(file_limit), FIELD(max_fanouts),
 	FIELD(max_inflight), FIELD(fanouts_active), FIELD(in_flight),
-	FIELD(reserved), FIELD(refused), FIELD(trims),
+	FIELD(reserved), FIELD(refused), FIELD(trims), FIELD(retries),
+	FIELD(hedges), FIELD(hedges_won), FIELD(circuit_opened),
+	FIELD(circuit_rejected),
 };
 
 int
@@ -53,8 +55,10 @@ page_engine_stats(struct http_request *req)
 		    (unsigned long long)*(const u_int64_t *)
 		    ((const u_int8_t *)&st + fields[i].off));
 	}
-	kore_buf_appendf(&buf, ",\"sync_busy\":%u,\"sync_slots\":%u}",
+	kore_buf_appendf(&buf, ",\"sync_busy\":%u,\"sync_slots\":%u",
 	    busy, slots);
+	fanout_report_origins(&buf);
+	kore_buf_appendf(&buf, "}");
 
 	reply_json(req, HTTP_STATUS_OK, (const char *)buf.data, buf.offset);
 	kore_buf_cleanup(&buf);

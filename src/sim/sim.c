@@ -28,6 +28,12 @@
  *   huge/<bytes>       a body of <bytes> bytes (oversized)
  *   stall              headers and part of the body, then nothing
  *   lag/<ms>           wait <ms> before answering (xkcd endpoints)
+ *   tail/<pct>/<ms>    that share of answers (percent) take <ms> instead
+ *   fail/<pct>         that share of requests get a 503 at once
+ *
+ * And one for a while: GET /_/fault?down=<ms> makes this worker answer
+ * every request 503 at once for <ms> ms (0: back up now), an upstream
+ * that goes down and comes back.  /_/stats counts what each fault did.
  *
  * States: START parses and arms the timer; ANSWER responds (or, for stall,
  * writes a partial response and moves to STALLED, which sleeps until the
@@ -48,6 +54,7 @@
 #include <kore/http.h>
 
 #include "jsongen.h"
+#include "qparam.h"
 #include "reply.h"
 #include "settings.h"
 #include "sim.h"
@@ -62,12 +69,16 @@
 int	sim_index(struct http_request *);
 int	sim_serve(struct http_request *);
 int	sim_stats(struct http_request *);
+int	sim_fault(struct http_request *);
 
 static int	state_start(struct http_request *);
 static int	state_answer(struct http_request *);
 static int	state_stalled(struct http_request *);
 
 static int	sim_parse(struct sim_wait *, const char *, char *, size_t);
+static int	sim_parse_fault(struct sim_wait *, char **, int, int *,
+		    char *, size_t);
+static int	sim_faulted(struct http_request *, struct sim_wait *);
 static int	sim_split(const char *, char *, size_t, char **, int, char *,
 		    size_t);
 static int	sim_endpoint(struct sim_wait *, char **, int, char *, size_t);
@@ -89,6 +100,10 @@ static u_int64_t	requests = 0;
 static u_int64_t	waiting = 0;
 static u_int64_t	peak_waiting = 0;
 static u_int8_t		*huge = NULL;
+static u_int64_t	down_until = 0;
+static u_int64_t	down_answers = 0;
+static u_int64_t	fail_answers = 0;
+static u_int64_t	tail_answers = 0;
 
 int
 sim_index(struct http_request *req)
@@ -96,7 +111,8 @@ sim_index(struct http_request *req)
 	reply_text(req, HTTP_STATUS_OK, "kore-fanout upstream simulator: "
 	    "GET /delay/<ms>/, /xkcd/info.0.json, /xkcd/<n>/info.0.json; "
 	    "faults before the endpoint: status/<code>/, malformed/, "
-	    "huge/<bytes>/, stall/, lag/<ms>/");
+	    "huge/<bytes>/, stall/, lag/<ms>/, tail/<pct>/<ms>/, fail/<pct>/; "
+	    "GET /_/fault?down=<ms>");
 	return (KORE_RESULT_OK);
 }
 
@@ -131,6 +147,10 @@ sim_stats(struct http_request *req)
 	jsongen_int(g, "requests", (long long)requests);
 	jsongen_int(g, "waiting", (long long)waiting);
 	jsongen_int(g, "peak_waiting", (long long)peak_waiting);
+	jsongen_bool(g, "down", kore_time_ms() < down_until);
+	jsongen_int(g, "down_answers", (long long)down_answers);
+	jsongen_int(g, "fail_answers", (long long)fail_answers);
+	jsongen_int(g, "tail_answers", (long long)tail_answers);
 	sim_partner_report(g);
 	yajl_gen_map_close(g);
 
@@ -148,10 +168,19 @@ state_start(struct http_request *req)
 
 	requests++;
 
+	if (kore_time_ms() < down_until) {
+		down_answers++;
+		reply_text(req, HTTP_STATUS_SERVICE_UNAVAILABLE, "down");
+		return (HTTP_STATE_COMPLETE);
+	}
+
 	if (!sim_parse(w, req->path, err, sizeof(err))) {
 		reply_text(req, HTTP_STATUS_BAD_REQUEST, err);
 		return (HTTP_STATE_COMPLETE);
 	}
+
+	if (sim_faulted(req, w))
+		return (HTTP_STATE_COMPLETE);
 
 	if (!sim_stats_start(req, w))
 		return (HTTP_STATE_COMPLETE);
@@ -270,6 +299,10 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 				    "milliseconds from 0 to %d", SIM_DELAY_MAX);
 				return (0);
 			}
+		} else if (!strcmp(seg[i], "tail") ||
+		    !strcmp(seg[i], "fail")) {
+			if (!sim_parse_fault(w, seg, n, &i, err, errlen))
+				return (0);
 		} else if (!strcmp(seg[i], "malformed")) {
 			w->body = SIM_BODY_MALFORMED;
 		} else if (!strcmp(seg[i], "stall")) {
@@ -281,8 +314,84 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 
 	(void)snprintf(err, errlen, "expected [fault/...]delay/<ms>/ or "
 	    "[fault/...]xkcd/...; faults: status/<code>, malformed, "
-	    "huge/<bytes>, stall, lag/<ms>");
+	    "huge/<bytes>, stall, lag/<ms>, tail/<pct>/<ms>, fail/<pct>");
 	return (0);
+}
+
+/* tail/<pct>/<ms> or fail/<pct> at seg[*i]; *i ends on its last. */
+static int
+sim_parse_fault(struct sim_wait *w, char **seg, int n, int *i, char *err,
+    size_t errlen)
+{
+	if (!strcmp(seg[*i], "fail")) {
+		if (*i + 1 >= n || !settings_parse_number(seg[*i + 1], 0, 100,
+		    &w->fail_pct)) {
+			(void)snprintf(err, errlen, "fail: expected a percent "
+			    "from 0 to 100");
+			return (0);
+		}
+		*i += 1;
+		return (1);
+	}
+
+	if (*i + 2 >= n || !settings_parse_number(seg[*i + 1], 0, 100,
+	    &w->tail_pct) || !settings_parse_number(seg[*i + 2], 0,
+	    SIM_DELAY_MAX, &w->tail_ms)) {
+		(void)snprintf(err, errlen, "tail: expected tail/<percent>/"
+		    "<ms>, ms from 0 to %d", SIM_DELAY_MAX);
+		return (0);
+	}
+	*i += 2;
+	return (1);
+}
+
+/* fail/: a 503 at once (1, answered); tail/: the slow share's wait. */
+static int
+sim_faulted(struct http_request *req, struct sim_wait *w)
+{
+	if (w->fail_pct > 0 &&
+	    (long long)arc4random_uniform(100) < w->fail_pct) {
+		fail_answers++;
+		reply_text(req, HTTP_STATUS_SERVICE_UNAVAILABLE, "failed");
+		return (1);
+	}
+
+	if (w->tail_pct > 0 &&
+	    (long long)arc4random_uniform(100) < w->tail_pct) {
+		tail_answers++;
+		w->ms = w->tail_ms;
+	}
+
+	return (0);
+}
+
+/*
+ * /_/fault?down=<ms>: every request of this worker gets a 503 at once
+ * for that long (0: up again).  Loopback only, as /_/stats.
+ */
+int
+sim_fault(struct http_request *req)
+{
+	struct qparams		qp;
+	long long		ms;
+	char			err[QPARAM_ERR_MAX];
+
+	if (!reply_status_allowed(req)) {
+		reply_not_found(req);
+		return (KORE_RESULT_OK);
+	}
+
+	if (!qparam_parse(&qp, req->query_string, err, sizeof(err)) ||
+	    !qparam_number(&qp, "down", 0, 0, 600000, &ms, err,
+	    sizeof(err))) {
+		reply_text(req, HTTP_STATUS_BAD_REQUEST, err);
+		return (KORE_RESULT_OK);
+	}
+
+	down_until = kore_time_ms() + (u_int64_t)ms;
+	reply_text(req, HTTP_STATUS_OK, ms > 0 ? "down" : "up");
+
+	return (KORE_RESULT_OK);
 }
 
 /* path's segments, in copy; -1 with err set when too long or too many. */

@@ -43,6 +43,9 @@ struct sim_wait {
 	int			waiting;
 	int			counted;
 	char			product[40];
+	long long		tail_pct;	/* tail/<pct>/<ms> */
+	long long		tail_ms;
+	long long		fail_pct;	/* fail/<pct> */
 };
 
 /* simxkcd.c */
