@@ -207,13 +207,13 @@ static const struct {
 	{ "xkcd", { "xkcd-upstream", "xkcd-cache", "xkcd-latest-ttl", NULL } },
 	{ "stats", { "analytics-upstream", "partner-upstream", "partner-key",
 	    "stats-products", "stats-limit", "stats-ttl", NULL } },
-	{ "tail tolerance", { "retries", "retry-backoff", "retry-budget",
-	    "hedge", "hedge-delay", "hedge-budget", "breaker-failures",
-	    "breaker-ratio", "breaker-min-calls", "breaker-cooldown", NULL } },
 	{ "limits", { "sync-pages", "fanout-limit", "max-calls",
 	    "max-connections", "max-fanouts", "max-inflight", NULL } },
 	{ "TLS and privileges", { "tls-cert", "tls-key", "http-port", "runas",
 	    "root", "seccomp-trace", NULL } },
+	{ "tail tolerance", { "retries", "retry-backoff", "retry-budget",
+	    "hedge", "hedge-delay", "hedge-budget", "breaker-failures",
+	    "breaker-ratio", "breaker-min-calls", "breaker-cooldown", NULL } },
 };
 
 #define GROUPS_LEN	(sizeof(groups) / sizeof(groups[0]))

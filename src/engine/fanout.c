@@ -1554,7 +1554,7 @@ in_flight_add(void)
 		engine_stats.peak_in_flight = in_flight;
 }
 
-/* Server-Timing: " 3 tries", " hedged, copy 2 won" after the status. */
+/* Server-Timing: " 3 tries", " hedged copy 2 won" after the status. */
 static void
 tail_timing(const struct fanout_result *r, char *desc, size_t len)
 {
@@ -1566,7 +1566,7 @@ tail_timing(const struct fanout_result *r, char *desc, size_t len)
 		    r->attempts);
 	}
 	if (r->hedged && off < len) {
-		(void)snprintf(desc + off, len - off, " hedged, copy %d won",
+		(void)snprintf(desc + off, len - off, " hedged copy %d won",
 		    r->copy);
 	}
 }

@@ -28,8 +28,10 @@
  *   huge/<bytes>       a body of <bytes> bytes (oversized)
  *   stall              headers and part of the body, then nothing
  *   lag/<ms>           wait <ms> before answering (xkcd endpoints)
- *   tail/<pct>/<ms>    that share of answers (percent) take <ms> instead
- *   fail/<pct>         that share of requests get a 503 at once
+ *   tail/<pct>/<ms>    that share of answers (percent, spread evenly over
+ *                      the worker's tail/ requests) take <ms> instead
+ *   fail/<pct>         that share of requests (at random) get a 503 at
+ *                      once
  *
  * And one for a while: GET /_/fault?down=<ms> makes this worker answer
  * every request 503 at once for <ms> ms (0: back up now), an upstream
@@ -104,6 +106,7 @@ static u_int64_t	down_until = 0;
 static u_int64_t	down_answers = 0;
 static u_int64_t	fail_answers = 0;
 static u_int64_t	tail_answers = 0;
+static u_int64_t	tail_seen = 0;
 
 int
 sim_index(struct http_request *req)
@@ -345,7 +348,10 @@ sim_parse_fault(struct sim_wait *w, char **seg, int n, int *i, char *err,
 	return (1);
 }
 
-/* fail/: a 503 at once (1, answered); tail/: the slow share's wait. */
+/*
+ * fail/: a 503 at once (1, answered), at random; tail/: the slow share's
+ * wait, every (100 / pct)th request of this worker's tail/ requests.
+ */
 static int
 sim_faulted(struct http_request *req, struct sim_wait *w)
 {
@@ -356,10 +362,14 @@ sim_faulted(struct http_request *req, struct sim_wait *w)
 		return (1);
 	}
 
-	if (w->tail_pct > 0 &&
-	    (long long)arc4random_uniform(100) < w->tail_pct) {
-		tail_answers++;
-		w->ms = w->tail_ms;
+	/* Spread evenly, not at random: 2 % is exactly one in fifty. */
+	if (w->tail_pct > 0) {
+		if ((tail_seen + 1) * w->tail_pct / 100 !=
+		    tail_seen * w->tail_pct / 100) {
+			tail_answers++;
+			w->ms = w->tail_ms;
+		}
+		tail_seen++;
 	}
 
 	return (0);

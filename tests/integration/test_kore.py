@@ -61,7 +61,8 @@ def test_blackholed_upstream(ctx):
         u = bh.url()
         app = ctx.app(["--upstream", u, "--xkcd-upstream", u,
                        "--analytics-upstream", u, "--partner-upstream", u,
-                       "--connect-timeout", "300", "--stats-ttl", "0"])
+                       "--connect-timeout", "300", "--stats-ttl", "0",
+                       "--breaker-failures", "0", "--breaker-ratio", "0"])
         pids = app.worker_pids()
         for _ in range(3):
             st, _, body, el = request(app.port,

@@ -1,0 +1,271 @@
+"""Tail tolerance: the circuit breaker, retries and hedged requests, each
+driven by the simulator's fault knobs (tail/, fail/, /_/fault?down=) and
+checked by counting the requests the simulator saw."""
+
+import json
+import socket
+import struct
+import threading
+import time
+
+from lib import check, free_port, parse_server_timing, request
+
+
+def own_sim(ctx):
+    return ctx.server(["--simulator", "--workers", "1"], name="sim")
+
+
+def stats(server):
+    return json.loads(request(server.port, "/_/stats")[2])
+
+
+def origin(app):
+    o = stats(app)["origins"]
+    check(len(o) == 1, "one origin expected: %r" % o)
+    return o[0]
+
+
+def descs(headers):
+    return [x[2] for x in parse_server_timing(headers["server-timing"])[1:]]
+
+
+def page(app, calls, delay):
+    st, h, body, t = request(app.port, "/async_get_data?calls=%d&delay=%d" %
+                             (calls, delay))
+    check(st == 200, "status %d: %r" % (st, body))
+    return descs(h), t
+
+
+def test_breaker_opens_fails_fast_half_opens_closes(ctx):
+    sim = own_sim(ctx)
+    app = ctx.app(["--upstream", sim.url(""), "--retries", "0",
+                   "--breaker-failures", "3", "--breaker-cooldown", "500"])
+    request(sim.port, "/_/fault?down=60000")
+    for _ in range(3):
+        d, _ = page(app, 1, 0)
+        check(d == ["503"], "while down: %r" % d)
+    opened = time.monotonic()
+    check(origin(app)["breaker"] == "open", "open: %r" % origin(app))
+
+    # Open: every call fails at once, none reaches the simulator.
+    seen = stats(sim)["requests"]
+    started = stats(app)["calls_started"]
+    d, t = page(app, 4, 0)
+    check(d == ["circuit_open"] * 4, "open circuit: %r" % d)
+    check(t < 0.2, "fail fast took %.3fs" % t)
+    check(stats(sim)["requests"] == seen, "calls reached the simulator "
+          "while open: %d -> %d" % (seen, stats(sim)["requests"]))
+    check(stats(app)["calls_started"] == started, "calls started while open")
+
+    # After the cool-down one probe goes through (still down: open again).
+    def probe_page():
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            before = stats(sim)["requests"]
+            d, _ = page(app, 4, 0)
+            if stats(sim)["requests"] != before:
+                check(stats(sim)["requests"] == before + 1,
+                      "half-open let more than one call through")
+                return d
+            check(d == ["circuit_open"] * 4, "still open: %r" % d)
+            time.sleep(0.05)
+        check(False, "no probe within 5 s")
+
+    d = probe_page()
+    check(time.monotonic() - opened >= 0.45, "probe before the cool-down")
+    check(sorted(d) == ["503"] + ["circuit_open"] * 3, "probe page %r" % d)
+    check(origin(app)["breaker"] == "open", "failed probe: %r" % origin(app))
+
+    # Back up: the next probe succeeds and closes the circuit.
+    request(sim.port, "/_/fault?down=0")
+    d = probe_page()
+    check(sorted(d) == ["200"] + ["circuit_open"] * 3, "probe page %r" % d)
+    check(origin(app)["breaker"] == "closed", "closed: %r" % origin(app))
+    d, _ = page(app, 4, 0)
+    check(d == ["200"] * 4, "closed again: %r" % d)
+    check(origin(app)["opened"] == 2, "opened twice: %r" % origin(app))
+
+
+test_breaker_opens_fails_fast_half_opens_closes.asan = True
+
+
+def test_breaker_ratio_over_window(ctx):
+    sim = own_sim(ctx)
+    app = ctx.app(["--upstream", sim.url("/status/500"), "--retries", "0",
+                   "--breaker-failures", "0", "--breaker-ratio", "50",
+                   "--breaker-min-calls", "8", "--fanout-limit", "50"])
+    d, _ = page(app, 6, 0)
+    check(d == ["500"] * 6, "below the minimum of calls: %r" % d)
+    check(origin(app)["breaker"] == "closed", "%r" % origin(app))
+    d, _ = page(app, 2, 0)
+    check(origin(app)["breaker"] == "open", "8 of 8 failed: %r" %
+          origin(app))
+    d, _ = page(app, 3, 0)
+    check(d == ["circuit_open"] * 3, "%r" % d)
+    check(stats(sim)["requests"] == 8, "simulator saw %d" %
+          stats(sim)["requests"])
+
+
+def test_retries_stop_at_attempts_budget_and_deadline(ctx):
+    sim = own_sim(ctx)
+    off = ["--breaker-failures", "0", "--breaker-ratio", "0"]
+    # One call, --retries 2: three attempts, then the 503 stands.
+    app = ctx.app(["--upstream", sim.url("/status/503"), "--retries", "2",
+                   "--retry-backoff", "10"] + off)
+    d, _ = page(app, 1, 0)
+    check(d == ["503 3 tries"], "%r" % d)
+    check(stats(sim)["requests"] == 3, "attempts %d" % stats(sim)["requests"])
+
+    # The budget: 10 % of 20 calls is 2, but 3 are always allowed.
+    app = ctx.app(["--upstream", sim.url("/status/503"), "--retries", "5",
+                   "--retry-backoff", "10", "--retry-budget", "10",
+                   "--fanout-limit", "50"] + off)
+    before = stats(sim)["requests"]
+    d, _ = page(app, 20, 0)
+    check(stats(sim)["requests"] - before == 23, "20 calls and 3 retries "
+          "expected, the simulator saw %d" % (stats(sim)["requests"] - before))
+    check(stats(app)["retries"] == 3, "retries %r" % stats(app)["retries"])
+    # 40 calls in the window: 4 retries in all.
+    d, _ = page(app, 20, 0)
+    check(stats(app)["retries"] == 4, "retries %r" % stats(app)["retries"])
+
+    # The deadline: no retry whose back-off would end past it.
+    app = ctx.app(["--upstream", sim.url("/status/503"), "--retries", "5",
+                   "--retry-backoff", "400", "--deadline", "500"] + off)
+    before = stats(sim)["requests"]
+    d, t = page(app, 1, 0)
+    n = stats(sim)["requests"] - before
+    check(1 <= n <= 2 and d[0].startswith("503"), "%d attempts, %r" % (n, d))
+    check(t < 0.5, "answered after %.2fs with a 500 ms deadline" % t)
+
+
+def test_retry_connect_failure_not_timeouts(ctx):
+    app = ctx.app(["--upstream", "http://127.0.0.1:%d" % free_port(),
+                   "--retries", "2", "--retry-backoff", "5"])
+    d, _ = page(app, 1, 0)
+    check(d == ["connect 3 tries"], "%r" % d)
+    # A timeout is not retried (a hedge is for slow answers).
+    app = ctx.app(["--call-timeout", "200", "--retries", "2"])
+    d, _ = page(app, 1, 2000)
+    check(d == ["timeout"], "%r" % d)
+
+
+def test_hedge_after_delay_within_budget(ctx):
+    sim = own_sim(ctx)
+    app = ctx.app(["--upstream", sim.url(""), "--hedge", "fixed",
+                   "--hedge-delay", "100", "--hedge-budget", "25",
+                   "--fanout-limit", "50"])
+    # Answers within the delay: no hedge.
+    d, _ = page(app, 8, 30)
+    check(d == ["200"] * 8 and stats(sim)["requests"] == 8,
+          "%r, simulator saw %d" % (d, stats(sim)["requests"]))
+    # All slow: 25 % of the window's 28 calls is 7 hedges, no more.
+    d, t = page(app, 20, 300)
+    hedged = [x for x in d if "hedged" in x]
+    check(len(hedged) == 7, "hedged %d: %r" % (len(hedged), d))
+    check(stats(sim)["requests"] == 8 + 20 + 7, "simulator saw %d" %
+          stats(sim)["requests"])
+    check(stats(app)["hedges"] == 7, "%r" % stats(app)["hedges"])
+    check(t < 0.39, "copy 1 answers at 300 ms, the page took %.2fs" % t)
+
+
+def test_hedge_copy_two_wins_loser_detached(ctx):
+    sim = own_sim(ctx)
+    app = ctx.app(["--upstream", sim.url("/tail/50/2000"), "--hedge",
+                   "fixed", "--hedge-delay", "100", "--hedge-budget", "100"])
+    # Of the two calls one is slow (every other tail/ answer is); its
+    # hedge, the third request, is fast and wins.
+    d, t = page(app, 2, 50)
+    check(sorted(d) == ["200", "200 hedged copy 2 won"], "%r" % d)
+    check(t < 1.0, "the slow copy was waited for: %.2fs" % t)
+    check(stats(sim)["requests"] == 3, "simulator saw %d" %
+          stats(sim)["requests"])
+    s = stats(app)
+    check(s["hedges_won"] == 1 and s["calls_detached"] == 1,
+          "the loser runs on detached: %r" % s)
+    s = wait_idle(app)
+    check(s["calls_live"] == 0 and s["calls_detached"] == 0 and
+          s["reserved"] == 0 and s["in_flight"] == 0, "left: %r" % s)
+
+
+test_hedge_copy_two_wins_loser_detached.asan = True
+
+
+def test_hedge_p95_adaptive(ctx):
+    sim = own_sim(ctx)
+    app = ctx.app(["--upstream", sim.url(""), "--hedge", "p95",
+                   "--hedge-delay", "5000", "--fanout-limit", "50"])
+    page(app, 25, 80)
+    delay = origin(app)["hedge_delay_ms"]
+    check(80 <= delay < 200, "p95 of 80 ms answers: %r" % delay)
+
+
+def wait_idle(app, timeout=5.0):
+    end = time.monotonic() + timeout
+    while True:
+        s = stats(app)
+        if (s["fanouts_live"] == 0 and s["calls_live"] == 0 and
+                s["calls_detached"] == 0) or time.monotonic() > end:
+            return s
+        time.sleep(0.05)
+
+
+def abandon(port, path, after, rst):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+        time.sleep(after)
+        if rst:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+    finally:
+        s.close()
+
+
+def test_disconnect_storm_with_hedges_and_retries(ctx):
+    sim = own_sim(ctx)
+    app = ctx.app(["--upstream", sim.url("/fail/30/tail/50/400"),
+                   "--hedge", "fixed", "--hedge-delay", "20",
+                   "--hedge-budget", "100", "--retry-budget", "100",
+                   "--retry-backoff", "20", "--breaker-failures", "0",
+                   "--breaker-ratio", "0", "--workers", "2"])
+    jobs = [(i % 5 + 1, (0, 0.01, 0.03, 0.06, 0.12)[i % 5], i % 3 == 0)
+            for i in range(150)]
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                if not jobs:
+                    return
+                calls, after, rst = jobs.pop()
+            try:
+                abandon(app.port, "/async_get_data?calls=%d&delay=50" %
+                        calls, after, rst)
+            except OSError:
+                pass
+
+    ts = [threading.Thread(target=worker) for _ in range(20)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    # Both workers: each answers /_/stats for itself.
+    seen = {}
+    end = time.monotonic() + 8
+    while len(seen) < 2 and time.monotonic() < end:
+        s = wait_idle(app)
+        check(s["fanouts_live"] == 0 and s["calls_live"] == 0 and
+              s["calls_detached"] == 0 and s["in_flight"] == 0 and
+              s["reserved"] == 0 and s["pooled"] == 0, "left: %r" % s)
+        seen[s["pid"]] = s
+    check(len(seen) == 2, "saw workers %r" % list(seen))
+    check(sum(s["hedges"] for s in seen.values()) > 0 and
+          sum(s["retries"] for s in seen.values()) > 0,
+          "no hedge or no retry in flight: %r" % list(seen.values()))
+    d, _ = page(app, 3, 10)
+    check(len(d) == 3, "after the storm: %r" % d)
+    check(not app.crashes(), "%r" % app.crashes()[:5])
+
+
+test_disconnect_storm_with_hedges_and_retries.asan = True
