@@ -81,6 +81,7 @@ demo_finish(struct http_request *req, struct fanout *fo)
 {
 	const struct fanout_result	*r;
 	struct demo_entry		*e;
+	struct demo_try			*t;
 	size_t				i, n, len;
 	char				*body;
 
@@ -94,15 +95,19 @@ demo_finish(struct http_request *req, struct fanout *fo)
 	}
 
 	e = kore_calloc(n, sizeof(*e));
+	t = kore_calloc(n, sizeof(*t));
 	for (i = 0; i < n; i++) {
 		r = fanout_result(fo, i);
 		e[i].status = (r->error == FANOUT_ERR_NONE ||
 		    r->error == FANOUT_ERR_HTTP) ? r->status : 0;
 		e[i].kind = fanout_strerror(r->error);
 		e[i].msg = r->errmsg;
+		t[i].attempts = r->attempts;
+		t[i].hedged = r->hedged;
+		t[i].copy = r->copy;
 	}
 
-	if ((body = demo_json(e, n, &len)) == NULL) {
+	if ((body = demo_json_tries(e, t, n, &len)) == NULL) {
 		reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
 		    "could not encode the response");
 	} else {
@@ -110,5 +115,6 @@ demo_finish(struct http_request *req, struct fanout *fo)
 		free(body);
 	}
 
+	kore_free(t);
 	kore_free(e);
 }

@@ -17,6 +17,7 @@
 
 static size_t	utf8_valid_len(const unsigned char *, size_t);
 static void	demo_value(const struct demo_entry *, char *, size_t);
+static int	demo_tail(yajl_gen, const struct demo_try *, size_t);
 
 /*
  * A failed call's string, "kind: message", as valid UTF-8.  yajl's check
@@ -53,6 +54,14 @@ demo_value(const struct demo_entry *e, char *val, size_t size)
 char *
 demo_json(const struct demo_entry *e, size_t n, size_t *outlen)
 {
+	return (demo_json_tries(e, NULL, n, outlen));
+}
+
+/* demo_json(), plus "tail" for the calls of t retried or hedged. */
+char *
+demo_json_tries(const struct demo_entry *e, const struct demo_try *t,
+    size_t n, size_t *outlen)
+{
 	yajl_gen		g;
 	const unsigned char	*buf;
 	size_t			i, len;
@@ -74,6 +83,9 @@ demo_json(const struct demo_entry *e, size_t n, size_t *outlen)
 		}
 	}
 
+	if (ok && t != NULL)
+		ok = demo_tail(g, t, n);
+
 	if (ok && yajl_gen_map_close(g) == yajl_gen_status_ok &&
 	    jsongen_finish(g, &buf, &len) &&
 	    (out = malloc(len + 1)) != NULL) {
@@ -84,6 +96,42 @@ demo_json(const struct demo_entry *e, size_t n, size_t *outlen)
 
 	jsongen_free(g);
 	return (out);
+}
+
+/*
+ * "tail": {"response_2": {"tries": 3, "hedged": false, "copy": 1}}, for
+ * the calls retried or hedged only; nothing when there are none, so the
+ * blog's shape stays as it was.
+ */
+static int
+demo_tail(yajl_gen g, const struct demo_try *e, size_t n)
+{
+	size_t		i, any;
+	char		key[32];
+	int		ok;
+
+	for (i = any = 0; i < n; i++) {
+		if (e[i].attempts > 1 || e[i].hedged)
+			any++;
+	}
+	if (any == 0)
+		return (1);
+
+	ok = jsongen_key(g, "tail") &&
+	    yajl_gen_map_open(g) == yajl_gen_status_ok;
+	for (i = 0; i < n && ok; i++) {
+		if (e[i].attempts <= 1 && !e[i].hedged)
+			continue;
+		(void)snprintf(key, sizeof(key), "response_%zu", i + 1);
+		ok = jsongen_key(g, key) &&
+		    yajl_gen_map_open(g) == yajl_gen_status_ok &&
+		    jsongen_int(g, "tries", e[i].attempts) &&
+		    jsongen_bool(g, "hedged", e[i].hedged) &&
+		    jsongen_int(g, "copy", e[i].copy > 0 ? e[i].copy : 1) &&
+		    yajl_gen_map_close(g) == yajl_gen_status_ok;
+	}
+
+	return (ok && yajl_gen_map_close(g) == yajl_gen_status_ok);
 }
 
 /*

@@ -175,9 +175,13 @@ def test_hedge_copy_two_wins_loser_detached(ctx):
                    "fixed", "--hedge-delay", "100", "--hedge-budget", "100"])
     # Of the two calls one is slow (every other tail/ answer is); its
     # hedge, the third request, is fast and wins.
-    d, t = page(app, 2, 50)
+    st, h, body, t = request(app.port, "/async_get_data?calls=2&delay=50")
+    d = descs(h)
     check(sorted(d) == ["200", "200 hedged copy 2 won"], "%r" % d)
     check(t < 1.0, "the slow copy was waited for: %.2fs" % t)
+    tail = json.loads(body)["tail"]
+    check(list(tail.values()) == [{"tries": 1, "hedged": True, "copy": 2}],
+          "JSON: %r" % body)
     check(stats(sim)["requests"] == 3, "simulator saw %d" %
           stats(sim)["requests"])
     s = stats(app)

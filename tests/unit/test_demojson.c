@@ -83,12 +83,14 @@ static const struct json_case	json_cases[] = {
 static void	test_json_table(void);
 static void	test_json_many(void);
 static void	test_json_long(void);
+static void	test_json_tries(void);
 static int	check_json(const char *, int, const struct demo_entry *,
 		    size_t, const char *, size_t);
 
 void
 test_demojson(void)
 {
+	test_json_tries();
 	test_json_table();
 	test_json_many();
 	test_json_long();
@@ -221,4 +223,32 @@ test_json_long(void)
 	memset(want + 15, 'k', 511);
 	memcpy(want + 15 + 511, "\"}", 3);
 	(void)check_json(__FILE__, __LINE__, &e, 1, want, strlen(want));
+}
+
+/* "tail": only the calls retried or hedged, and none when there are none. */
+static void
+test_json_tries(void)
+{
+	const struct demo_entry	e[2] = { { 200, NULL, NULL },
+				    { 0, "circuit_open", "not called" } };
+	const struct demo_try	none[2] = { { 1, 0, 1 }, { 0, 0, 0 } };
+	const struct demo_try	some[2] = { { 3, 1, 2 }, { 0, 0, 0 } };
+	const char		*want;
+	char			*out;
+	size_t			len;
+
+	want = "{\"response_1\":200,\"response_2\":\"circuit_open: not "
+	    "called\"}";
+	out = demo_json_tries(e, none, 2, &len);
+	(void)unit_mem(__FILE__, __LINE__, "demo_json_tries", want,
+	    strlen(want), out, out != NULL ? len : 0);
+	free(out);
+
+	want = "{\"response_1\":200,\"response_2\":\"circuit_open: not "
+	    "called\",\"tail\":{\"response_1\":{\"tries\":3,\"hedged\":"
+	    "true,\"copy\":2}}}";
+	out = demo_json_tries(e, some, 2, &len);
+	(void)unit_mem(__FILE__, __LINE__, "demo_json_tries", want,
+	    strlen(want), out, out != NULL ? len : 0);
+	free(out);
 }
