@@ -104,6 +104,7 @@
 
 
 #define REFUSED_LOG_MS		10000
+#define TAIL_RETRY_AFTER_MAX	1000	/* ms: a 429 retried after it */
 
 /* Bodies and headers of answers, in libc memory (see call_append()). */
 struct call_buf {
@@ -185,6 +186,8 @@ static void		call_append(struct call_buf *, const void *, size_t);
 static curl_socket_t	call_opensocket(void *, curlsocktype,
 			    struct curl_sockaddr *);
 static u_int64_t	now_us(void);
+static const char	*call_header_value(struct fanout_call *,
+			    const char *);
 
 static void		tail_sync_call(struct fanout *, size_t);
 static struct fanout_call	*tail_settle(struct fanout *, size_t);
@@ -199,6 +202,8 @@ static struct fanout_call	*tail_copy(struct fanout_call *);
 static int		tail_pending(struct fanout *);
 static void		tail_wake(void *, u_int64_t);
 static int		tail_idempotent(int);
+static long		tail_retry_after(struct fanout_call *);
+static int		tail_seconds(const char *, long long *);
 static void		in_flight_add(void);
 static void		tail_timing(const struct fanout_result *, char *,
 			    size_t);
@@ -437,14 +442,18 @@ fanout_deadline_passed(const struct fanout *fo)
 const char *
 fanout_result_header(struct fanout *fo, size_t idx, const char *name)
 {
-	struct fanout_call	*c;
-	const char		*p, *end, *eol, *colon, *v;
-	size_t			nlen, vlen;
-
 	if (idx >= fo->ncalls)
 		return (NULL);
 
-	c = fo->calls[idx];
+	return (call_header_value(fo->calls[idx], name));
+}
+
+static const char *
+call_header_value(struct fanout_call *c, const char *name)
+{
+	const char		*p, *end, *eol, *colon, *v;
+	size_t			nlen, vlen;
+
 	if (!c->inited || c->state != CALL_DONE || c->rhdrs.data == NULL)
 		return (NULL);
 
@@ -1359,11 +1368,17 @@ tail_retry(struct fanout *fo, struct fanout_call *c)
 	if (c->attempts > origin_tail()->retries ||
 	    !tail_idempotent(c->method))
 		return (0);
-	if (r->error != FANOUT_ERR_CONNECT && !(r->error == FANOUT_ERR_HTTP &&
-	    (r->status == 502 || r->status == 503 || r->status == 504)))
+	if (r->error == FANOUT_ERR_HTTP && r->status == 429) {
+		if ((wait = tail_retry_after(c)) < 0)
+			return (0);
+	} else if (r->error == FANOUT_ERR_CONNECT || (r->error ==
+	    FANOUT_ERR_HTTP && (r->status == 502 || r->status == 503 ||
+	    r->status == 504))) {
+		wait = origin_backoff_ms(c->attempts);
+	} else {
 		return (0);
+	}
 
-	wait = origin_backoff_ms(c->attempts);
 	if (now_us() + (u_int64_t)(wait + 1) * 1000 >= fo->deadline_us ||
 	    !origin_retry_take(c->origin))
 		return (0);
@@ -1538,6 +1553,24 @@ tail_wake(void *arg, u_int64_t now)
 	http_request_wakeup(fo->req);
 }
 
+/*
+ * A 429's wait, ms: its Retry-After in seconds, when at most
+ * TAIL_RETRY_AFTER_MAX (a longer one is the page's to handle, as the
+ * stats page blocks its partner); -1: no retry.
+ */
+static long
+tail_retry_after(struct fanout_call *c)
+{
+	const char	*v;
+	long long	secs;
+
+	if ((v = call_header_value(c, "retry-after")) == NULL ||
+	    !tail_seconds(v, &secs) || secs * 1000 > TAIL_RETRY_AFTER_MAX)
+		return (-1);
+
+	return ((long)secs * 1000);
+}
+
 /* RFC 9110 9.2.2: a repeated request has the same effect. */
 static int
 tail_idempotent(int method)
@@ -1569,4 +1602,21 @@ tail_timing(const struct fanout_result *r, char *desc, size_t len)
 		(void)snprintf(desc + off, len - off, " hedged copy %d won",
 		    r->copy);
 	}
+}
+
+/* Retry-After's delay-seconds (an HTTP-date is not waited for here). */
+static int
+tail_seconds(const char *v, long long *secs)
+{
+	long long	n;
+
+	if (*v < '0' || *v > '9')
+		return (0);
+	for (n = 0; *v >= '0' && *v <= '9' && n < 100000; v++)
+		n = n * 10 + (*v - '0');
+	if (*v != '\0')
+		return (0);
+
+	*secs = n;
+	return (1);
 }

@@ -32,6 +32,7 @@
  *                      the worker's tail/ requests) take <ms> instead
  *   fail/<pct>         that share of requests (at random) get a 503 at
  *                      once
+ *   retry-after/<s>    a Retry-After header on the delay service's answer
  *
  * And one for a while: GET /_/fault?down=<ms> makes this worker answer
  * every request 503 at once for <ms> ms (0: back up now), an upstream
@@ -167,7 +168,7 @@ static int
 state_start(struct http_request *req)
 {
 	struct sim_wait		*w = http_state_get(req);
-	char			err[160];
+	char			err[256];
 
 	requests++;
 
@@ -264,6 +265,7 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 
 	w->status = 200;
 	w->body = SIM_BODY_NORMAL;
+	w->retry_after = -1;
 	lag = -1;
 
 	n = sim_split(path, copy, sizeof(copy), seg,
@@ -306,6 +308,13 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 		    !strcmp(seg[i], "fail")) {
 			if (!sim_parse_fault(w, seg, n, &i, err, errlen))
 				return (0);
+		} else if (!strcmp(seg[i], "retry-after") && i + 1 < n) {
+			if (!settings_parse_number(seg[++i], 0, 3600,
+			    &w->retry_after)) {
+				(void)snprintf(err, errlen, "retry-after: "
+				    "expected seconds from 0 to 3600");
+				return (0);
+			}
 		} else if (!strcmp(seg[i], "malformed")) {
 			w->body = SIM_BODY_MALFORMED;
 		} else if (!strcmp(seg[i], "stall")) {
@@ -317,7 +326,8 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 
 	(void)snprintf(err, errlen, "expected [fault/...]delay/<ms>/ or "
 	    "[fault/...]xkcd/...; faults: status/<code>, malformed, "
-	    "huge/<bytes>, stall, lag/<ms>, tail/<pct>/<ms>, fail/<pct>");
+	    "huge/<bytes>, stall, lag/<ms>, tail/<pct>/<ms>, fail/<pct>, "
+	    "retry-after/<s>");
 	return (0);
 }
 
@@ -522,12 +532,17 @@ static void
 sim_delay(struct http_request *req, struct sim_wait *w)
 {
 	struct kore_buf		buf;
+	char			ra[24];
 
 	kore_buf_init(&buf, 256);
 	kore_buf_appendf(&buf, "{\"delay_ms\": %lld, \"status\": %lld",
 	    w->ms, w->status);
 	if (w->body == SIM_BODY_NORMAL)
 		kore_buf_appendf(&buf, ", \"pid\": %d}\n", (int)getpid());
+	if (w->retry_after >= 0) {
+		(void)snprintf(ra, sizeof(ra), "%lld", w->retry_after);
+		http_response_header(req, "retry-after", ra);
+	}
 	http_response_header(req, "content-type", "application/json");
 	http_response(req, (int)w->status, buf.data, buf.offset);
 	kore_buf_cleanup(&buf);

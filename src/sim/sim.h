@@ -46,6 +46,7 @@ struct sim_wait {
 	long long		tail_pct;	/* tail/<pct>/<ms> */
 	long long		tail_ms;
 	long long		fail_pct;	/* fail/<pct> */
+	long long		retry_after;	/* retry-after/<s>, -1: none */
 };
 
 /* simxkcd.c */

@@ -139,6 +139,21 @@ def test_retries_stop_at_attempts_budget_and_deadline(ctx):
     check(t < 0.5, "answered after %.2fs with a 500 ms deadline" % t)
 
 
+def test_retry_honours_short_retry_after(ctx):
+    sim = own_sim(ctx)
+    app = ctx.app(["--upstream", sim.url("/status/429/retry-after/0"),
+                   "--retries", "2"])
+    d, _ = page(app, 1, 0)
+    check(d == ["429 3 tries"], "Retry-After: 0 is retried: %r" % d)
+    # Longer than a second: not waited for (the page handles it).
+    app = ctx.app(["--upstream", sim.url("/status/429/retry-after/5"),
+                   "--retries", "2"])
+    before = stats(sim)["requests"]
+    d, t = page(app, 1, 0)
+    check(d == ["429"] and stats(sim)["requests"] == before + 1 and t < 1,
+          "Retry-After: 5: %r after %.2fs" % (d, t))
+
+
 def test_retry_connect_failure_not_timeouts(ctx):
     app = ctx.app(["--upstream", "http://127.0.0.1:%d" % free_port(),
                    "--retries", "2", "--retry-backoff", "5"])
