@@ -141,6 +141,13 @@ static const struct setting	table[] = {
 	{ "breaker-cooldown", "FANOUT_BREAKER_COOLDOWN_MS", SET_INT, "2000", 1,
 	    600000, FIELD(breaker_cooldown_ms), "ms an open circuit fails "
 	    "calls at once before one probe is let through" },
+	{ "stale-if-error", "FANOUT_STALE_IF_ERROR", SET_INT, "300", 0, 86400,
+	    FIELD(stale_if_error), "seconds past its ttl a stats result or the "
+	    "latest comic number is served, marked stale, when a refresh "
+	    "fails (0: never)" },
+	{ "stale-while-revalidate", "FANOUT_STALE_WHILE_REVALIDATE", SET_INT,
+	    "30", 0, 86400, FIELD(stale_while_revalidate), "seconds past its "
+	    "ttl a result is served at once while one request refreshes it" },
 	{ "tls-cert", "FANOUT_TLS_CERT", SET_STR, "", 0, 0, FIELD(tls_cert),
 	    "serve HTTPS with this certificate chain (PEM)" },
 	{ "tls-key", "FANOUT_TLS_KEY", SET_STR, "", 0, 0, FIELD(tls_key),
@@ -196,7 +203,7 @@ static const struct {
  */
 static const struct {
 	const char	*title;
-	const char	*names[12];
+	const char	*names[13];
 } groups[] = {
 	{ "server", { "bind", "port", "workers", "accesslog", "pidfile",
 	    "trusted-proxies", "status-from", "csp-img-src", "error-detail",
@@ -213,7 +220,8 @@ static const struct {
 	    "root", "seccomp-trace", NULL } },
 	{ "tail tolerance", { "retries", "retry-backoff", "retry-budget",
 	    "hedge", "hedge-delay", "hedge-budget", "breaker-failures",
-	    "breaker-ratio", "breaker-min-calls", "breaker-cooldown", NULL } },
+	    "breaker-ratio", "breaker-min-calls", "breaker-cooldown",
+	    "stale-if-error", "stale-while-revalidate", NULL } },
 };
 
 #define GROUPS_LEN	(sizeof(groups) / sizeof(groups[0]))

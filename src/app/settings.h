@@ -70,6 +70,8 @@ struct settings {
 	long long	breaker_ratio;
 	long long	breaker_min_calls;
 	long long	breaker_cooldown_ms;
+	long long	stale_if_error;
+	long long	stale_while_revalidate;
 	long long	seccomp_trace;
 	char		tls_cert[SETTINGS_STR_MAX];
 	char		tls_key[SETTINGS_STR_MAX];

@@ -402,9 +402,12 @@ fanout_skip_group(struct fanout *fo, int group, const char *msg)
 
 	for (i = 0; i < fo->ncalls; i++) {
 		c = fo->calls[i];
-		if (c->group == group && (c->state == CALL_QUEUED ||
-		    c->state == CALL_BACKOFF))
+		if (c->group != group)
+			continue;
+		if (c->state == CALL_QUEUED)
 			call_fail(c, FANOUT_ERR_SKIPPED, msg);
+		else if (c->state == CALL_BACKOFF)
+			c->state = CALL_DONE;	/* its last answer stands */
 	}
 }
 
@@ -1245,6 +1248,7 @@ tail_sync_call(struct fanout *fo, size_t i)
 		ts.tv_sec = (time_t)(wait / 1000000);
 		ts.tv_nsec = (long)(wait % 1000000) * 1000;
 		(void)nanosleep(&ts, NULL);
+		tail_reset(c);
 		if (!call_start(fo, c, KORE_CURL_SYNC))
 			return;
 	}
@@ -1358,7 +1362,10 @@ tail_record(struct fanout_call *c)
 	c->probe = 0;
 }
 
-/* Should the finished call c be tried again?  Then it waits in BACKOFF. */
+/*
+ * Should the finished call c be tried again?  Then it waits in BACKOFF,
+ * its answer kept until it starts again (a page that skips it keeps it).
+ */
 static int
 tail_retry(struct fanout *fo, struct fanout_call *c)
 {
@@ -1383,7 +1390,6 @@ tail_retry(struct fanout *fo, struct fanout_call *c)
 	    !origin_retry_take(c->origin))
 		return (0);
 
-	tail_reset(c);
 	c->state = CALL_BACKOFF;
 	c->retry_at_us = now_us() + (u_int64_t)wait * 1000;
 	engine_stats.retries++;
@@ -1422,6 +1428,7 @@ tail_start_retries(struct fanout *fo, size_t limit)
 		c = fo->calls[i];
 		if (c->state != CALL_BACKOFF || c->retry_at_us > now)
 			continue;
+		tail_reset(c);
 		if (call_start(fo, c, KORE_CURL_ASYNC)) {
 			fo->running++;
 			started++;

@@ -25,6 +25,8 @@ struct share_entry {
 	char				*key;
 	void				*result;
 	u_int64_t			fresh_until;
+	void				*good;		/* last kept (ttl > 0) */
+	u_int64_t			good_stale_at;
 	u_int64_t			generation;
 	struct share_ticket		*leader;
 	TAILQ_HEAD(, share_ticket)	waiters;
@@ -107,6 +109,20 @@ share_publish(struct share_ticket *tk, void *result, u_int64_t ttl_ms)
 	tk->role = SHARE_FRESH;
 }
 
+/* stale-if-error: share the last kept result again (no ttl), woken all. */
+void
+share_publish_stale(struct share_ticket *tk)
+{
+	struct share_entry	*e = tk->entry;
+
+	if (e->good == NULL)
+		return;
+	if (e->leader == tk)
+		e->leader = NULL;
+	entry_store(e, e->good, 0);
+	tk->role = SHARE_FRESH;
+}
+
 void
 share_leave(struct share_ticket *tk)
 {
@@ -124,6 +140,23 @@ share_leave(struct share_ticket *tk)
 	}
 
 	tk->entry = NULL;
+}
+
+/*
+ * RFC 5861: the last result published with a time-to-live (a complete
+ * one), if it went stale less than max_ms ago (or is still fresh); NULL
+ * otherwise.  It stays valid until the entry's next publish.
+ */
+const void *
+share_stale(const struct share_ticket *tk, u_int64_t max_ms)
+{
+	struct share_entry	*e = tk->entry;
+
+	if (e == NULL || e->good == NULL ||
+	    kore_time_ms() >= e->good_stale_at + max_ms)
+		return (NULL);
+
+	return (e->good);
 }
 
 /* The entry's last result, fresh or not; NULL if there never was one. */
@@ -164,9 +197,12 @@ share_reset(struct share_table *t)
 
 	for (e = TAILQ_FIRST(&t->entries); e != NULL; e = next) {
 		next = TAILQ_NEXT(e, list);
+		if (e->good != NULL && e->good != e->result)
+			t->free_result(e->good);
 		if (e->result != NULL)
 			t->free_result(e->result);
 		e->result = NULL;
+		e->good = NULL;
 		e->fresh_until = 0;
 		if (e->leader == NULL && TAILQ_EMPTY(&e->waiters))
 			entry_free(t, e);
@@ -199,10 +235,8 @@ entry_get(struct share_table *t, const char *key)
 			if (e->leader == NULL && TAILQ_EMPTY(&e->waiters))
 				break;
 		}
-		if (e != NULL) {
-			TAILQ_REMOVE(&t->entries, e, list);
+		if (e != NULL)
 			entry_free(t, e);
-		}
 	}
 
 	e = kore_calloc(1, sizeof(*e));
@@ -215,11 +249,23 @@ entry_get(struct share_table *t, const char *key)
 	return (e);
 }
 
+/* The last result kept with a ttl stays as the stale one (share_stale()). */
 static void
 entry_store(struct share_entry *e, void *result, u_int64_t ttl_ms)
 {
-	if (e->result != NULL && e->result != result)
-		e->table->free_result(e->result);
+	void		*old, *oldgood;
+
+	old = e->result;
+	oldgood = e->good;
+	if (ttl_ms > 0) {
+		e->good = result;
+		e->good_stale_at = kore_time_ms() + ttl_ms;
+	}
+	if (old != NULL && old != result && old != e->good)
+		e->table->free_result(old);
+	if (oldgood != NULL && oldgood != old && oldgood != result &&
+	    oldgood != e->good)
+		e->table->free_result(oldgood);
 	e->result = result;
 	e->generation++;
 	e->fresh_until = ttl_ms > 0 ? kore_time_ms() + ttl_ms : 0;
@@ -230,6 +276,8 @@ static void
 entry_free(struct share_table *t, struct share_entry *e)
 {
 	TAILQ_REMOVE(&t->entries, e, list);
+	if (e->good != NULL && e->good != e->result)
+		t->free_result(e->good);
 	if (e->result != NULL)
 		t->free_result(e->result);
 	kore_free(e->key);

@@ -62,8 +62,10 @@ int		share_join(struct share_table *, const char *, struct fanout *,
 		    struct share_ticket *);
 int		share_wait(struct share_ticket *);
 void		share_publish(struct share_ticket *, void *, u_int64_t);
+void		share_publish_stale(struct share_ticket *);
 void		share_leave(struct share_ticket *);
 const void	*share_result(const struct share_ticket *);
+const void	*share_stale(const struct share_ticket *, u_int64_t);
 
 const void	*share_fresh(struct share_table *, const char *);
 void		share_put(struct share_table *, const char *, void *,

@@ -54,6 +54,8 @@ static void	stats_next(struct http_request *, struct fanout *);
 static void	stats_finish(struct http_request *, struct fanout *);
 static void	stats_cleanup(void *);
 static void	stats_call_done(struct fanout *, size_t);
+static int	stats_stale_if_error(struct http_request *, struct fanout *,
+		    struct stats_req *, struct stats_result *);
 
 static int	stats_params(struct http_request *, struct stats_req *, char *,
 		    size_t);
@@ -117,6 +119,13 @@ stats_setup(struct http_request *req, struct fanout *fo)
 		break;
 	case SHARE_FOLLOWER:
 		x->role = ROLE_FOLLOWER;
+		/* stale-while-revalidate: the leader refreshes, no wait here. */
+		x->stale = share_stale(&x->share,
+		    (u_int64_t)settings.stale_while_revalidate * 1000);
+		if (x->stale != NULL) {
+			x->role = ROLE_STALE;
+			share_leave(&x->share);
+		}
 		break;
 	default:
 		x->role = ROLE_LEADER;
@@ -147,6 +156,7 @@ stats_finish(struct http_request *req, struct fanout *fo)
 {
 	struct stats_req		*x = fanout_udata(fo);
 	struct stats_result		*res;
+	const struct stats_result	*shared;
 	u_int64_t			ttl;
 
 	fanout_server_timing(req, fo);
@@ -158,11 +168,16 @@ stats_finish(struct http_request *req, struct fanout *fo)
 		break;
 	case ROLE_LEADER:
 		res = stats_collect(fo, x);
+		if (stats_stale_if_error(req, fo, x, res))
+			break;
 		ttl = 0;
 		if (!res->partial && settings.stats_ttl > 0)
 			ttl = (u_int64_t)settings.stats_ttl * 1000;
 		share_publish(&x->share, res, ttl);
 		stats_answer(req, fo, x, res);
+		break;
+	case ROLE_STALE:
+		stats_answer(req, fo, x, x->stale);
 		break;
 	default:
 		if (x->share.role != SHARE_FRESH) {
@@ -171,9 +186,36 @@ stats_finish(struct http_request *req, struct fanout *fo)
 			    "for another request");
 			break;
 		}
-		stats_answer(req, fo, x, share_result(&x->share));
+		shared = share_result(&x->share);
+		if (settings.stats_ttl > 0 && kore_time_ms() >=
+		    shared->fetched_at + (u_int64_t)settings.stats_ttl * 1000)
+			x->role = ROLE_STALE;
+		stats_answer(req, fo, x, shared);
 		break;
 	}
+}
+
+/*
+ * stale-if-error: a refresh that came back partial answers with the last
+ * complete result instead, while it is at most --stale-if-error seconds
+ * past its ttl (and the waiting requests get it too).  1 if it did.
+ */
+static int
+stats_stale_if_error(struct http_request *req, struct fanout *fo,
+    struct stats_req *x, struct stats_result *res)
+{
+	const struct stats_result	*st;
+
+	if (!res->partial || (st = share_stale(&x->share,
+	    (u_int64_t)settings.stale_if_error * 1000)) == NULL)
+		return (0);
+
+	x->own = res;
+	x->role = ROLE_STALE;
+	share_publish_stale(&x->share);
+	stats_answer(req, fo, x, st);
+
+	return (1);
 }
 
 static void

@@ -19,6 +19,7 @@
 #define ROLE_LEADER		1
 #define ROLE_FOLLOWER		2
 #define ROLE_CACHED		3
+#define ROLE_STALE		4	/* a stale result, RFC 5861 */
 
 #define REASON_MAX		160
 
@@ -53,6 +54,7 @@ struct stats_req {
 	long				analytics_call;
 	long				partner_call[PRODUCTS_MAX];
 	struct stats_result		*own;
+	const struct stats_result	*stale;
 };
 
 /* stats.c */

@@ -84,6 +84,8 @@ stats_origin(const struct stats_req *x)
 		return ("cache");
 	case ROLE_FOLLOWER:
 		return ("shared");
+	case ROLE_STALE:
+		return ("stale");
 	default:
 		return ("upstream");
 	}
@@ -93,7 +95,8 @@ stats_origin(const struct stats_req *x)
 static int
 stats_stored(const struct stats_req *x)
 {
-	return (x->role == ROLE_CACHED || x->role == ROLE_FOLLOWER);
+	return (x->role == ROLE_CACHED || x->role == ROLE_FOLLOWER ||
+	    x->role == ROLE_STALE);
 }
 
 static u_int64_t
@@ -120,7 +123,8 @@ stats_cache_headers(struct http_request *req, const struct stats_req *x,
 		(void)snprintf(v, sizeof(v), "%llu", (unsigned long long)age);
 		http_response_header(req, "age", v);
 	}
-	if (res->partial || ttl == 0 || x->role == ROLE_SYNC) {
+	if (res->partial || ttl == 0 || x->role == ROLE_SYNC ||
+	    x->role == ROLE_STALE) {
 		http_response_header(req, "cache-control", "no-store");
 		return;
 	}

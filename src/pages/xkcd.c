@@ -131,6 +131,7 @@ static LIST_HEAD(, cache_entry)		buckets[XKCD_BUCKETS];
 static TAILQ_HEAD(, cache_entry)	ages = TAILQ_HEAD_INITIALIZER(ages);
 static size_t				cached = 0;
 static long long			latest_known = 0;
+static u_int64_t			latest_known_at = 0;
 static struct share_table		latest_share =
     SHARE_TABLE_INITIALIZER(latest_share, 1, kore_free);
 
@@ -237,8 +238,9 @@ xkcd_latest_wait(struct fanout *fo, struct xkcd_req *x)
 
 /*
  * The lookup's answer: a number that parses is kept and shared for
- * --xkcd-latest-ttl seconds; otherwise the last number known, however
- * old, will do, and without one the gallery fails.  Either way the
+ * --xkcd-latest-ttl seconds; otherwise the last number known will do
+ * for --stale-if-error seconds past that (RFC 5861), and without one the
+ * gallery fails.  Either way the
  * waiting galleries get it (shared once).
  */
 static void
@@ -256,10 +258,13 @@ xkcd_latest_take(struct fanout *fo, struct xkcd_req *x)
 	if (r->error == FANOUT_ERR_NONE &&
 	    comic_parse(r->body, r->body_len, &c, err, sizeof(err))) {
 		latest_known = l->num = c.num;
+		latest_known_at = kore_time_ms();
 		ttl = (u_int64_t)settings.xkcd_latest_ttl * 1000;
 		cache_put(&c);
 		comic_cleanup(&c);
-	} else if (latest_known > 0) {
+	} else if (latest_known > 0 && kore_time_ms() < latest_known_at +
+	    (u_int64_t)(settings.xkcd_latest_ttl + settings.stale_if_error) *
+	    1000) {
 		l->num = latest_known;
 	} else {
 		xkcd_latest_fail(l, r, err);

@@ -288,3 +288,72 @@ def test_disconnect_storm_with_hedges_and_retries(ctx):
 
 
 test_disconnect_storm_with_hedges_and_retries.asan = True
+
+
+def stats_app(ctx, sim, extra):
+    return ctx.app(["--analytics-upstream", sim.url("/analytics"),
+                    "--partner-upstream", sim.url("/partner"),
+                    "--stats-products", "p01,p02", "--stats-ttl", "1",
+                    "--retries", "0", "--breaker-failures", "0",
+                    "--breaker-ratio", "0"] + extra,
+                   env={"FANOUT_PARTNER_KEY": "k"})
+
+
+def api_stats(app):
+    st, h, body, t = request(app.port, "/api/stats")
+    return st, h, (json.loads(body) if st in (200, 502) else body), t
+
+
+def test_stale_if_error_served_with_age_within_limit(ctx):
+    sim = own_sim(ctx)
+    app = stats_app(ctx, sim, ["--stale-if-error", "2",
+                               "--stale-while-revalidate", "0"])
+    st, _, j, _ = api_stats(app)
+    check(st == 200 and j["origin"] == "upstream" and not j["partial"],
+          "first fetch: %d %r" % (st, j))
+    fetched = time.monotonic()
+    request(sim.port, "/_/fault?down=60000")
+    # Fresh for a second, then each refresh fails: the stale result.
+    stale = []
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        st, h, j, _ = api_stats(app)
+        if st == 200 and j["origin"] == "cache":
+            continue
+        if st != 200 or j["origin"] != "stale":
+            break
+        check(not j["partial"] and h["age"] == str(j["age_s"]) and
+              h["cache-control"] == "no-store", "stale: %r %r" % (h, j))
+        stale.append((time.monotonic() - fetched, j["age_s"]))
+        time.sleep(0.1)
+    check(stale, "no stale answer")
+    check(st == 502, "after the limit: %d %r" % (st, j))
+    gone = time.monotonic() - fetched
+    # ttl 1 s + stale-if-error 2 s: stale until 3 s, never after.
+    check(all(age <= 3 for _, age in stale), "too old: %r" % stale)
+    check(2.5 <= gone < 4.5, "stale answers ended after %.2fs" % gone)
+    check(stats(sim)["down_answers"] >= len(stale), "refreshes were not "
+          "tried: %r" % stats(sim))
+
+
+def test_stale_while_revalidate_one_refresh_no_wait(ctx):
+    from lib import at_once
+    sim = own_sim(ctx)
+    app = stats_app(ctx, sim, ["--stale-while-revalidate", "10"])
+    st, _, j, _ = api_stats(app)
+    check(st == 200 and j["origin"] == "upstream", "%d %r" % (st, j))
+    calls = stats(sim)["partner"]["calls"]
+    fetched = time.monotonic()
+    # The result's second of freshness has to pass first.
+    time.sleep(max(0, fetched + 1.1 - time.monotonic()))
+    out = at_once(lambda i: api_stats(app), 6)
+    origins = sorted(r[2]["origin"] for r in out)
+    check(origins.count("upstream") == 1 and "stale" in origins and
+          set(origins) <= {"upstream", "stale", "cache"},
+          "one refresh, the others served at once: %r" % origins)
+    slow = max(r[3] for r in out if r[2]["origin"] == "upstream")
+    fast = [r[3] for r in out if r[2]["origin"] == "stale"]
+    check(max(fast) < slow, "stale answers waited: %r vs %.3f" %
+          (fast, slow))
+    check(stats(sim)["partner"]["calls"] == calls + 2,
+          "one refresh of 2 products: %r" % stats(sim)["partner"])
