@@ -40,6 +40,16 @@ Ctrl-C), then:
   * Cold start: a fresh app hit by 1000 connections at once; its requests/s
     over the first --cold-duration seconds against the next as many.
 
+  * Tail: k=10 calls of 100 ms against the simulator's tail/2/1000 (2% of
+    answers take 1000 ms), 1500 pages 25 at once, on a fresh one-worker
+    app without and with --hedge p95: p50/p99/p99.9 and the extra calls
+    the simulator saw.
+
+  * Outage: 10 clients on a fresh one-worker app; the simulator answers
+    503 to everything for 5 s (/_/fault?down=5000): pages answered, calls
+    that reached it while the circuit was open beyond the probes, and the
+    time from its return to the first page whose calls all answered 200.
+
   * Targets, printed as PASS/MISS (a benchmark does not fail on them): async
     overhead p50 <= 1 ms at k=10; >= 90% of ideal requests/s at 1000
     connections with no errors; <= 10 new upstream connections per 1000
@@ -1218,7 +1228,7 @@ def memory_checks(m):
 
 COLD_CALLS, COLD_CONNECTIONS = 2, 1000
 MEMORY_DELAY_MS = 3000
-SECTIONS = ("latency", "load", "peer", "memory", "cold")
+SECTIONS = ("latency", "load", "peer", "memory", "cold", "tail", "outage")
 
 
 def run_cold(wrk, script, server, port, servers, duration):
@@ -1303,6 +1313,214 @@ def print_targets(rows, load, more=()):
     checks.extend(more)
     for name, ok, detail in checks:
         print("  %-4s %-48s %s" % ("PASS" if ok else "MISS", name, detail))
+
+
+# ---------------------------------------------------------------- tail
+
+TAIL_K = 10
+TAIL_PAGES = 1500
+TAIL_CLIENTS = 25
+TAIL_WARMUP = 60
+TAIL_UPSTREAM = "/tail/2/1000"          # 2% of answers take 1000 ms
+TAIL_PATH = "/async_get_data?calls=%d&delay=%d" % (TAIL_K, DELAY_MS)
+OUTAGE_PATH = "/async_get_data?calls=2&delay=50"
+OUTAGE_CLIENTS = 10
+OUTAGE_BEFORE, OUTAGE_DOWN, OUTAGE_AFTER = 3.0, 5.0, 4.0
+
+
+def own_pair(binary, tmp, servers, name, upstream_path, extra):
+    """A one-worker simulator and a one-worker app calling it (the
+    sections that need the simulator's fault knobs): (sim port, app)."""
+    sim_port, app_port = free_port(), free_port()
+    sim = Server(name + "-sim", [
+        binary, "--simulator", "-fnr", "--port", str(sim_port),
+        "--workers", "1", "--pidfile",
+        os.path.join(tmp, name + "-sim.pid")], tmp)
+    up = "http://127.0.0.1:%d" % sim_port
+    app = Server(name, [
+        binary, "-fnr", "--port", str(app_port), "--workers", "1",
+        "--sim-port", "0", "--upstream", up + upstream_path,
+        "--xkcd-upstream", up + "/xkcd",
+        "--analytics-upstream", up + "/analytics",
+        "--partner-upstream", up + "/partner",
+        "--fanout-limit", "50",
+        "--pidfile", os.path.join(tmp, name + ".pid")] + extra, tmp)
+    for srv in (sim, app):
+        srv.start()
+        servers.append(srv)
+    wait_ready(sim, sim_port, "/_/stats")
+    wait_ready(app, app_port, "/_/stats")
+    return sim_port, app_port
+
+
+def stop_pair(servers, n=2):
+    for srv in servers[-n:]:
+        srv.stop()
+    del servers[-n:]
+
+
+def pages_at_once(port, path, pages, clients):
+    """pages GETs of path over clients keep-alive connections: a list of
+    (seconds or None, status, Server-Timing)."""
+    lock = threading.Lock()
+    left = [pages]
+    out = []
+
+    def worker():
+        c = Client(port, 30)
+        while True:
+            with lock:
+                if left[0] == 0:
+                    break
+                left[0] -= 1
+            try:
+                st, resp, _, t = c.get(path)
+                rec = (t, st, resp.getheader("server-timing") or "")
+            except (OSError, http.client.HTTPException):
+                rec = (None, 0, "")
+            with lock:
+                out.append(rec)
+        c.close()
+
+    ts = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return out
+
+
+def run_tail(binary, tmp, servers):
+    """k=10 calls of 100 ms, 2% of answers 1000 ms: without and with
+    hedging (p95, the default 5% budget)."""
+    res = []
+    for mode, extra in (("off", []), ("p95", ["--hedge", "p95"])):
+        sim_port, app_port = own_pair(binary, tmp, servers, "app-tail-" +
+                                      mode, TAIL_UPSTREAM, extra)
+        pages_at_once(app_port, TAIL_PATH, TAIL_WARMUP, 5)
+        before = get_json(sim_port, "/_/stats")["requests"]
+        t0 = time.monotonic()
+        out = pages_at_once(app_port, TAIL_PATH, TAIL_PAGES, TAIL_CLIENTS)
+        secs = time.monotonic() - t0
+        seen = get_json(sim_port, "/_/stats")["requests"] - before
+        st = get_json(app_port, "/_/stats")
+        check_servers(servers)
+        stop_pair(servers)
+        lat = [r[0] * 1000 for r in out if r[0] is not None and r[1] == 200]
+        calls = TAIL_PAGES * TAIL_K
+        res.append({"mode": mode, "pages": len(lat), "secs": secs,
+                    "p50": percentile(lat, 50), "p99": percentile(lat, 99),
+                    "p999": percentile(lat, 99.9), "calls": calls,
+                    "extra": seen - calls, "hedges": st.get("hedges", 0),
+                    "won": st.get("hedges_won", 0)})
+        print("  hedge %-4s %d pages in %.1f s" % (mode, len(lat), secs),
+              flush=True)
+    return res
+
+
+def print_tail(res):
+    print()
+    print("Tail: k=%d calls of %d ms, 2%% of answers 1000 ms (%d pages, %d"
+          " at once)" % (TAIL_K, DELAY_MS, TAIL_PAGES, TAIL_CLIENTS))
+    print("  hedge |   p50 ms |   p99 ms | p99.9 ms | extra calls | copy 2 won")
+    for r in res:
+        print("  %-5s | %8s | %8s | %8s | %5d (%.2f%%) | %d"
+              % (r["mode"], fmt(r["p50"]), fmt(r["p99"]), fmt(r["p999"]),
+                 r["extra"], 100.0 * r["extra"] / r["calls"], r["won"]))
+
+
+def tail_checks(res):
+    h = next((r for r in res if r["mode"] == "p95"), None)
+    if h is None or h["p50"] is None:
+        return []
+    return [("hedged p99 <= 2x p50, k=10 with a 2% tail",
+             h["p99"] <= 2 * h["p50"], "%s ms vs p50 %s ms (%.2fx)"
+             % (fmt(h["p99"]), fmt(h["p50"]), h["p99"] / h["p50"])),
+            ("extra calls within the 5% hedge budget",
+             h["extra"] <= 0.05 * h["calls"], "%d of %d calls (%.2f%%)"
+             % (h["extra"], h["calls"], 100.0 * h["extra"] / h["calls"]))]
+
+
+def run_outage(binary, tmp, servers):
+    """An upstream down for 5 s under load, the breaker's defaults."""
+    sim_port, app_port = own_pair(binary, tmp, servers, "app-outage", "", [])
+    recs, lock, stop = [], threading.Lock(), threading.Event()
+    t0 = time.monotonic()
+
+    def client():
+        c = Client(app_port, 30)
+        while not stop.is_set():
+            a = time.monotonic() - t0
+            try:
+                st, resp, _, _ = c.get(OUTAGE_PATH)
+                tm = resp.getheader("server-timing") or ""
+            except (OSError, http.client.HTTPException):
+                st, tm = 0, ""
+            descs = re.findall(r'call\d+;dur=[0-9.]+;desc="([^"]*)"', tm)
+            with lock:
+                recs.append((a, time.monotonic() - t0, st, descs))
+        c.close()
+
+    ts = [threading.Thread(target=client) for _ in range(OUTAGE_CLIENTS)]
+    for t in ts:
+        t.start()
+    time.sleep(OUTAGE_BEFORE)
+    get_once(sim_port, "/_/fault?down=%d" % int(OUTAGE_DOWN * 1000))
+    t_down = time.monotonic() - t0
+    t_open, at_open = None, None
+    while time.monotonic() - t0 < t_down + OUTAGE_DOWN:
+        st = get_json(app_port, "/_/stats")
+        if t_open is None and st and st["origins"] and \
+                st["origins"][0]["breaker"] != "closed":
+            t_open = time.monotonic() - t0
+            at_open = get_json(sim_port, "/_/stats")["down_answers"]
+        time.sleep(0.02)
+    t_up = t_down + OUTAGE_DOWN
+    down_answers = get_json(sim_port, "/_/stats")["down_answers"]
+    opened = get_json(app_port, "/_/stats")["circuit_opened"]
+    time.sleep(OUTAGE_AFTER)
+    stop.set()
+    for t in ts:
+        t.join()
+    check_servers(servers)
+    stop_pair(servers)
+    ok = [r for r in recs if r[3] and all(d.split()[0] == "200"
+                                          for d in r[3])]
+    back = [r[1] for r in ok if r[0] >= t_up]
+    probes = max(opened - 1, 0)
+    return {"pages": len(recs), "answered": sum(1 for r in recs
+                                                 if r[2] == 200),
+            "complete": len(ok), "down": down_answers,
+            "to_open": None if t_open is None else t_open - t_down,
+            "at_open": at_open, "probes": probes,
+            "beyond": None if at_open is None else
+            down_answers - at_open - probes,
+            "recover": min(back) - t_up if back else None}
+
+
+def print_outage(o):
+    print()
+    print("Outage: the upstream answers 503 for %.0f s under load (%d "
+          "clients, 2 calls each), breaker defaults" % (OUTAGE_DOWN,
+                                                        OUTAGE_CLIENTS))
+    print("  pages %d, answered %d, every call 200 in %d"
+          % (o["pages"], o["answered"], o["complete"]))
+    print("  calls that reached the upstream while down: %d (%s before the"
+          " circuit opened, %s s after the outage began; %d probes)"
+          % (o["down"], o["at_open"], fmt(o["to_open"], 2), o["probes"]))
+    print("  calls attempted while open, beyond the probes: %s"
+          % o["beyond"])
+    print("  recovered (first page all 200) %s s after the upstream returned"
+          % fmt(o["recover"], 2))
+
+
+def outage_checks(o):
+    return [("no call while the circuit is open beyond the probes",
+             o["beyond"] is not None and o["beyond"] <= 0,
+             "%s" % o["beyond"]),
+            ("every page answered during the outage",
+             o["answered"] == o["pages"], "%d of %d"
+             % (o["answered"], o["pages"]))]
 
 
 # ---------------------------------------------------------------- main
@@ -1580,6 +1798,21 @@ def main():
                 cold_port, servers, args.cold_duration)
             more += cold_checks(cold)
 
+        tail = None
+        if "tail" in sections:
+            print()
+            print("Tail run: without and with hedging", flush=True)
+            tail = run_tail(binary, tmp, servers)
+            more += tail_checks(tail)
+
+        outage = None
+        if "outage" in sections:
+            print()
+            print("Outage run: %.0f s up, %.0f s down, %.0f s up"
+                  % (OUTAGE_BEFORE, OUTAGE_DOWN, OUTAGE_AFTER), flush=True)
+            outage = run_outage(binary, tmp, servers)
+            more += outage_checks(outage)
+
         if rows:
             print_latency(rows)
         if load:
@@ -1590,6 +1823,10 @@ def main():
             print_memory(mem)
         if cold:
             print_cold(cold, args.cold_duration)
+        if tail:
+            print_tail(tail)
+        if outage:
+            print_outage(outage)
         print_targets(rows, load, more)
         check_servers(servers)
         print()

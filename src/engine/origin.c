@@ -2,7 +2,8 @@
  * Per-origin state for tail tolerance (README "Tail tolerance"): one
  * record per upstream origin (scheme://host:port) a worker calls, holding
  * its circuit breaker, the counts its retry and hedge budgets are taken
- * from, and its recent latencies (the adaptive hedge delay).
+ * from, and its last 1024 answered attempts' latencies (the adaptive
+ * hedge delay: their p95, redone every 32 new ones).
  *
  * Each Kore worker is its own process: the state is per worker.
  *
@@ -41,8 +42,9 @@
 #define ORIGINS_MAX		64
 #define ORIGIN_KEY_MAX		256
 #define WINDOW_MS		5000
-#define LAT_SAMPLES		128
+#define LAT_SAMPLES		1024
 #define LAT_MIN_SAMPLES		20
+#define LAT_RECOMPUTE		32	/* new samples before p95 is redone */
 #define RETRY_BUDGET_MIN	3
 
 #define BREAKER_CLOSED		0
@@ -69,6 +71,8 @@ struct origin {
 	double			lat[LAT_SAMPLES];
 	size_t			lat_n;
 	size_t			lat_next;
+	size_t			lat_new;	/* since p95 was computed */
+	long			p95;		/* ms, -1: not yet */
 	/* Totals, for /_/stats. */
 	u_int64_t		opened;
 	u_int64_t		rejected;
@@ -130,14 +134,18 @@ origin_get(const char *url)
 	}
 
 	if (norigins == ORIGINS_MAX) {
-		(void)kore_strlcpy(overflow.key, "(other)",
-		    sizeof(overflow.key));
+		if (overflow.key[0] == '\0') {
+			(void)kore_strlcpy(overflow.key, "(other)",
+			    sizeof(overflow.key));
+			overflow.p95 = -1;
+		}
 		return (&overflow);
 	}
 
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		fatal("origin_get: calloc: %s", errno_s);
 	(void)kore_strlcpy(o->key, key, sizeof(o->key));
+	o->p95 = -1;
 	origins[norigins++] = o;
 
 	return (o);
@@ -204,6 +212,7 @@ origin_record(struct origin *o, int failed, double ms, int probe)
 		o->lat_next = (o->lat_next + 1) % LAT_SAMPLES;
 		if (o->lat_n < LAT_SAMPLES)
 			o->lat_n++;
+		o->lat_new++;
 	}
 
 	if (probe) {
@@ -281,7 +290,7 @@ origin_hedge_take(struct origin *o)
 long
 origin_hedge_delay(struct origin *o)
 {
-	double		s[LAT_SAMPLES];
+	static double	s[LAT_SAMPLES];
 	size_t		k;
 
 	if (tail.hedge_mode == FANOUT_HEDGE_OFF || tail.hedge_budget_pct == 0)
@@ -290,11 +299,16 @@ origin_hedge_delay(struct origin *o)
 	    o->lat_n < LAT_MIN_SAMPLES)
 		return (tail.hedge_delay_ms);
 
-	memcpy(s, o->lat, o->lat_n * sizeof(s[0]));
-	qsort(s, o->lat_n, sizeof(s[0]), lat_cmp);
-	k = (o->lat_n * 95 + 99) / 100;
+	/* Sorting 1024 samples per call would cost more than the call. */
+	if (o->p95 < 0 || o->lat_new >= LAT_RECOMPUTE) {
+		memcpy(s, o->lat, o->lat_n * sizeof(s[0]));
+		qsort(s, o->lat_n, sizeof(s[0]), lat_cmp);
+		k = (o->lat_n * 95 + 99) / 100;
+		o->p95 = (long)s[k > 0 ? k - 1 : 0] + 1;
+		o->lat_new = 0;
+	}
 
-	return ((long)s[k > 0 ? k - 1 : 0] + 1);
+	return (o->p95);
 }
 
 /*

@@ -28,8 +28,10 @@
  *   huge/<bytes>       a body of <bytes> bytes (oversized)
  *   stall              headers and part of the body, then nothing
  *   lag/<ms>           wait <ms> before answering (xkcd endpoints)
- *   tail/<pct>/<ms>    that share of answers (percent, spread evenly over
- *                      the worker's tail/ requests) take <ms> instead
+ *   tail/<pct>/<ms>    that share of answers (percent, at random) take
+ *                      <ms> instead
+ *   every/<n>/<ms>     every nth of the worker's every/ requests takes
+ *                      <ms> instead (a tail tests can count on)
  *   fail/<pct>         that share of requests (at random) get a 503 at
  *                      once
  *   retry-after/<s>    a Retry-After header on the delay service's answer
@@ -107,7 +109,7 @@ static u_int64_t	down_until = 0;
 static u_int64_t	down_answers = 0;
 static u_int64_t	fail_answers = 0;
 static u_int64_t	tail_answers = 0;
-static u_int64_t	tail_seen = 0;
+static u_int64_t	every_seen = 0;
 
 int
 sim_index(struct http_request *req)
@@ -115,7 +117,8 @@ sim_index(struct http_request *req)
 	reply_text(req, HTTP_STATUS_OK, "kore-fanout upstream simulator: "
 	    "GET /delay/<ms>/, /xkcd/info.0.json, /xkcd/<n>/info.0.json; "
 	    "faults before the endpoint: status/<code>/, malformed/, "
-	    "huge/<bytes>/, stall/, lag/<ms>/, tail/<pct>/<ms>/, fail/<pct>/; "
+	    "huge/<bytes>/, stall/, lag/<ms>/, tail/<pct>/<ms>/, "
+	    "every/<n>/<ms>/, fail/<pct>/; "
 	    "GET /_/fault?down=<ms>");
 	return (KORE_RESULT_OK);
 }
@@ -305,7 +308,7 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 				return (0);
 			}
 		} else if (!strcmp(seg[i], "tail") ||
-		    !strcmp(seg[i], "fail")) {
+		    !strcmp(seg[i], "every") || !strcmp(seg[i], "fail")) {
 			if (!sim_parse_fault(w, seg, n, &i, err, errlen))
 				return (0);
 		} else if (!strcmp(seg[i], "retry-after") && i + 1 < n) {
@@ -326,12 +329,15 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 
 	(void)snprintf(err, errlen, "expected [fault/...]delay/<ms>/ or "
 	    "[fault/...]xkcd/...; faults: status/<code>, malformed, "
-	    "huge/<bytes>, stall, lag/<ms>, tail/<pct>/<ms>, fail/<pct>, "
-	    "retry-after/<s>");
+	    "huge/<bytes>, stall, lag/<ms>, tail/<pct>/<ms>, every/<n>/<ms>, "
+	    "fail/<pct>, retry-after/<s>");
 	return (0);
 }
 
-/* tail/<pct>/<ms> or fail/<pct> at seg[*i]; *i ends on its last. */
+/*
+ * tail/<pct>/<ms>, every/<n>/<ms> or fail/<pct> at seg[*i]; *i ends on
+ * its last segment.
+ */
 static int
 sim_parse_fault(struct sim_wait *w, char **seg, int n, int *i, char *err,
     size_t errlen)
@@ -347,11 +353,14 @@ sim_parse_fault(struct sim_wait *w, char **seg, int n, int *i, char *err,
 		return (1);
 	}
 
-	if (*i + 2 >= n || !settings_parse_number(seg[*i + 1], 0, 100,
-	    &w->tail_pct) || !settings_parse_number(seg[*i + 2], 0,
-	    SIM_DELAY_MAX, &w->tail_ms)) {
-		(void)snprintf(err, errlen, "tail: expected tail/<percent>/"
-		    "<ms>, ms from 0 to %d", SIM_DELAY_MAX);
+	if (*i + 2 >= n || !settings_parse_number(seg[*i + 1],
+	    seg[*i][0] == 'e' ? 1 : 0, seg[*i][0] == 'e' ? 1000000 : 100,
+	    seg[*i][0] == 'e' ? &w->every_n : &w->tail_pct) ||
+	    !settings_parse_number(seg[*i + 2], 0, SIM_DELAY_MAX,
+	    &w->tail_ms)) {
+		(void)snprintf(err, errlen, "%s: expected %s/<%s>/<ms>, ms "
+		    "from 0 to %d", seg[*i], seg[*i], seg[*i][0] == 'e' ?
+		    "n" : "percent", SIM_DELAY_MAX);
 		return (0);
 	}
 	*i += 2;
@@ -360,7 +369,7 @@ sim_parse_fault(struct sim_wait *w, char **seg, int n, int *i, char *err,
 
 /*
  * fail/: a 503 at once (1, answered), at random; tail/: the slow share's
- * wait, every (100 / pct)th request of this worker's tail/ requests.
+ * wait, at random; every/: the wait of every nth.
  */
 static int
 sim_faulted(struct http_request *req, struct sim_wait *w)
@@ -372,14 +381,16 @@ sim_faulted(struct http_request *req, struct sim_wait *w)
 		return (1);
 	}
 
-	/* Spread evenly, not at random: 2 % is exactly one in fifty. */
-	if (w->tail_pct > 0) {
-		if ((tail_seen + 1) * w->tail_pct / 100 !=
-		    tail_seen * w->tail_pct / 100) {
-			tail_answers++;
-			w->ms = w->tail_ms;
-		}
-		tail_seen++;
+	if (w->tail_pct > 0 &&
+	    (long long)arc4random_uniform(100) < w->tail_pct) {
+		tail_answers++;
+		w->ms = w->tail_ms;
+	}
+
+	/* every/: counted over the worker's every/ requests, for tests. */
+	if (w->every_n > 0 && ++every_seen % (u_int64_t)w->every_n == 0) {
+		tail_answers++;
+		w->ms = w->tail_ms;
 	}
 
 	return (0);

@@ -45,6 +45,7 @@ struct sim_wait {
 	char			product[40];
 	long long		tail_pct;	/* tail/<pct>/<ms> */
 	long long		tail_ms;
+	long long		every_n;	/* every/<n>/<ms> */
 	long long		fail_pct;	/* fail/<pct> */
 	long long		retry_after;	/* retry-after/<s>, -1: none */
 };

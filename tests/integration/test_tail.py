@@ -186,9 +186,9 @@ def test_hedge_after_delay_within_budget(ctx):
 
 def test_hedge_copy_two_wins_loser_detached(ctx):
     sim = own_sim(ctx)
-    app = ctx.app(["--upstream", sim.url("/tail/50/2000"), "--hedge",
+    app = ctx.app(["--upstream", sim.url("/every/2/2000"), "--hedge",
                    "fixed", "--hedge-delay", "100", "--hedge-budget", "100"])
-    # Of the two calls one is slow (every other tail/ answer is); its
+    # Of the two calls one is slow (every other every/ answer is); its
     # hedge, the third request, is fast and wins.
     st, h, body, t = request(app.port, "/async_get_data?calls=2&delay=50")
     d = descs(h)
@@ -243,7 +243,7 @@ def abandon(port, path, after, rst):
 
 def test_disconnect_storm_with_hedges_and_retries(ctx):
     sim = own_sim(ctx)
-    app = ctx.app(["--upstream", sim.url("/fail/30/tail/50/400"),
+    app = ctx.app(["--upstream", sim.url("/fail/30/every/2/400"),
                    "--hedge", "fixed", "--hedge-delay", "20",
                    "--hedge-budget", "100", "--retry-budget", "100",
                    "--retry-backoff", "20", "--breaker-failures", "0",
