@@ -40,14 +40,21 @@
 		return e;
 	}
 
-	/* A round tick step (1, 2, 2.5 or 5 x 10^n): at most n steps in max. */
+	/*
+	 * A round tick step, at most n steps in max: 1, 2 or 5 x 10^k ms (and
+	 * 25, 250, ...), at least 1 ms, so every tick is a whole number of ms.
+	 */
 	function tickStep(max, n) {
 		var raw = max / Math.max(1, n);
 		var p = Math.pow(10, Math.floor(Math.log10(raw)));
-		var f = raw / p;
+		var steps = p >= 10 ? [1, 2, 2.5, 5, 10] : [1, 2, 5, 10];
+		var i;
 
-		return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 :
-		    f <= 5 ? 5 : 10) * p;
+		for (i = 0; i < steps.length - 1; i++) {
+			if (raw / p <= steps[i])
+				break;
+		}
+		return (Math.max(1, steps[i] * p));
 	}
 
 	/* The axis spans 0 .. max; ticks at round values up to max. */
