@@ -142,3 +142,7 @@ def test_other_clients_unchanged(ctx):
     check(st == 400 and h["content-type"] == "application/json" and
           json.loads(body)["param"] == "products", "/api/: %d %r" %
           (st, body))
+
+
+test_browsers_get_html_error_pages.asan = True
+test_error_page_escapes_the_message.asan = True
