@@ -1,12 +1,14 @@
 /*
  * jsongen_*(): exact output bytes of one member in an object, bare values
- * in an array, and what yajl refuses.
+ * in an array, and what yajl refuses; the pages' envelope (envelope.c)
+ * written with them.
  */
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "envelope.h"
 #include "jsongen.h"
 #include "unit.h"
 
@@ -88,6 +90,7 @@ static int	gen_one(yajl_gen, const struct gen_case *);
 static void	test_gen_table(void);
 static void	test_gen_document(void);
 static void	test_gen_misuse(void);
+static void	test_gen_envelope(void);
 
 void
 test_jsongen(void)
@@ -95,6 +98,7 @@ test_jsongen(void)
 	test_gen_table();
 	test_gen_document();
 	test_gen_misuse();
+	test_gen_envelope();
 }
 
 static int
@@ -208,5 +212,53 @@ test_gen_misuse(void)
 	CHECK(jsongen_finish(g, &out, &len), "jsongen_finish");
 	(void)unit_mem(__FILE__, __LINE__, "after misuse", "{\"a\":\"b\"}", 9,
 	    (const char *)out, len);
+	jsongen_free(g);
+}
+
+/*
+ * The envelope's members with their types (a count never a boolean, the
+ * time a number even when NaN slips in), then a page's member, then the
+ * errors: an error text that is not UTF-8 is replaced, not dropped.
+ */
+static void
+test_gen_envelope(void)
+{
+	struct envelope		 env = { "async", 201.25, 3, 2, 1 };
+	const char		*want = "{\"mode\":\"async\",\"elapsed_ms\":"
+				    "201.2,\"upstream_calls\":3,\"from_cache\":"
+				    "2,\"partial\":true,\"count\":5,\"errors\":"
+				    "[{\"error\":\"no such comic (404)\","
+				    "\"num\":404},{\"error\":\"unreadable "
+				    "error text\",\"num\":7}]}";
+	const char		*empty = "{\"mode\":\"sync\",\"elapsed_ms\":"
+				    "null,\"upstream_calls\":0,\"from_cache\":"
+				    "0,\"partial\":false,\"errors\":[]}";
+	const unsigned char	*out;
+	yajl_gen		 g;
+	size_t			 len;
+
+	g = jsongen_alloc();
+	CHECK(envelope_open(g, &env), "envelope_open");
+	CHECK(jsongen_int(g, "count", 5), "count");
+	CHECK(envelope_errors(g), "envelope_errors");
+	CHECK(envelope_error(g, "no such comic (404)"), "error 404");
+	CHECK(jsongen_int(g, "num", 404), "num 404");
+	yajl_gen_map_close(g);
+	CHECK(envelope_error(g, "bad \xff text"), "error not UTF-8");
+	CHECK(jsongen_int(g, "num", 7), "num 7");
+	yajl_gen_map_close(g);
+	CHECK(envelope_close(g), "envelope_close");
+	CHECK(jsongen_finish(g, &out, &len), "jsongen_finish");
+	(void)unit_mem(__FILE__, __LINE__, "envelope", want, strlen(want),
+	    (const char *)out, len);
+	jsongen_free(g);
+
+	env = (struct envelope){ "sync", NAN, 0, 0, 0 };
+	g = jsongen_alloc();
+	CHECK(envelope_open(g, &env) && envelope_errors(g) &&
+	    envelope_close(g), "empty envelope");
+	CHECK(jsongen_finish(g, &out, &len), "jsongen_finish");
+	(void)unit_mem(__FILE__, __LINE__, "empty envelope", empty,
+	    strlen(empty), (const char *)out, len);
 	jsongen_free(g);
 }
