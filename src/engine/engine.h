@@ -41,6 +41,7 @@ struct fanout {
 	double				elapsed_ms;
 	void				*udata;
 	struct kore_timer		*timer;		/* next hedge or retry */
+	size_t				copies;		/* hedges sent */
 	u_int64_t			timer_at_us;
 };
 

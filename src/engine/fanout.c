@@ -491,6 +491,23 @@ fanout_count(const struct fanout *fo)
 	return (fo->ncalls);
 }
 
+/*
+ * The calls that went out: not those skipped or failed before starting;
+ * each retry and each hedge's copy counts (the upstream saw them).
+ */
+size_t
+fanout_calls_made(const struct fanout *fo)
+{
+	size_t		i, n;
+
+	for (i = n = 0; i < fo->ncalls; i++) {
+		if (fo->calls[i]->start_us != 0)
+			n += (size_t)MAX(fo->calls[i]->attempts, 1);
+	}
+
+	return (n + fo->copies);
+}
+
 int
 fanout_is_async(const struct fanout *fo)
 {
@@ -1464,6 +1481,7 @@ tail_hedge(struct fanout *fo)
 			continue;
 		}
 		c->twin = t;
+		fo->copies++;
 		fo->reserved++;
 		engine_stats.reserved++;
 		engine_stats.hedges++;

@@ -1,9 +1,11 @@
 /*
- * JSON for /get_data and /async_get_data: one key per upstream call,
- * response_1 .. response_N.  A call that got an HTTP answer reports its
- * status as a number (as the blog does); one that got none reports a
- * string "kind: message".  Built with jsongen; libc and yajl only, so
- * the unit tests can call it.
+ * JSON for /get_data and /async_get_data: the envelope (envelope.c),
+ * then one key per upstream call, response_1 .. response_N, then the
+ * errors.  A call that got an HTTP answer reports its status as a number
+ * (as the blog does); one that got none reports a string "kind:
+ * message".  Each call that got no answer or a status outside 2xx is also
+ * an entry of "errors" ({"error": ..., "call": i}) and makes the answer
+ * partial.  libc and yajl only, so the unit tests can call it.
  */
 
 #include <stdio.h>
@@ -13,11 +15,13 @@
 #include <yajl/yajl_gen.h>
 
 #include "demojson.h"
+#include "envelope.h"
 #include "jsongen.h"
 
 static size_t	utf8_valid_len(const unsigned char *, size_t);
 static void	demo_value(const struct demo_entry *, char *, size_t);
-static int	demo_tail(yajl_gen, const struct demo_try *, size_t);
+static int	demo_failed(const struct demo_entry *);
+static int	demo_errors(yajl_gen, const struct demo_entry *, size_t);
 
 /*
  * A failed call's string, "kind: message", as valid UTF-8.  yajl's check
@@ -51,17 +55,30 @@ demo_value(const struct demo_entry *e, char *val, size_t size)
 		val[len] = '\0';
 }
 
-char *
-demo_json(const struct demo_entry *e, size_t n, size_t *outlen)
+/* No answer, or one outside 2xx. */
+static int
+demo_failed(const struct demo_entry *e)
 {
-	return (demo_json_tries(e, NULL, n, outlen));
+	return (e->status < 200 || e->status > 299);
 }
 
-/* demo_json(), plus "tail" for the calls of t retried or hedged. */
+/*
+ * The document for n calls; env gives mode, time and counts, partial
+ * comes from the entries.  NULL if it could not be encoded.
+ */
 char *
-demo_json_tries(const struct demo_entry *e, const struct demo_try *t,
-    size_t n, size_t *outlen)
+demo_json(const struct envelope *env, const struct demo_entry *e, size_t n,
+    size_t *outlen)
 {
+	return (demo_json_tries(env, e, NULL, n, outlen));
+}
+
+/* demo_json() with "tail" (envelope_tail()) for the calls in t. */
+char *
+demo_json_tries(const struct envelope *env, const struct demo_entry *e,
+    const struct envelope_try *t, size_t n, size_t *outlen)
+{
+	struct envelope		head;
 	yajl_gen		g;
 	const unsigned char	*buf;
 	size_t			i, len;
@@ -71,8 +88,15 @@ demo_json_tries(const struct demo_entry *e, const struct demo_try *t,
 	if ((g = jsongen_alloc()) == NULL)
 		return (NULL);
 
+	head = *env;
+	head.partial = 0;
+	for (i = 0; i < n; i++) {
+		if (demo_failed(&e[i]))
+			head.partial = 1;
+	}
+
 	out = NULL;
-	ok = yajl_gen_map_open(g) == yajl_gen_status_ok;
+	ok = envelope_open(g, &head);
 	for (i = 0; i < n && ok; i++) {
 		(void)snprintf(key, sizeof(key), "response_%zu", i + 1);
 		if (e[i].status > 0) {
@@ -84,9 +108,8 @@ demo_json_tries(const struct demo_entry *e, const struct demo_try *t,
 	}
 
 	if (ok && t != NULL)
-		ok = demo_tail(g, t, n);
-
-	if (ok && yajl_gen_map_close(g) == yajl_gen_status_ok &&
+		ok = envelope_tail(g, t, n);
+	if (ok && demo_errors(g, e, n) && envelope_close(g) &&
 	    jsongen_finish(g, &buf, &len) &&
 	    (out = malloc(len + 1)) != NULL) {
 		memcpy(out, buf, len);
@@ -98,40 +121,32 @@ demo_json_tries(const struct demo_entry *e, const struct demo_try *t,
 	return (out);
 }
 
-/*
- * "tail": {"response_2": {"tries": 3, "hedged": false, "copy": 1}}, for
- * the calls retried or hedged only; nothing when there are none, so the
- * blog's shape stays as it was.
- */
+/* "errors": one object per failed call, with its number (from 1). */
 static int
-demo_tail(yajl_gen g, const struct demo_try *e, size_t n)
+demo_errors(yajl_gen g, const struct demo_entry *e, size_t n)
 {
-	size_t		i, any;
-	char		key[32];
-	int		ok;
+	size_t		i;
+	char		val[512];
 
-	for (i = any = 0; i < n; i++) {
-		if (e[i].attempts > 1 || e[i].hedged)
-			any++;
-	}
-	if (any == 0)
-		return (1);
+	if (!envelope_errors(g))
+		return (0);
 
-	ok = jsongen_key(g, "tail") &&
-	    yajl_gen_map_open(g) == yajl_gen_status_ok;
-	for (i = 0; i < n && ok; i++) {
-		if (e[i].attempts <= 1 && !e[i].hedged)
+	for (i = 0; i < n; i++) {
+		if (!demo_failed(&e[i]))
 			continue;
-		(void)snprintf(key, sizeof(key), "response_%zu", i + 1);
-		ok = jsongen_key(g, key) &&
-		    yajl_gen_map_open(g) == yajl_gen_status_ok &&
-		    jsongen_int(g, "tries", e[i].attempts) &&
-		    jsongen_bool(g, "hedged", e[i].hedged) &&
-		    jsongen_int(g, "copy", e[i].copy > 0 ? e[i].copy : 1) &&
-		    yajl_gen_map_close(g) == yajl_gen_status_ok;
+		if (e[i].status > 0) {
+			(void)snprintf(val, sizeof(val),
+			    "upstream answered %ld", e[i].status);
+		} else {
+			demo_value(&e[i], val, sizeof(val));
+		}
+		if (!envelope_error(g, val) ||
+		    !jsongen_int(g, "call", (long long)(i + 1)) ||
+		    yajl_gen_map_close(g) != yajl_gen_status_ok)
+			return (0);
 	}
 
-	return (ok && yajl_gen_map_close(g) == yajl_gen_status_ok);
+	return (1);
 }
 
 /*
