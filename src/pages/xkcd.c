@@ -60,6 +60,8 @@ struct xkcd_slot {
 /* The latest number as shared (0: the lookup failed, see fail). */
 struct xkcd_latest {
 	long long		num;
+	int			stale;		/* RFC 5861: past its ttl */
+	u_int64_t		known_at;	/* kore_time_ms() it came */
 	char			fail[CURL_ERROR_SIZE + 64];
 };
 
@@ -70,6 +72,7 @@ struct xkcd_req {
 	long long		count;
 	long			latest_call;
 	int			latest_wait;
+	long long		latest_age;	/* stale number's age, s; -1 */
 	struct share_ticket	share;
 	size_t			nslots;
 	struct xkcd_slot	slots[XKCD_COUNT_MAX];
@@ -99,6 +102,7 @@ static void	xkcd_latest_wait(struct fanout *, struct xkcd_req *);
 static void	xkcd_latest_take(struct fanout *, struct xkcd_req *);
 static void	xkcd_latest_fail(struct xkcd_latest *,
 		    const struct fanout_result *, const char *);
+static int	xkcd_latest_stale(long long, struct xkcd_latest *);
 static void	xkcd_latest_use(struct fanout *, struct xkcd_req *,
 		    const struct xkcd_latest *);
 static void	xkcd_request_comics(struct fanout *, struct xkcd_req *);
@@ -153,9 +157,11 @@ xkcd_setup(struct http_request *req, struct fanout *fo)
 {
 	struct xkcd_req			*x = fanout_udata(fo);
 	const struct xkcd_latest	*fresh;
+	struct xkcd_latest		stale;
 	char				err[QPARAM_ERR_MAX];
 
 	x->latest_call = -1;
+	x->latest_age = -1;
 
 	if (!xkcd_params(req, x, err, sizeof(err))) {
 		fanout_reply_error(req, fo, HTTP_STATUS_BAD_REQUEST, err);
@@ -181,7 +187,14 @@ xkcd_setup(struct http_request *req, struct fanout *fo)
 		xkcd_latest_use(fo, x, share_result(&x->share));
 		break;
 	case SHARE_FOLLOWER:
-		x->latest_wait = 1;
+		/* stale-while-revalidate: no wait for the lookup. */
+		if (!xkcd_latest_stale(settings.stale_while_revalidate,
+		    &stale)) {
+			x->latest_wait = 1;
+			break;
+		}
+		share_leave(&x->share);
+		xkcd_latest_use(fo, x, &stale);
 		break;
 	default:
 		xkcd_latest_call(fo, x);
@@ -189,6 +202,25 @@ xkcd_setup(struct http_request *req, struct fanout *fo)
 	}
 
 	return (KORE_RESULT_OK);
+}
+
+/*
+ * The last number known, while at most secs past its ttl: 1 and *l (its
+ * age marked stale), or 0.
+ */
+static int
+xkcd_latest_stale(long long secs, struct xkcd_latest *l)
+{
+	if (latest_known <= 0 || kore_time_ms() >= latest_known_at +
+	    (u_int64_t)(settings.xkcd_latest_ttl + secs) * 1000)
+		return (0);
+
+	memset(l, 0, sizeof(*l));
+	l->num = latest_known;
+	l->stale = 1;
+	l->known_at = latest_known_at;
+
+	return (1);
 }
 
 /* The latest comic's number is in (or shared): pick the gallery. */
@@ -256,6 +288,7 @@ xkcd_latest_take(struct fanout *fo, struct xkcd_req *x)
 	r = fanout_result(fo, (size_t)x->latest_call);
 	l = kore_calloc(1, sizeof(*l));
 	ttl = 0;
+	l->known_at = kore_time_ms();
 	if (r->error == FANOUT_ERR_NONE &&
 	    comic_parse(r->body, r->body_len, &c, err, sizeof(err))) {
 		latest_known = l->num = c.num;
@@ -263,11 +296,7 @@ xkcd_latest_take(struct fanout *fo, struct xkcd_req *x)
 		ttl = (u_int64_t)settings.xkcd_latest_ttl * 1000;
 		cache_put(&c);
 		comic_cleanup(&c);
-	} else if (latest_known > 0 && kore_time_ms() < latest_known_at +
-	    (u_int64_t)(settings.xkcd_latest_ttl + settings.stale_if_error) *
-	    1000) {
-		l->num = latest_known;
-	} else {
+	} else if (!xkcd_latest_stale(settings.stale_if_error, l)) {
 		xkcd_latest_fail(l, r, err);
 	}
 
@@ -305,6 +334,8 @@ xkcd_latest_use(struct fanout *fo, struct xkcd_req *x,
 		return;
 	}
 
+	x->latest_age = l->stale ?
+	    (long long)((kore_time_ms() - l->known_at) / 1000) : -1;
 	xkcd_pick(x, l->num);
 	xkcd_request_comics(fo, x);
 }
@@ -617,6 +648,12 @@ xkcd_json(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
 	page_envelope(fo, xkcd_from_cache(x), nerr > 0, &env);
 	envelope_open(g, &env);
 	jsongen_int(g, "count", (long long)x->nslots);
+	if (x->random) {
+		/* The number the picks came from: stale when its lookup failed. */
+		jsongen_bool(g, "latest_stale", x->latest_age >= 0);
+		jsongen_int(g, "latest_age_s",
+		    x->latest_age >= 0 ? x->latest_age : 0);
+	}
 	jsongen_key(g, "comics");
 	yajl_gen_array_open(g);
 	for (i = 0; i < x->nslots; i++) {

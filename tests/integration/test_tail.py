@@ -363,3 +363,32 @@ def test_stale_while_revalidate_one_refresh_no_wait(ctx):
           (fast, slow))
     check(stats(sim)["partner"]["calls"] == calls + 2,
           "one refresh of 2 products: %r" % stats(sim)["partner"])
+
+
+def test_stale_latest_comic_number_within_limit(ctx):
+    sim = own_sim(ctx)
+    app = ctx.app(["--xkcd-upstream", sim.url("/lag/0/xkcd"),
+                   "--xkcd-latest-ttl", "1", "--stale-if-error", "2",
+                   "--stale-while-revalidate", "0", "--retries", "0",
+                   "--breaker-failures", "0", "--breaker-ratio", "0"])
+    path = "/xkcd?count=2&format=json"
+    st, _, body, _ = request(app.port, path)
+    j = json.loads(body)
+    check(st == 200 and j["latest_stale"] is False, "%d %r" % (st, body))
+    fetched = time.monotonic()
+    request(sim.port, "/_/fault?down=60000")
+    ages = []
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        st, _, body, _ = request(app.port, path)
+        if st != 200:
+            break
+        j = json.loads(body)
+        if j["latest_stale"]:
+            ages.append(j["latest_age_s"])
+        time.sleep(0.1)
+    gone = time.monotonic() - fetched
+    check(ages and st == 502 and "latest comic" in body,
+          "stale %r, then %d %r" % (ages, st, body[:200]))
+    check(max(ages) <= 3 and 2.5 <= gone < 4.5,
+          "ages %r, the stale number ended after %.2fs" % (ages, gone))
