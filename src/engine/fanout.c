@@ -143,6 +143,7 @@ struct fanout_call {
 	int			attempts;
 	int			copy;		/* 1, or 2 for a hedge */
 	int			probe;		/* the breaker's half-open probe */
+	int			once;		/* never retried or hedged */
 	u_int64_t		hedge_at_us;	/* 0: not to be hedged */
 	u_int64_t		retry_at_us;	/* CALL_BACKOFF until then */
 };
@@ -391,6 +392,18 @@ fanout_set_group(struct fanout *fo, int group)
 {
 	if (fo->ncalls > 0)
 		fo->calls[fo->ncalls - 1]->group = group;
+}
+
+/*
+ * The last call added is made once: never retried, never hedged (a GET
+ * with side effects; other methods than GET, HEAD, PUT, DELETE and
+ * OPTIONS are made once anyway).
+ */
+void
+fanout_set_once(struct fanout *fo)
+{
+	if (fo->ncalls > 0)
+		fo->calls[fo->ncalls - 1]->once = 1;
 }
 
 /* Calls of a group that have not started yet will not: they fail. */
@@ -979,7 +992,7 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 	if (flags & KORE_CURL_ASYNC) {
 		kore_curl_bind_request(&c->curl, fo->req);
 		kore_curl_run(&c->curl);
-		if (c->copy == 1 && tail_idempotent(c->method) &&
+		if (c->copy == 1 && !c->once && tail_idempotent(c->method) &&
 		    (left = origin_hedge_delay(c->origin)) >= 0)
 			c->hedge_at_us = c->start_us + (u_int64_t)left * 1000;
 	} else {
@@ -1389,7 +1402,7 @@ tail_retry(struct fanout *fo, struct fanout_call *c)
 	const struct fanout_result	*r = &c->result;
 	long				wait;
 
-	if (c->attempts > origin_tail()->retries ||
+	if (c->attempts > origin_tail()->retries || c->once ||
 	    !tail_idempotent(c->method))
 		return (0);
 	if (r->error == FANOUT_ERR_HTTP && r->status == 429) {

@@ -143,6 +143,7 @@ int	fanout_add_header(struct fanout *, const char *, const char *);
 int	fanout_add_body(struct fanout *, const void *, size_t);
 
 void	fanout_set_group(struct fanout *, int);
+void	fanout_set_once(struct fanout *);
 void	fanout_skip_group(struct fanout *, int, const char *);
 void	fanout_set_concurrency(struct fanout *, size_t);
 void	fanout_park(struct fanout *);
