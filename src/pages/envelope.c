@@ -10,9 +10,10 @@
  * envelope_open() writes the object's start, envelope_errors() opens the
  * list, each envelope_error() opens one error object (the caller adds
  * what it is about, then closes it with yajl_gen_map_close()), and
- * envelope_close() ends list and object.  envelope_tail(), before the
- * errors, lists the calls retried or hedged ("tail").  They return 1, or 0 when yajl
- * refused.  libc and yajl only, so the unit tests can call it.
+ * envelope_close() ends list and object; envelope_tail(), before the
+ * errors, lists the calls retried or hedged ("tail").  They return 1, or
+ * 0 when yajl refused.  libc and yajl only, so the unit tests can call
+ * it.
  */
 
 #include <yajl/yajl_gen.h>

@@ -292,14 +292,6 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 				    "status: expected 200 to 599");
 				return (0);
 			}
-		} else if (!strcmp(seg[i], "huge") && i + 1 < n) {
-			if (!settings_parse_number(seg[++i], 16, SIM_HUGE_MAX,
-			    &w->size)) {
-				(void)snprintf(err, errlen, "huge: expected "
-				    "bytes from 16 to %d", SIM_HUGE_MAX);
-				return (0);
-			}
-			w->body = SIM_BODY_HUGE;
 		} else if (!strcmp(seg[i], "lag") && i + 1 < n) {
 			if (!settings_parse_number(seg[++i], 0, SIM_DELAY_MAX,
 			    &lag)) {
@@ -308,16 +300,10 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 				return (0);
 			}
 		} else if (!strcmp(seg[i], "tail") ||
-		    !strcmp(seg[i], "every") || !strcmp(seg[i], "fail")) {
+		    !strcmp(seg[i], "every") || !strcmp(seg[i], "fail") ||
+		    !strcmp(seg[i], "retry-after") || !strcmp(seg[i], "huge")) {
 			if (!sim_parse_fault(w, seg, n, &i, err, errlen))
 				return (0);
-		} else if (!strcmp(seg[i], "retry-after") && i + 1 < n) {
-			if (!settings_parse_number(seg[++i], 0, 3600,
-			    &w->retry_after)) {
-				(void)snprintf(err, errlen, "retry-after: "
-				    "expected seconds from 0 to 3600");
-				return (0);
-			}
 		} else if (!strcmp(seg[i], "malformed")) {
 			w->body = SIM_BODY_MALFORMED;
 		} else if (!strcmp(seg[i], "stall")) {
@@ -335,18 +321,32 @@ sim_parse(struct sim_wait *w, const char *path, char *err, size_t errlen)
 }
 
 /*
- * tail/<pct>/<ms>, every/<n>/<ms> or fail/<pct> at seg[*i]; *i ends on
- * its last segment.
+ * huge/<bytes>, tail/<pct>/<ms>, every/<n>/<ms>, fail/<pct> or
+ * retry-after/<s> at seg[*i]; *i ends on its last segment.
  */
 static int
 sim_parse_fault(struct sim_wait *w, char **seg, int n, int *i, char *err,
     size_t errlen)
 {
-	if (!strcmp(seg[*i], "fail")) {
-		if (*i + 1 >= n || !settings_parse_number(seg[*i + 1], 0, 100,
-		    &w->fail_pct)) {
-			(void)snprintf(err, errlen, "fail: expected a percent "
-			    "from 0 to 100");
+	if (!strcmp(seg[*i], "huge")) {
+		if (*i + 1 >= n || !settings_parse_number(seg[*i + 1], 16,
+		    SIM_HUGE_MAX, &w->size)) {
+			(void)snprintf(err, errlen, "huge: expected bytes from "
+			    "16 to %d", SIM_HUGE_MAX);
+			return (0);
+		}
+		w->body = SIM_BODY_HUGE;
+		*i += 1;
+		return (1);
+	}
+
+	if (!strcmp(seg[*i], "fail") || !strcmp(seg[*i], "retry-after")) {
+		if (*i + 1 >= n || !settings_parse_number(seg[*i + 1], 0,
+		    seg[*i][0] == 'f' ? 100 : 3600, seg[*i][0] == 'f' ?
+		    &w->fail_pct : &w->retry_after)) {
+			(void)snprintf(err, errlen, "%s", seg[*i][0] == 'f' ?
+			    "fail: expected a percent from 0 to 100" :
+			    "retry-after: expected seconds from 0 to 3600");
 			return (0);
 		}
 		*i += 1;
