@@ -46,11 +46,14 @@
 #include <kore/seccomp.h>
 
 #include "fanout.h"
+#include "health.h"
+#include "metrics.h"
 #include "pages.h"
 #include "partner.h"
 #include "reply.h"
 #include "settings.h"
 #include "syncgate.h"
+#include "trace.h"
 
 struct route {
 	int		role;
@@ -123,10 +126,14 @@ static const struct route	routes[] = {
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/favicon.svg", "page_file" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_DYNAMIC, "^/vendor/", "page_file" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/_/whoami", "page_whoami" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/metrics", "page_metrics" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/healthz", "page_healthz" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/readyz", "page_readyz" },
 	/* Last: everything else is a 404 with the security headers. */
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_DYNAMIC, "^/", "page_not_found" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/", "sim_index" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/_/stats", "sim_stats" },
+	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/_/trace", "sim_trace" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_DYNAMIC, "^/", "sim_serve" },
 };
 
@@ -173,6 +180,8 @@ kore_parent_configure(int argc, char **argv)
 	app_listen();
 
 	if (settings.role == SETTINGS_ROLE_APP) {
+		metrics_init(settings.workers > 0 ?
+		    (u_int32_t)settings.workers : cpu_count);
 		if (settings.sync_pages == SETTINGS_SYNC_LIMIT) {
 			syncgate_init(settings.workers > 0 ?
 			    (u_int32_t)settings.workers : cpu_count);
@@ -215,6 +224,11 @@ kore_worker_configure(void)
 	fanout_set_caps(settings.max_fanouts, settings.max_inflight);
 	reply_configure(accesslog_fd);
 	syncgate_worker_start();
+	trace_worker_init();
+	if (settings.role == SETTINGS_ROLE_APP) {
+		metrics_worker_start();
+		health_worker_start();
+	}
 
 	/* SIGHUP clears the caches (Kore's own handler still runs too). */
 	(void)signal(SIGHUP, app_sighup);

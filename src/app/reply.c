@@ -10,11 +10,12 @@
  * address in the log is the X-Forwarded-For of a trusted proxy, the peer's
  * address otherwise.
  *
- * The status pages (/_/stats, /_/whoami; the simulator's /_/stats) answer
- * only a loopback client, or one in --status-from: behind a trusted proxy
- * the client is its X-Forwarded-For, so a request relayed from outside is
- * refused even though the proxy itself is on loopback.  Others get the
- * same 404 as an unknown path.
+ * The status pages (/_/stats, /_/whoami, /metrics; the simulator's
+ * /_/stats and /_/trace) answer only a loopback client, or one in
+ * --status-from: behind a trusted proxy the client is its
+ * X-Forwarded-For, so a request relayed from outside is refused even
+ * though the proxy itself is on loopback.  Others get the same 404 as an
+ * unknown path.
  */
 
 #include <sys/types.h>
@@ -32,9 +33,12 @@
 #include <kore/http.h>
 
 #include "jsongen.h"
+#include "metrics.h"
 #include "qparam.h"
 #include "reply.h"
+#include "reqlog.h"
 #include "settings.h"
+#include "trace.h"
 
 #define PROXIES_MAX	SETTINGS_ADDRS_MAX
 
@@ -116,6 +120,7 @@ reply_send(struct http_request *req, int status, const void *body,
 		    "max-age=31536000");
 	}
 
+	trace_reply(req);
 	reply_log(req, status, len);
 	http_response(req, status, body, len);
 }
@@ -463,22 +468,31 @@ reply_origin(const char *url, char *buf, size_t len)
 }
 
 /*
- * client [time] "METHOD /path?query" status bytes scheme
- * Bytes that could forge a line (controls, quotes) are replaced.
+ * client [time] "METHOD /path?query" status bytes scheme trace-id
+ * Bytes that could forge a line (controls, quotes) are replaced.  The
+ * metrics count the answer here too; --log-format json: reqlog.c.
  */
 static void
 reply_log(struct http_request *req, int status, size_t len)
 {
 	struct kore_buf		buf;
+	struct metrics_note	note, *np;
+	struct trace_ctx	tc;
 	char			client[REPLY_ADDR_MAX], when[32], *p;
 	time_t			now;
 	struct tm		tm;
 	size_t			i, start;
 
+	np = metrics_note_take(req, &note) ? &note : NULL;
+	metrics_request(req, status, np);
 	if (logfd == -1)
 		return;
 
 	reply_client(req, client, sizeof(client));
+	if (settings.log_format == SETTINGS_LOG_JSON) {
+		reqlog_json(logfd, req, client, status, len, np);
+		return;
+	}
 	now = time(NULL);
 	(void)gmtime_r(&now, &tm);
 	(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -493,8 +507,9 @@ reply_log(struct http_request *req, int status, size_t len)
 		    (unsigned char)p[i] >= 0x7f)
 			p[i] = '?';
 	}
-	kore_buf_appendf(&buf, "\" %d %zu %s\n", status, len,
-	    reply_https(req) ? "https" : "http");
+	trace_get(req, &tc);
+	kore_buf_appendf(&buf, "\" %d %zu %s %s\n", status, len,
+	    reply_https(req) ? "https" : "http", tc.trace_id);
 
 	(void)write(logfd, buf.data, buf.offset);
 	kore_buf_cleanup(&buf);

@@ -124,6 +124,9 @@ static const struct setting	table[] = {
 	    "directory to chroot into (without -n)" },
 	{ "accesslog", "FANOUT_ACCESSLOG", SET_STR, "", 0, 0, FIELD(accesslog),
 	    "append one line per request to this file (-: standard output)" },
+	{ "log-format", "FANOUT_LOG_FORMAT", SET_CHOICE, "plain", 0, 0,
+	    FIELD(log_format), "access log lines: plain or json (one object "
+	    "per request)" },
 	{ "ca-file", "FANOUT_CA_FILE", SET_STR,
 	    "/etc/ssl/certs/ca-certificates.crt", 0, 0, FIELD(ca_file),
 	    "CA bundle that https upstreams are verified against" },
@@ -157,6 +160,7 @@ static const struct {
 	const char	*words;
 } choices[] = {
 	{ OFF(sync_pages), "on|off|limit" },
+	{ OFF(log_format), "plain|json" },
 };
 
 /*
@@ -167,7 +171,8 @@ static const struct {
 	const char	*title;
 	const char	*names[12];
 } groups[] = {
-	{ "server", { "bind", "port", "workers", "accesslog", "pidfile",
+	{ "server", { "bind", "port", "workers", "accesslog", "log-format",
+	    "pidfile",
 	    "trusted-proxies", "status-from", "csp-img-src", "error-detail",
 	    NULL } },
 	{ "upstreams", { "upstream", "sim-port", "call-timeout",
