@@ -122,6 +122,10 @@ static const char *const	caches[METRICS_CACHES] = {
 	"comic", "xkcd_latest", "stats",
 };
 static const char *const	cache_events[3] = { "hits", "misses", "waits" };
+static const char *const	cache_helps[3] = {
+	"found a fresh entry", "had to fetch", "waited for another request's "
+	"fetch",
+};
 static const char *const	caps[METRICS_CAPS] = {
 	"fanouts", "inflight", "sync_pages",
 };
@@ -731,21 +735,21 @@ metrics_out_engine(struct kore_buf *b, const struct mslot *t)
 	for (j = 0; j < 3; j++) {
 		kore_buf_appendf(b, "# HELP fanout_cache_%s_total Cache "
 		    "lookups that %s, by cache.\n# TYPE fanout_cache_%s_total "
-		    "counter\n", cache_events[j], j == 0 ? "found a fresh entry" :
-		    j == 1 ? "had to fetch" : "waited for another request's "
-		    "fetch", cache_events[j]);
+		    "counter\n", cache_events[j], cache_helps[j],
+		    cache_events[j]);
 		for (i = 0; i < METRICS_CACHES; i++) {
-			kore_buf_appendf(b, "fanout_cache_%s_total{cache=\"%s\"}"
-			    " %llu\n", cache_events[j], caches[i],
-			    (unsigned long long)t->cache[i][j]);
+			kore_buf_appendf(b, "fanout_cache_%s_total"
+			    "{cache=\"%s\"} %llu\n", cache_events[j],
+			    caches[i], (unsigned long long)t->cache[i][j]);
 		}
 	}
 
 	metrics_head(b, "fanout_overload_refusals_total", "counter",
 	    "Requests answered 503 by a load cap, by cap.");
 	for (i = 0; i < METRICS_CAPS; i++) {
-		kore_buf_appendf(b, "fanout_overload_refusals_total{cap=\"%s\"} "
-		    "%llu\n", caps[i], (unsigned long long)t->refused[i]);
+		kore_buf_appendf(b, "fanout_overload_refusals_total"
+		    "{cap=\"%s\"} %llu\n", caps[i],
+		    (unsigned long long)t->refused[i]);
 	}
 }
 

@@ -112,7 +112,8 @@ trace_parse(const char *v, struct trace_ctx *ctx)
 	if (strncmp(v, "00", 2) == 0 ? len != TRACEPARENT_LEN :
 	    (len > TRACEPARENT_LEN && v[TRACEPARENT_LEN] != '-'))
 		return (0);
-	if (!trace_hex(v + 3, TRACE_ID_LEN) || trace_zero(v + 3, TRACE_ID_LEN) ||
+	if (!trace_hex(v + 3, TRACE_ID_LEN) ||
+	    trace_zero(v + 3, TRACE_ID_LEN) ||
 	    !trace_hex(v + 36, TRACE_SPAN_LEN) ||
 	    trace_zero(v + 36, TRACE_SPAN_LEN) || !trace_hex(v + 53, 2))
 		return (0);
