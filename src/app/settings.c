@@ -140,8 +140,8 @@ static const struct setting	table[] = {
 	    FIELD(error_detail), "1: show libcurl's error detail to clients "
 	    "(development; never the API key)" },
 	{ "status-from", "FANOUT_STATUS_FROM", SET_STR, "", 0, 0,
-	    FIELD(status_from), "clients besides loopback allowed /_/stats and "
-	    "/_/whoami (addresses or any)" },
+	    FIELD(status_from), "clients besides loopback allowed /_/stats, "
+	    "/_/whoami and /metrics (addresses or any)" },
 	{ "seccomp-trace", "FANOUT_SECCOMP_TRACE", SET_INT, "0", 0, 1,
 	    FIELD(seccomp_trace),
 	    "log sandbox violations instead of dying (1)" },
@@ -172,9 +172,8 @@ static const struct {
 	const char	*names[12];
 } groups[] = {
 	{ "server", { "bind", "port", "workers", "accesslog", "log-format",
-	    "pidfile",
-	    "trusted-proxies", "status-from", "csp-img-src", "error-detail",
-	    NULL } },
+	    "pidfile", "trusted-proxies", "status-from", "csp-img-src",
+	    "error-detail", NULL } },
 	{ "upstreams", { "upstream", "sim-port", "call-timeout",
 	    "connect-timeout", "deadline", "max-body", "upstream-conns",
 	    "ca-file", NULL } },
