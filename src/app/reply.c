@@ -15,7 +15,8 @@
  * --status-from: behind a trusted proxy the client is its
  * X-Forwarded-For, so a request relayed from outside is refused even
  * though the proxy itself is on loopback.  Others get the same 404 as an
- * unknown path.
+ * unknown path.  On the --admin-port listener (which serves nothing else)
+ * they answer whoever reaches it.
  */
 
 #include <sys/types.h>
@@ -54,6 +55,7 @@ static int	reply_addr_listed(const struct ipaddr *, const struct ipaddr *,
 static int	reply_loopback(const struct ipaddr *);
 static int	reply_forwarded(struct http_request *, char *, size_t);
 static int	reply_trusted(struct http_request *);
+static int	reply_admin(struct http_request *);
 static int	reply_peer_addr(struct connection *, struct ipaddr *);
 static int	reply_peer(struct http_request *, char *, size_t);
 static int	reply_origin(const char *, char *, size_t);
@@ -220,7 +222,7 @@ reply_status_allowed(struct http_request *req)
 	struct ipaddr		a;
 	char			hop[REPLY_ADDR_MAX];
 
-	if (status_any)
+	if (status_any || reply_admin(req))
 		return (1);
 
 	if (reply_forwarded(req, hop, sizeof(hop))) {
@@ -416,6 +418,16 @@ reply_trusted(struct http_request *req)
 
 	return (reply_peer_addr(req->owner, &peer) &&
 	    reply_addr_listed(&peer, proxies, nproxies));
+}
+
+/* Whether the request came in on the --admin-port listener. */
+static int
+reply_admin(struct http_request *req)
+{
+	struct listener		*l = req->owner->owner;
+
+	return (l != NULL && l->server != NULL &&
+	    strcmp(l->server->name, REPLY_ADMIN_SERVER) == 0);
 }
 
 static int

@@ -63,6 +63,8 @@ struct settings {
 	char		tls_cert[SETTINGS_STR_MAX];
 	char		tls_key[SETTINGS_STR_MAX];
 	long long	http_port;
+	long long	admin_port;
+	char		admin_bind[SETTINGS_STR_MAX];
 	char		runas[SETTINGS_STR_MAX];
 	char		root[SETTINGS_STR_MAX];
 	char		accesslog[SETTINGS_STR_MAX];

@@ -386,3 +386,29 @@ def test_plain_log_carries_trace(ctx):
     check(re.match(r'^127\.0\.0\.1 \[\S+\] "GET /async_get_data\?calls=1&'
                    r'delay=5" 200 \d+ http %s$' % TRACE_IN, line),
           "plain line %r" % line)
+
+
+def test_admin_port(ctx):
+    admin = free_port()
+    app = ctx.app(["--trusted-proxies", "127.0.0.1", "--admin-port",
+                   str(admin)])
+    outside = {"X-Forwarded-For": "203.0.113.9"}
+    request(app.port, "/async_get_data?calls=1&delay=5")
+    st, _, body, _ = request(admin, "/metrics", headers=outside)
+    check(st == 200 and 'page="async_get_data"' in body,
+          "/metrics on the admin port: %d %r" % (st, body[:200]))
+    check(request(app.port, "/metrics", headers=outside)[0] == 404,
+          "the admin port opened /metrics on the main one")
+    for path in ("/_/stats", "/healthz", "/readyz"):
+        st = request(admin, path, headers=outside)[0]
+        check(st == 200, "admin %s: %d" % (path, st))
+    for path in ("/async_get_data?calls=0", "/", "/stats"):
+        st = request(admin, path)[0]
+        check(st == 404, "the admin port serves %s: %d" % (path, st))
+    bad = ctx.server(["--admin-port", str(app.port), "--sim-port", "0",
+                      "--upstream", ctx.sim.url(""), "--xkcd-upstream",
+                      ctx.sim.url("/xkcd"), "--analytics-upstream",
+                      ctx.sim.url("/analytics"), "--partner-upstream",
+                      ctx.sim.url("/partner")], wait=False, port=app.port)
+    check(bad.proc.wait(10) != 0 and "admin-port must differ" in
+          bad.logtext(), "same port accepted: %s" % bad.logtail())
