@@ -412,3 +412,23 @@ def test_admin_port(ctx):
                       ctx.sim.url("/partner")], wait=False, port=app.port)
     check(bad.proc.wait(10) != 0 and "admin-port must differ" in
           bad.logtext(), "same port accepted: %s" % bad.logtail())
+
+
+def test_alert_rules_check(ctx):
+    rules = os.path.join(os.path.dirname(__file__), "..", "..", "deploy",
+                         "alerts.yml")
+    p = subprocess.run(["promtool", "check", "rules", rules],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0 and "SUCCESS: 4 rules found" in p.stdout,
+          "promtool check rules: %s %s" % (p.stdout, p.stderr))
+    # Every metric the rules read is one /metrics has.
+    app = ctx.app()
+    request(app.port, "/async_get_data?calls=1&delay=5")
+    text = request(app.port, "/metrics")[2]
+    with open(rules) as f:
+        used = set(re.findall(r"\b(fanout_[a-z_]+?)(?:_bucket)?[{\[]",
+                              f.read()))
+    check(len(used) == 4, "rules read %r" % used)
+    for name in used:
+        check("# TYPE %s " % name in text, "the rules use %s, which "
+              "/metrics lacks" % name)
