@@ -432,3 +432,7 @@ def test_alert_rules_check(ctx):
     for name in used:
         check("# TYPE %s " % name in text, "the rules use %s, which "
               "/metrics lacks" % name)
+
+
+test_metrics_summed_over_workers.asan = True
+test_readyz_unresolvable_upstream.asan = True
