@@ -47,6 +47,7 @@ reqlog_json(int fd, struct http_request *req, const char *client,
     int status, size_t len, const struct metrics_note *note)
 {
 	struct trace_ctx	tc;
+	struct kore_buf		line;
 	yajl_gen		g;
 	const unsigned char	*out;
 	size_t			olen;
@@ -85,9 +86,13 @@ reqlog_json(int fd, struct http_request *req, const char *client,
 		reqlog_fanout(g, note);
 	yajl_gen_map_close(g);
 
+	/* One write per line: workers append to the same file. */
 	if (jsongen_finish(g, &out, &olen)) {
-		(void)write(fd, out, olen);
-		(void)write(fd, "\n", 1);
+		kore_buf_init(&line, olen + 1);
+		kore_buf_append(&line, out, olen);
+		kore_buf_append(&line, "\n", 1);
+		(void)write(fd, line.data, line.offset);
+		kore_buf_cleanup(&line);
 	}
 	jsongen_free(g);
 }

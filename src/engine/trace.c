@@ -16,7 +16,8 @@
  * a request no other place for it that outlives every state.
  *
  * Ids come from a per-worker splitmix64 generator seeded from
- * arc4random(): trace ids must be unique, not secret.
+ * arc4random(): trace ids must be unique, not secret.  Parsing the
+ * headers is src/lib/tracectx.c's (unit-tested).
  */
 
 #include <sys/types.h>
@@ -31,16 +32,11 @@
 #include <kore/curl.h>
 
 #include "trace.h"
-
-#define TRACEPARENT_LEN		55
-#define TRACESTATE_MAX		512
+#include "tracectx.h"
 
 static int	trace_lookup(struct http_request *, struct trace_ctx *);
 static void	trace_start(struct http_request *, struct trace_ctx *);
-static int	trace_hex(const char *, size_t);
-static int	trace_zero(const char *, size_t);
 static void	trace_random(char *, size_t);
-static int	trace_state_ok(const char *);
 
 static u_int64_t	rng = 0;
 
@@ -88,44 +84,9 @@ trace_call(struct http_request *req, struct kore_curl *client)
 
 	/* A continued trace only: an invalid traceparent voids it. */
 	if (ctx.parent_id[0] != '\0' &&
-	    http_request_header(req, "tracestate", &ts) && trace_state_ok(ts))
+	    http_request_header(req, "tracestate", &ts) &&
+	    tracectx_state_ok(ts))
 		kore_curl_http_set_header(client, "tracestate", ts);
-}
-
-/*
- * A traceparent header: version-traceid-parentid-flags, lower-case hex,
- * neither id all zeroes, version ff invalid; a later version may carry
- * more after a dash.  Fills trace_id, parent_id (the sender's span) and
- * flags of ctx.
- */
-int
-trace_parse(const char *v, struct trace_ctx *ctx)
-{
-	size_t		len;
-
-	len = strlen(v);
-	if (len < TRACEPARENT_LEN || v[2] != '-' || v[35] != '-' ||
-	    v[52] != '-')
-		return (0);
-	if (!trace_hex(v, 2) || strncmp(v, "ff", 2) == 0)
-		return (0);
-	if (strncmp(v, "00", 2) == 0 ? len != TRACEPARENT_LEN :
-	    (len > TRACEPARENT_LEN && v[TRACEPARENT_LEN] != '-'))
-		return (0);
-	if (!trace_hex(v + 3, TRACE_ID_LEN) ||
-	    trace_zero(v + 3, TRACE_ID_LEN) ||
-	    !trace_hex(v + 36, TRACE_SPAN_LEN) ||
-	    trace_zero(v + 36, TRACE_SPAN_LEN) || !trace_hex(v + 53, 2))
-		return (0);
-
-	memcpy(ctx->trace_id, v + 3, TRACE_ID_LEN);
-	ctx->trace_id[TRACE_ID_LEN] = '\0';
-	memcpy(ctx->parent_id, v + 36, TRACE_SPAN_LEN);
-	ctx->parent_id[TRACE_SPAN_LEN] = '\0';
-	memcpy(ctx->flags, v + 53, 2);
-	ctx->flags[2] = '\0';
-
-	return (1);
 }
 
 /* The context already made for this request, from its traceresponse. */
@@ -140,7 +101,7 @@ trace_lookup(struct http_request *req, struct trace_ctx *ctx)
 		if (strcmp(hdr->header, "traceresponse") == 0)
 			break;
 	}
-	if (hdr == NULL || !trace_parse(hdr->value, &own))
+	if (hdr == NULL || !tracectx_parse(hdr->value, &own))
 		return (0);
 
 	memcpy(ctx->trace_id, own.trace_id, sizeof(ctx->trace_id));
@@ -148,7 +109,7 @@ trace_lookup(struct http_request *req, struct trace_ctx *ctx)
 	memcpy(ctx->flags, own.flags, sizeof(ctx->flags));
 	ctx->parent_id[0] = '\0';
 	if (http_request_header(req, "traceparent", &tp) &&
-	    trace_parse(tp, &in) && strcmp(in.trace_id, own.trace_id) == 0)
+	    tracectx_parse(tp, &in) && strcmp(in.trace_id, own.trace_id) == 0)
 		memcpy(ctx->parent_id, in.parent_id, sizeof(ctx->parent_id));
 
 	return (1);
@@ -162,10 +123,8 @@ trace_start(struct http_request *req, struct trace_ctx *ctx)
 	char		value[TRACEPARENT_LEN + 1];
 
 	if (!http_request_header(req, "traceparent", &tp) ||
-	    !trace_parse(tp, ctx)) {
-		do {
-			trace_random(ctx->trace_id, sizeof(ctx->trace_id));
-		} while (trace_zero(ctx->trace_id, TRACE_ID_LEN));
+	    !tracectx_parse(tp, ctx)) {
+		trace_random(ctx->trace_id, sizeof(ctx->trace_id));
 		ctx->parent_id[0] = '\0';
 		(void)snprintf(ctx->flags, sizeof(ctx->flags), "01");
 	}
@@ -174,33 +133,6 @@ trace_start(struct http_request *req, struct trace_ctx *ctx)
 	(void)snprintf(value, sizeof(value), "00-%s-%s-%s", ctx->trace_id,
 	    ctx->span_id, ctx->flags);
 	http_response_header(req, "traceresponse", value);
-}
-
-static int
-trace_hex(const char *p, size_t n)
-{
-	size_t		i;
-
-	for (i = 0; i < n; i++) {
-		if (!((p[i] >= '0' && p[i] <= '9') ||
-		    (p[i] >= 'a' && p[i] <= 'f')))
-			return (0);
-	}
-
-	return (1);
-}
-
-static int
-trace_zero(const char *p, size_t n)
-{
-	size_t		i;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] != '0')
-			return (0);
-	}
-
-	return (1);
 }
 
 /* len - 1 random lower-case hex digits into buf, never all zeroes. */
@@ -224,19 +156,5 @@ trace_random(char *buf, size_t len)
 			z >>= 4;
 		}
 		buf[len - 1] = '\0';
-	} while (trace_zero(buf, len - 1));
-}
-
-/* A tracestate we pass on: bounded, printable ASCII. */
-static int
-trace_state_ok(const char *v)
-{
-	size_t		i;
-
-	for (i = 0; v[i] != '\0'; i++) {
-		if (i >= TRACESTATE_MAX || v[i] < 0x20 || v[i] > 0x7e)
-			return (0);
-	}
-
-	return (i > 0);
+	} while (tracectx_zero(buf, len - 1));
 }

@@ -10,20 +10,11 @@
 #include <kore/http.h>
 #include <kore/curl.h>
 
-#define TRACE_ID_LEN		32
-#define TRACE_SPAN_LEN		16
-
-struct trace_ctx {
-	char	trace_id[TRACE_ID_LEN + 1];
-	char	span_id[TRACE_SPAN_LEN + 1];
-	char	parent_id[TRACE_SPAN_LEN + 1];	/* "" when we started it */
-	char	flags[3];
-};
+#include "tracectx.h"
 
 void	trace_worker_init(void);
 void	trace_get(struct http_request *, struct trace_ctx *);
 void	trace_reply(struct http_request *);
 void	trace_call(struct http_request *, struct kore_curl *);
-int	trace_parse(const char *, struct trace_ctx *);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Unit tests for the libc/yajl-only modules: settings, qparam, stiming,
- * demojson, jsonload, jsongen, comic, tmpl, partner and url.  Prints a
- * line per failed check, then "N passed, N failed".
+ * demojson, jsonload, jsongen, comic, tmpl, partner, url and tracectx.
+ * Prints a line per failed check, then "N passed, N failed".
  */
 
 #include <stdarg.h>
@@ -30,6 +30,7 @@ main(void)
 	test_tmpl();
 	test_partner();
 	test_url();
+	test_tracectx();
 
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	return (unit_failed == 0 ? 0 : 1);
