@@ -51,6 +51,12 @@
 #define M_OUTCOMES	12
 #define M_HOST_MAX	256
 
+/* Pages the path table below cannot name. */
+#define M_PAGE_STATIC		8
+#define M_PAGE_REDIRECT		13
+#define M_PAGE_NOT_FOUND	14
+#define M_PAGE_OTHER		15
+
 /* One worker's counters: u_int64_t only (metrics_total() adds them). */
 struct mslot {
 	u_int64_t	pid;
@@ -497,17 +503,17 @@ metrics_page(struct http_request *req)
 	size_t		i;
 
 	if (req->hdlr != NULL && strcmp(req->hdlr->func, "page_redirect") == 0)
-		return (13);
+		return (M_PAGE_REDIRECT);
 	if (strncmp(req->path, "/vendor/", 8) == 0)
-		return (8);
+		return (M_PAGE_STATIC);
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		if (strcmp(req->path, paths[i].path) == 0)
 			return (paths[i].page);
 	}
 	if (req->hdlr != NULL && strcmp(req->hdlr->func, "page_not_found") == 0)
-		return (14);
+		return (M_PAGE_NOT_FOUND);
 
-	return (15);
+	return (M_PAGE_OTHER);
 }
 
 static int
