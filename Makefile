@@ -14,7 +14,7 @@ PYTHON		?= python3
 
 DEPS_BUILD	:= kore libcurl4-openssl-dev libyajl-dev libssl-dev gcc make \
 		   curl patch python3 libjs-jquery libjs-jquery-datatables
-DEPS_TEST	:= $(DEPS_BUILD) chromium chromium-driver nginx openssl \
+DEPS_TEST	:= $(DEPS_BUILD) chromium chromium-driver nginx openssl strace \
 		   prometheus python3-prometheus-client
 DEPS_BENCH	:= $(DEPS_BUILD) wrk nginx libnginx-mod-http-echo
 

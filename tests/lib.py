@@ -307,6 +307,15 @@ class Browser:
     def get(self, url):
         self._call("POST", "/session/%s/url" % self.session, {"url": url})
 
+    def viewport(self, width, height=800):
+        """A viewport width x height CSS px (Chrome's device emulation,
+        not in mobile mode: a page wider than it overflows instead of
+        being zoomed out to fit)."""
+        self._call("POST", "/session/%s/goog/cdp/execute" % self.session,
+                   {"cmd": "Emulation.setDeviceMetricsOverride",
+                    "params": {"width": width, "height": height,
+                               "deviceScaleFactor": 1, "mobile": False}})
+
     def script(self, js):
         return self._call("POST", "/session/%s/execute/sync" % self.session,
                           {"script": js, "args": []})
