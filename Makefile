@@ -25,7 +25,7 @@ UNIT_BIN	:= build/unit-tests
 UNIT_SRCS	:= src/app/settings.c src/lib/qparam.c src/engine/stiming.c \
 		   src/pages/demojson.c src/pages/comic.c src/lib/tmpl.c \
 		   src/pages/partner.c src/lib/url.c src/lib/jsonload.c \
-		   src/lib/jsongen.c src/lib/tracectx.c
+		   src/lib/jsongen.c src/pages/envelope.c src/lib/tracectx.c
 SRC_DIRS	:= src/app src/engine src/pages src/sim src/lib
 UNIT_CFLAGS	:= -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
 		   -fsanitize=address,undefined $(addprefix -I,$(SRC_DIRS))

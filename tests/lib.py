@@ -2,6 +2,7 @@
 ports, talk HTTP to it, read its log.  Python standard library only."""
 
 import http.client
+import json
 import os
 import re
 import signal
@@ -192,6 +193,14 @@ def request(port, path, method="GET", timeout=30, headers=None, body=None):
         return resp.status, hdrs, data.decode("utf-8", "replace"), elapsed
     finally:
         conn.close()
+
+
+def responses(body):
+    """The blog's part of a /get_data answer: its response_N members in
+    call order, without the envelope around them (README "Pages")."""
+    d = json.loads(body)
+    n = sum(1 for k in d if re.fullmatch(r"response_[1-9][0-9]*", k))
+    return {"response_%d" % i: d["response_%d" % i] for i in range(1, n + 1)}
 
 
 def at_once(fn, n, timeout=30):

@@ -122,7 +122,8 @@ def test_other_clients_unchanged(ctx):
     app = ctx.app()
     st, h, body, _ = request(app.port, "/get_data?cout=3")
     check(st == 400 and h["content-type"] == "text/plain; charset=utf-8" and
-          body == "unknown parameter 'cout': accepted are calls, delay\n",
+          body == "unknown parameter 'cout': accepted are calls, delay, "
+          "format\n",
           "no Accept: %d %r %r" % (st, h, body))
     st, h, body, _ = request(app.port, "/nope", headers={"Accept": "*/*"})
     check(st == 404 and h["content-type"].startswith("text/plain") and
@@ -135,7 +136,7 @@ def test_other_clients_unchanged(ctx):
         check(st == 400 and h["content-type"] == "application/json" and
               json.loads(body) == {
                   "error": "unknown parameter 'cout': accepted are calls, "
-                  "delay", "param": "cout"},
+                  "delay, format", "param": "cout"},
               "%s %r: %d %r %r" % (path, hdrs, st, h, body))
     st, h, body, _ = request(app.port, "/api/stats?products=",
                              headers=BROWSER)

@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 
-from lib import LOGDIR, Server, check, request
+from lib import LOGDIR, Server, check, request, responses
 
 
 class Blackhole:
@@ -67,7 +67,7 @@ def test_blackholed_upstream(ctx):
             st, _, body, el = request(app.port,
                                       "/async_get_data?calls=3&delay=10")
             check(st == 200, "async status %d %r" % (st, body))
-            v = list(json.loads(body).values())
+            v = list(responses(body).values())
             check(len(v) == 3 and all(isinstance(x, str) and
                                       x.startswith("timeout: ") for x in v),
                   "async: %r" % v)
@@ -144,7 +144,7 @@ def async_values(app, calls=3):
     st, _, body, el = request(app.port, "/async_get_data?calls=%d&delay=10"
                               % calls)
     check(st == 200, "async status %d %r" % (st, body))
-    return list(json.loads(body).values()), el
+    return list(responses(body).values()), el
 
 
 def test_curl_failure_paths(ctx):
@@ -345,9 +345,9 @@ def test_pipelined_requests_in_order(ctx):
     check([a[0] for a in answers] == [200] * 4, "statuses %r" % answers)
     bodies = [a[2] for a in answers]
     check(bodies[0] == b"ok" and bodies[2] == b"ok", "%r" % bodies)
-    check(json.loads(bodies[1]) == {"response_1": 200, "response_2": 200},
+    check(responses(bodies[1]) == {"response_1": 200, "response_2": 200},
           "second: %r" % bodies[1])
-    check(json.loads(bodies[3]) == {"response_1": 200},
+    check(responses(bodies[3]) == {"response_1": 200},
           "fourth: %r" % bodies[3])
     check(closed, "not closed after the last request's Connection: close")
 
