@@ -388,7 +388,8 @@ app_admin_listen(void)
 	for (i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]); i++) {
 		if (!kore_module_handler_new(dom, admin_routes[i].path,
 		    admin_routes[i].handler, NULL, admin_routes[i].type))
-			fatal("cannot add admin route %s", admin_routes[i].path);
+			fatal("cannot add admin route %s",
+			    admin_routes[i].path);
 	}
 }
 
