@@ -186,6 +186,8 @@ state_start(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	sim_trace_seen(req, w->endpoint);
+
 	if (sim_faulted(req, w))
 		return (HTTP_STATE_COMPLETE);
 

@@ -3,6 +3,7 @@ driven by the simulator's fault knobs (tail/, fail/, /_/fault?down=) and
 checked by counting the requests the simulator saw."""
 
 import json
+import re
 import socket
 import struct
 import threading
@@ -23,6 +24,15 @@ def origin(app):
     o = stats(app)["origins"]
     check(len(o) == 1, "one origin expected: %r" % o)
     return o[0]
+
+
+def tail_metric(app, event):
+    """fanout_upstream_tail_total{upstream="delay",event=...} on
+    /metrics (summed over the workers)."""
+    text = request(app.port, "/metrics")[2]
+    m = re.search(r'^fanout_upstream_tail_total\{upstream="delay",'
+                  r'event="%s"\} (\d+)$' % event, text, re.M)
+    return int(m.group(1)) if m else 0
 
 
 def descs(headers):
@@ -56,6 +66,8 @@ def test_breaker_opens_fails_fast_half_opens_closes(ctx):
     check(stats(sim)["requests"] == seen, "calls reached the simulator "
           "while open: %d -> %d" % (seen, stats(sim)["requests"]))
     check(stats(app)["calls_started"] == started, "calls started while open")
+    check(tail_metric(app, "circuit_open") == 4, "metrics: %d" %
+          tail_metric(app, "circuit_open"))
 
     # After the cool-down one probe goes through (still down: open again).
     def probe_page():
@@ -128,6 +140,8 @@ def test_retries_stop_at_attempts_budget_and_deadline(ctx):
     check(stats(sim)["requests"] - before == 23, "20 calls and 3 retries "
           "expected, the simulator saw %d" % (stats(sim)["requests"] - before))
     check(stats(app)["retries"] == 3, "retries %r" % stats(app)["retries"])
+    check(tail_metric(app, "retry") == 3, "metrics: %d" %
+          tail_metric(app, "retry"))
     # 40 calls in the window: 4 retries in all.
     d, _ = page(app, 20, 0)
     check(stats(app)["retries"] == 4, "retries %r" % stats(app)["retries"])
@@ -184,6 +198,8 @@ def test_hedge_after_delay_within_budget(ctx):
     check(stats(sim)["requests"] == 8 + 20 + 7, "simulator saw %d" %
           stats(sim)["requests"])
     check(stats(app)["hedges"] == 7, "%r" % stats(app)["hedges"])
+    check(tail_metric(app, "hedge") == 7, "metrics: %d" %
+          tail_metric(app, "hedge"))
     check(t < 0.39, "copy 1 answers at 300 ms, the page took %.2fs" % t)
 
 
