@@ -1403,6 +1403,7 @@ def run_tail(binary, tmp, servers):
                                       mode, TAIL_UPSTREAM, extra)
         pages_at_once(app_port, TAIL_PATH, TAIL_WARMUP, 5)
         before = get_json(sim_port, "/_/stats")["requests"]
+        st0 = get_json(app_port, "/_/stats")
         t0 = time.monotonic()
         out = pages_at_once(app_port, TAIL_PATH, TAIL_PAGES, TAIL_CLIENTS)
         secs = time.monotonic() - t0
@@ -1415,8 +1416,9 @@ def run_tail(binary, tmp, servers):
         res.append({"mode": mode, "pages": len(lat), "secs": secs,
                     "p50": percentile(lat, 50), "p99": percentile(lat, 99),
                     "p999": percentile(lat, 99.9), "calls": calls,
-                    "extra": seen - calls, "hedges": st.get("hedges", 0),
-                    "won": st.get("hedges_won", 0)})
+                    "extra": seen - calls,
+                    "hedges": st["hedges"] - st0["hedges"],
+                    "won": st["hedges_won"] - st0["hedges_won"]})
         print("  hedge %-4s %d pages in %.1f s" % (mode, len(lat), secs),
               flush=True)
     return res
