@@ -43,6 +43,7 @@ struct fanout {
 	void				*udata;
 	struct kore_timer		*timer;		/* next hedge or retry */
 	size_t				copies;		/* hedges sent */
+	size_t				twins;		/* hedges running */
 	u_int64_t			timer_at_us;
 };
 

@@ -825,7 +825,8 @@ fanout_start_queued(struct fanout *fo)
 	size_t		started, limit;
 
 	admit_more(fo, fanout_queued(fo));
-	limit = MIN(fo->limits.concurrency, fo->reserved);
+	/* A running hedge's slot is its own, not one for another call. */
+	limit = MIN(fo->limits.concurrency, fo->reserved - fo->twins);
 
 	started = tail_start_retries(fo, limit);
 	while (fo->next < fo->ncalls && fo->running < limit) {
@@ -1360,6 +1361,7 @@ static void
 tail_drop(struct fanout *fo, struct fanout_call *c)
 {
 	fo->reserved--;
+	fo->twins--;
 	if (c->state == CALL_RUNNING) {
 		call_detach(c);
 		return;
@@ -1513,6 +1515,7 @@ tail_hedge(struct fanout *fo)
 		}
 		c->twin = t;
 		fo->copies++;
+		fo->twins++;
 		fo->reserved++;
 		engine_stats.reserved++;
 		engine_stats.hedges++;
