@@ -13,8 +13,10 @@ PATCHES		:= $(sort $(wildcard patches/*.patch))
 PYTHON		?= python3
 
 DEPS_BUILD	:= kore libcurl4-openssl-dev libyajl-dev libssl-dev gcc make \
-		   curl patch python3 libjs-jquery libjs-jquery-datatables
-DEPS_TEST	:= $(DEPS_BUILD) chromium chromium-driver nginx openssl
+		   curl patch python3 libjs-jquery libjs-jquery-datatables \
+		   libhiredis-dev
+DEPS_TEST	:= $(DEPS_BUILD) chromium chromium-driver nginx openssl \
+		   redis-server
 DEPS_BENCH	:= $(DEPS_BUILD) wrk nginx libnginx-mod-http-echo
 
 SRCS		:= $(shell find src assets conf -type f 2>/dev/null)

@@ -50,6 +50,7 @@
 #include "partner.h"
 #include "reply.h"
 #include "settings.h"
+#include "store.h"
 #include "syncgate.h"
 
 struct route {
@@ -215,6 +216,8 @@ kore_worker_configure(void)
 	fanout_set_caps(settings.max_fanouts, settings.max_inflight);
 	reply_configure(accesslog_fd);
 	syncgate_worker_start();
+	if (settings.role == SETTINGS_ROLE_APP)
+		store_worker_start();
 
 	/* SIGHUP clears the caches (Kore's own handler still runs too). */
 	(void)signal(SIGHUP, app_sighup);
@@ -464,7 +467,9 @@ app_settings(int argc, char **argv)
 		exit(0);
 	}
 	if (r == SETTINGS_OK && settings.role == SETTINGS_ROLE_APP &&
-	    !product_list_check(settings.stats_products, err, sizeof(err)))
+	    (!product_list_check(settings.stats_products, err, sizeof(err)) ||
+	    !store_configure(settings.redis, settings.redis_prefix,
+	    (long)settings.redis_timeout_ms, err, sizeof(err))))
 		r = SETTINGS_ERROR;
 	if (r != SETTINGS_OK) {
 		fprintf(stderr, "%s: %s\n", argv[0], err);

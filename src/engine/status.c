@@ -13,6 +13,7 @@
 
 #include "fanout.h"
 #include "reply.h"
+#include "store.h"
 #include "syncgate.h"
 
 int	page_engine_stats(struct http_request *);
@@ -36,6 +37,7 @@ page_engine_stats(struct http_request *req)
 	struct fanout_stats	st;
 	struct kore_buf		buf;
 	u_int32_t		busy, slots;
+	u_int64_t		ops, fails, lost;
 	size_t			i;
 
 	if (!reply_status_allowed(req)) {
@@ -53,8 +55,13 @@ page_engine_stats(struct http_request *req)
 		    (unsigned long long)*(const u_int64_t *)
 		    ((const u_int8_t *)&st + fields[i].off));
 	}
-	kore_buf_appendf(&buf, ",\"sync_busy\":%u,\"sync_slots\":%u}",
+	kore_buf_appendf(&buf, ",\"sync_busy\":%u,\"sync_slots\":%u",
 	    busy, slots);
+	store_counts(&ops, &fails, &lost);
+	kore_buf_appendf(&buf, ",\"store\":\"%s\",\"store_ops\":%llu,"
+	    "\"store_fails\":%llu,\"store_lost\":%llu}", store_state(),
+	    (unsigned long long)ops, (unsigned long long)fails,
+	    (unsigned long long)lost);
 
 	reply_json(req, HTTP_STATUS_OK, (const char *)buf.data, buf.offset);
 	kore_buf_cleanup(&buf);
