@@ -33,6 +33,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/sha.h>
+
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 
@@ -51,6 +53,7 @@
 #define STORE_PREFIX_MAX	64
 #define STORE_ADDR_MAX		256
 #define STORE_EVT_TYPE		64
+#define STORE_KEY_PLAIN_MAX	200
 
 #define LOGGED_NONE		0
 #define LOGGED_UP		1
@@ -243,10 +246,22 @@ store_cancel(struct store_op *op)
 		op->cb = NULL;
 }
 
+/* A long key is named by its SHA-256, so every key fits. */
 int
 store_key(char *buf, size_t len, const char *kind, const char *key)
 {
-	int	n;
+	u_int8_t	md[SHA256_DIGEST_LENGTH];
+	char		hex[SHA256_DIGEST_LENGTH * 2 + 2];
+	size_t		i;
+	int		n;
+
+	if (strlen(key) > STORE_KEY_PLAIN_MAX) {
+		(void)SHA256((const u_int8_t *)key, strlen(key), md);
+		hex[0] = '#';
+		for (i = 0; i < sizeof(md); i++)
+			(void)snprintf(hex + 1 + i * 2, 3, "%02x", md[i]);
+		key = hex;
+	}
 
 	n = snprintf(buf, len, "%s:%s:%s", prefix, kind, key);
 	return (n >= 0 && (size_t)n < len);

@@ -23,7 +23,8 @@
  *
  * A partner 429 blocks partner calls until its Retry-After has passed:
  * queued calls of the page are skipped (call_done()), and later pages do
- * not call the partner before then.  The API key goes into the partner
+ * not call the partner before then (with --redis, no instance does:
+ * statsfleet.c).  The API key goes into the partner
  * URL only; no page, log line, error text or header carries it.
  */
 
@@ -72,7 +73,8 @@ static const struct fanout_page	stats_page = {
 };
 
 static struct share_table	results =
-    SHARE_TABLE_INITIALIZER(results, ENTRIES_MAX, kore_free);
+    SHARE_FLEET_TABLE_INITIALIZER(results, ENTRIES_MAX, kore_free, "stats",
+    stats_encode, stats_decode);
 static u_int64_t		partner_blocked_until = 0;
 
 int
@@ -98,6 +100,7 @@ stats_setup(struct http_request *req, struct fanout *fo)
 	x->api = strcmp(req->path, "/api/stats") == 0;
 	x->analytics_call = -1;
 	fanout_set_concurrency(fo, (size_t)settings.stats_limit);
+	stats_fleet_start();
 
 	if (!stats_params(req, x, err, sizeof(err))) {
 		fanout_reply_error(req, fo, HTTP_STATUS_BAD_REQUEST, err);
@@ -202,7 +205,8 @@ stats_call_done(struct fanout *fo, size_t idx)
 	if (secs < 1)
 		secs = 1;
 
-	partner_blocked_until = kore_time_ms() + (u_int64_t)secs * 1000;
+	stats_block(kore_time_ms() + (u_int64_t)secs * 1000);
+	stats_fleet_block(secs);
 	fanout_skip_group(fo, GROUP_PARTNER,
 	    "rate limited by the partner (429), not called");
 }
@@ -287,6 +291,14 @@ stats_reset(void)
 {
 	share_reset(&results);
 	partner_blocked_until = 0;
+}
+
+/* No partner call before until (a kore_time_ms()); a block only grows. */
+void
+stats_block(u_int64_t until)
+{
+	if (until > partner_blocked_until)
+		partner_blocked_until = until;
 }
 
 /* Until when the partner is not called (its last 429's Retry-After). */

@@ -22,6 +22,9 @@
 
 #define REASON_MAX		160
 
+/* The layout of a result in the shared store (statsrows.c). */
+#define STATS_CODE_MAGIC	0x46535431
+
 struct stats_row {
 	product_id		product;
 	int			known;
@@ -57,12 +60,19 @@ struct stats_req {
 
 /* stats.c */
 u_int64_t		stats_blocked_until(void);
+void			stats_block(u_int64_t);
+
+/* statsfleet.c */
+void			stats_fleet_start(void);
+void			stats_fleet_block(long);
 
 /* statsrows.c */
 struct stats_result	*stats_collect(struct fanout *, struct stats_req *);
 int			stats_known(const char *);
 void			stats_reasonf(char *, size_t, const char *, ...)
 			    __attribute__((format(printf, 3, 4)));
+int			stats_encode(const void *, struct kore_buf *);
+void			*stats_decode(const void *, size_t, u_int64_t);
 
 /* statsview.c */
 void			stats_answer(struct http_request *, struct fanout *,
