@@ -216,8 +216,10 @@ kore_worker_configure(void)
 	fanout_set_caps(settings.max_fanouts, settings.max_inflight);
 	reply_configure(accesslog_fd);
 	syncgate_worker_start();
-	if (settings.role == SETTINGS_ROLE_APP)
+	if (settings.role == SETTINGS_ROLE_APP) {
 		store_worker_start();
+		stats_fleet_start();
+	}
 
 	/* SIGHUP clears the caches (Kore's own handler still runs too). */
 	(void)signal(SIGHUP, app_sighup);

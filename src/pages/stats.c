@@ -100,7 +100,6 @@ stats_setup(struct http_request *req, struct fanout *fo)
 	x->api = strcmp(req->path, "/api/stats") == 0;
 	x->analytics_call = -1;
 	fanout_set_concurrency(fo, (size_t)settings.stats_limit);
-	stats_fleet_start();
 
 	if (!stats_params(req, x, err, sizeof(err))) {
 		fanout_reply_error(req, fo, HTTP_STATUS_BAD_REQUEST, err);

@@ -28,7 +28,7 @@ static int	fleet_block_key(char *, size_t);
 static int		polling = 0;
 static struct store_op	*reading = NULL;
 
-/* The worker's first stats page starts the polling. */
+/* Each worker, at start (--redis only). */
 void
 stats_fleet_start(void)
 {
