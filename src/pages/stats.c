@@ -70,6 +70,7 @@ static const struct fanout_page	stats_page = {
 	.finish = stats_finish,
 	.cleanup = stats_cleanup,
 	.call_done = stats_call_done,
+	.may_start = stats_fleet_may_start,
 };
 
 static struct share_table	results =
@@ -97,6 +98,7 @@ stats_setup(struct http_request *req, struct fanout *fo)
 	char			key[PRODUCTS_MAX * (PRODUCT_ID_MAX + 1)];
 
 	x->req = req;
+	x->fo = fo;
 	x->api = strcmp(req->path, "/api/stats") == 0;
 	x->analytics_call = -1;
 	fanout_set_concurrency(fo, (size_t)settings.stats_limit);
@@ -184,6 +186,7 @@ stats_cleanup(void *arg)
 	struct stats_req	*x = arg;
 
 	share_leave(&x->share);
+	stats_fleet_cleanup(x);
 	kore_free(x->own);
 }
 
@@ -195,6 +198,7 @@ stats_call_done(struct fanout *fo, size_t idx)
 	const char			*ra;
 	long				secs;
 
+	stats_fleet_call_done(fanout_udata(fo), idx);
 	r = fanout_result(fo, idx);
 	if (r->error != FANOUT_ERR_HTTP || r->status != 429)
 		return;

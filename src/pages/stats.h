@@ -56,6 +56,16 @@ struct stats_req {
 	long				analytics_call;
 	long				partner_call[PRODUCTS_MAX];
 	struct stats_result		*own;
+	struct fanout			*fo;
+
+	/* The fleet's partner limit (statsfleet.c). */
+	u_int64_t			lease_id;
+	struct store_op			*lease_op;
+	size_t				lease_call;
+	int				lease_local;
+	int				lease_retry;
+	u_int8_t			leased[PRODUCTS_MAX + 1];
+	TAILQ_ENTRY(stats_req)		lease_list;
 };
 
 /* stats.c */
@@ -65,6 +75,9 @@ void			stats_block(u_int64_t);
 /* statsfleet.c */
 void			stats_fleet_start(void);
 void			stats_fleet_block(long);
+int			stats_fleet_may_start(struct fanout *, size_t);
+void			stats_fleet_call_done(struct stats_req *, size_t);
+void			stats_fleet_cleanup(struct stats_req *);
 
 /* statsrows.c */
 struct stats_result	*stats_collect(struct fanout *, struct stats_req *);

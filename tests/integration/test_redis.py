@@ -200,6 +200,26 @@ def test_redis_one_fetch_for_the_fleet(ctx):
     check(origins.count("upstream") == 1, "origins %r" % origins)
 
 
+def test_redis_partner_limit_across_the_fleet(ctx):
+    # Eight different product sets at once over both instances: no
+    # sharing, but the partner never sees more than --stats-limit calls in
+    # flight from the whole fleet (in-process it could see 8 x 2).
+    redis, sim, apps = fleet(ctx, ["--stats-products", products(24),
+                                   "--stats-limit", "2"], lag=150)
+    sets = [",".join("p%02d" % (i * 3 + j) for j in range(1, 4))
+            for i in range(8)]
+    res = at_once(lambda i: api(apps[i % 2], "products=" + sets[i]), 8)
+    check(all(r is not None and r[0] == 200 and not r[1]["partial"]
+              for r in res), "answers %r" % [r and r[1] for r in res][:2])
+    p = sim_stats(sim)["partner"]
+    check(p["calls"] == 24 and p["peak"] <= 2,
+          "partner: %d calls, peak %d in flight (limit 2)" %
+          (p["calls"], p["peak"]))
+    check(p["peak"] == 2, "the fleet never used its 2 leases: %r" % p)
+    check(redis.cmd("ZCARD", "fanout:partner:leases") == ":0\r\n",
+          "leases left behind")
+
+
 def test_redis_comic_cache_and_latest_shared(ctx):
     redis, sim, (a, b) = fleet(ctx)
     before = sim_stats(sim)["requests"]
@@ -263,7 +283,7 @@ def test_redis_lock_holder_dies(ctx):
     t = threading.Thread(target=killed)
     t.start()
     end = time.monotonic() + 5
-    while time.monotonic() < end and "1" not in redis.cmd(
+    while time.monotonic() < end and ":1\r\n" != redis.cmd(
             "EXISTS", "fanout:stats-lock:" + products(3)):
         time.sleep(0.02)
     check(time.monotonic() < end, "no lock taken")
