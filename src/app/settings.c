@@ -184,11 +184,12 @@ static const struct {
 	{ "xkcd", { "xkcd-upstream", "xkcd-cache", "xkcd-latest-ttl", NULL } },
 	{ "stats", { "analytics-upstream", "partner-upstream", "partner-key",
 	    "stats-products", "stats-limit", "stats-ttl", NULL } },
-	{ "sharing", { "redis", "redis-prefix", "redis-timeout", NULL } },
 	{ "limits", { "sync-pages", "fanout-limit", "max-calls",
 	    "max-connections", "max-fanouts", "max-inflight", NULL } },
 	{ "TLS and privileges", { "tls-cert", "tls-key", "http-port", "runas",
 	    "root", "seccomp-trace", NULL } },
+	{ "sharing between instances", { "redis", "redis-prefix",
+	    "redis-timeout", NULL } },
 };
 
 #define GROUPS_LEN	(sizeof(groups) / sizeof(groups[0]))
