@@ -21,17 +21,21 @@ KEY = "t3st-key/redis"
 class Redis:
     """redis-server on a free loopback port, nothing saved."""
 
-    def __init__(self):
+    def __init__(self, unix=False):
         self.port = free_port()
         self.url = "redis://127.0.0.1:%d/3" % self.port
         self.logpath = os.path.join(LOGDIR, "redis-%d.log" % self.port)
+        self.extra = []
+        if unix:
+            self.url = os.path.join(LOGDIR, "redis-%d.sock" % self.port)
+            self.extra = ["--unixsocket", self.url]
         self.proc = None
         self.start()
 
     def start(self):
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
+             "--save", "", "--appendonly", "no"] + self.extra,
             stdout=open(self.logpath, "ab"), stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True)
         check(wait_port(self.port, proc=self.proc),
@@ -91,8 +95,8 @@ def instance(ctx, sim, redis, extra=(), lag=300):
                    list(extra), env={"FANOUT_PARTNER_KEY": KEY})
 
 
-def fleet(ctx, extra=(), lag=300, n=2):
-    redis = Redis()
+def fleet(ctx, extra=(), lag=300, n=2, unix=False):
+    redis = Redis(unix)
     ctx.servers.append(redis)
     sim = ctx.server(["--simulator", "--workers", "1"], name="sim-redis",
                      env={"FANOUT_PARTNER_KEY": KEY})
@@ -218,6 +222,46 @@ def test_redis_partner_limit_across_the_fleet(ctx):
     check(p["peak"] == 2, "the fleet never used its 2 leases: %r" % p)
     check(redis.cmd("ZCARD", "fanout:partner:leases") == ":0\r\n",
           "leases left behind")
+
+
+def test_redis_partner_lease_of_a_dead_holder_expires(ctx):
+    # --stats-limit 1: the instance holding the fleet's only lease is
+    # killed mid-call; its lease expires and the other instance's calls go.
+    redis, sim, (a, b) = fleet(ctx, ["--stats-products", products(4),
+                                     "--stats-limit", "1"], lag=1500)
+
+    def killed():
+        try:
+            api(a, "products=p01,p02")
+        except OSError:  # its instance is killed under it
+            pass
+    t = threading.Thread(target=killed)
+    t.start()
+    end = time.monotonic() + 5
+    while time.monotonic() < end and sim_stats(sim)["partner"][
+            "in_flight"] == 0:
+        time.sleep(0.02)
+    check(time.monotonic() < end, "a made no partner call")
+    out = {}
+    t2 = threading.Thread(target=lambda: out.update(b=api(b,
+                                                          "products=p03")))
+    t2.start()
+    time.sleep(0.3)
+    os.killpg(a.proc.pid, signal.SIGKILL)
+    a.proc.wait()
+    t2.join(15)
+    t.join(1)
+    check("b" in out and out["b"][0] == 200 and not out["b"][1]["partial"],
+          "b: %r" % (out.get("b"),))
+    check(out["b"][2] < 2.5 + 1.5 + 1.5, "b took %.1fs" % out["b"][2])
+
+
+def test_redis_unix_socket(ctx):
+    redis, sim, (a, b) = fleet(ctx, ["--workers", "1"], unix=True)
+    d = comics(a, "41,42")
+    check(d["from_cache"] == 0, "%r" % d)
+    d = comics(b, "41,42")
+    check(d["from_cache"] == 2, "over the unix socket: %r" % d)
 
 
 def test_redis_comic_cache_and_latest_shared(ctx):
