@@ -254,6 +254,9 @@ def test_redis_partner_lease_of_a_dead_holder_expires(ctx):
     check("b" in out and out["b"][0] == 200 and not out["b"][1]["partial"],
           "b: %r" % (out.get("b"),))
     check(out["b"][2] < 2.5 + 1.5 + 1.5, "b took %.1fs" % out["b"][2])
+    # b waited for the lease: never two partner calls in flight.
+    check(sim_stats(sim)["partner"]["peak"] == 1,
+          "partner peak %r" % sim_stats(sim)["partner"])
 
 
 def test_redis_unix_socket(ctx):
