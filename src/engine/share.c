@@ -359,8 +359,10 @@ fleet_ask(struct share_entry *e)
 		return (0);
 
 	if (!t->registered && fleet_ntables < SHARE_TABLES_MAX) {
-		if (fleet_ntables == 0)
-			(void)kore_timer_add(fleet_tick, SHARE_POLL_MS, NULL, 0);
+		if (fleet_ntables == 0) {
+			(void)kore_timer_add(fleet_tick, SHARE_POLL_MS, NULL,
+			    0);
+		}
 		fleet_tables[fleet_ntables++] = t;
 		t->registered = 1;
 	}

@@ -90,7 +90,8 @@ comicstore_put(const struct comic *c)
 	if ((g = jsongen_alloc()) == NULL)
 		return;
 	if (yajl_gen_map_open(g) == yajl_gen_status_ok &&
-	    jsongen_int(g, "num", c->num) && jsongen_str(g, "title", c->title) &&
+	    jsongen_int(g, "num", c->num) &&
+	    jsongen_str(g, "title", c->title) &&
 	    jsongen_str(g, "safe_title", c->safe_title) &&
 	    jsongen_str(g, "alt", c->alt) && jsongen_str(g, "img", c->img) &&
 	    yajl_gen_map_close(g) == yajl_gen_status_ok &&
