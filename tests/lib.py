@@ -2,6 +2,7 @@
 ports, talk HTTP to it, read its log.  Python standard library only."""
 
 import http.client
+import json
 import os
 import re
 import signal
@@ -194,6 +195,14 @@ def request(port, path, method="GET", timeout=30, headers=None, body=None):
         conn.close()
 
 
+def responses(body):
+    """The blog's part of a /get_data answer: its response_N members in
+    call order, without the envelope around them (README "Pages")."""
+    d = json.loads(body)
+    n = sum(1 for k in d if re.fullmatch(r"response_[1-9][0-9]*", k))
+    return {"response_%d" % i: d["response_%d" % i] for i in range(1, n + 1)}
+
+
 def at_once(fn, n, timeout=30):
     """fn(i) for i in 0..n-1, each in a thread of its own, all at once:
     the results in order (None where one did not return in time)."""
@@ -306,6 +315,15 @@ class Browser:
 
     def get(self, url):
         self._call("POST", "/session/%s/url" % self.session, {"url": url})
+
+    def viewport(self, width, height=800):
+        """A viewport width x height CSS px (Chrome's device emulation,
+        not in mobile mode: a page wider than it overflows instead of
+        being zoomed out to fit)."""
+        self._call("POST", "/session/%s/goog/cdp/execute" % self.session,
+                   {"cmd": "Emulation.setDeviceMetricsOverride",
+                    "params": {"width": width, "height": height,
+                               "deviceScaleFactor": 1, "mobile": False}})
 
     def script(self, js):
         return self._call("POST", "/session/%s/execute/sync" % self.session,

@@ -15,6 +15,9 @@
  * the client is its X-Forwarded-For, so a request relayed from outside is
  * refused even though the proxy itself is on loopback.  Others get the
  * same 404 as an unknown path.
+ *
+ * An error answers a line of text, JSON to a JSON client, and to a browser
+ * (Accept: text/html) the page assets/error.html, rendered by tmpl.c.
  */
 
 #include <sys/types.h>
@@ -35,6 +38,8 @@
 #include "qparam.h"
 #include "reply.h"
 #include "settings.h"
+#include "tmpl.h"
+#include "webassets.h"
 
 #define PROXIES_MAX	SETTINGS_ADDRS_MAX
 
@@ -54,6 +59,8 @@ static int	reply_peer_addr(struct connection *, struct ipaddr *);
 static int	reply_peer(struct http_request *, char *, size_t);
 static int	reply_origin(const char *, char *, size_t);
 static void	reply_log(struct http_request *, int, size_t);
+static int	reply_wants_html(struct http_request *);
+static void	reply_error_html(struct http_request *, int, const char *);
 
 static int		logfd = -1;
 static char		csp[SETTINGS_STR_MAX * 3];
@@ -269,7 +276,8 @@ reply_wants_json_format(struct http_request *req, const char *fmt)
 }
 
 /*
- * An error answer: a line of text, or for a JSON client {"error": msg},
+ * An error answer: a line of text, a page for a browser (not a JSON
+ * client, Accept: text/html), or for a JSON client {"error": msg},
  * with "param" when msg names a parameter ("... parameter 'x' ...").
  */
 void
@@ -280,7 +288,10 @@ reply_error(struct http_request *req, int status, const char *msg)
 	char		param[QPARAM_ERR_MAX];
 
 	if (!reply_wants_json(req)) {
-		reply_text(req, status, msg);
+		if (reply_wants_html(req))
+			reply_error_html(req, status, msg);
+		else
+			reply_text(req, status, msg);
 		return;
 	}
 
@@ -498,4 +509,42 @@ reply_log(struct http_request *req, int status, size_t len)
 
 	(void)write(logfd, buf.data, buf.offset);
 	kore_buf_cleanup(&buf);
+}
+
+/* A browser: Accept names text/html (curl's default does not). */
+static int
+reply_wants_html(struct http_request *req)
+{
+	const char	*accept;
+
+	return (http_request_header(req, "accept", &accept) &&
+	    strstr(accept, "text/html") != NULL);
+}
+
+/*
+ * The error page: the status, its reason and msg, escaped by the one
+ * renderer; the line of text if it cannot be rendered.
+ */
+static void
+reply_error_html(struct http_request *req, int status, const char *msg)
+{
+	struct sbuf	page;
+	struct tmpl_var	v[3];
+	char		code[16];
+
+	(void)snprintf(code, sizeof(code), "%d", status);
+	v[0] = (struct tmpl_var){ "status", code, TMPL_TEXT };
+	v[1] = (struct tmpl_var){ "reason", http_status_text(status),
+	    TMPL_TEXT };
+	v[2] = (struct tmpl_var){ "message", msg, TMPL_TEXT };
+
+	sbuf_init(&page);
+	if (tmpl_render(&page, (const char *)asset_error_html,
+	    asset_len_error_html, v, TMPL_NVARS(v))) {
+		reply_html(req, status, page.data, page.len);
+	} else {
+		kore_log(LOG_ERR, "error page: template rendering failed");
+		reply_text(req, status, msg);
+	}
+	sbuf_cleanup(&page);
 }

@@ -25,6 +25,7 @@ WEBASSET(stats_row_html);
 WEBASSET(stats_cell_html);
 WEBASSET(stats_na_html);
 WEBASSET(stats_js);
+WEBASSET(error_html);
 WEBASSET(jquery_min_js);
 WEBASSET(jquery_dataTables_min_js);
 WEBASSET(jquery_dataTables_min_css);

@@ -453,6 +453,20 @@ fanout_count(const struct fanout *fo)
 	return (fo->ncalls);
 }
 
+/* The calls that went out: not those skipped or failed before starting. */
+size_t
+fanout_calls_made(const struct fanout *fo)
+{
+	size_t		i, n;
+
+	for (i = n = 0; i < fo->ncalls; i++) {
+		if (fo->calls[i]->start_us != 0)
+			n++;
+	}
+
+	return (n);
+}
+
 int
 fanout_is_async(const struct fanout *fo)
 {

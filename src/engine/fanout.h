@@ -127,6 +127,7 @@ int	fanout_deadline_passed(const struct fanout *);
 const char	*fanout_result_header(struct fanout *, size_t, const char *);
 
 size_t	fanout_count(const struct fanout *);
+size_t	fanout_calls_made(const struct fanout *);
 int	fanout_is_async(const struct fanout *);
 void	*fanout_udata(struct fanout *);
 double	fanout_elapsed_ms(const struct fanout *);

@@ -1,9 +1,10 @@
 /*
- * Generating JSON with yajl_gen, the same way everywhere: UTF-8 checked
- * and '/' escaped (so "</script>" cannot close a script element), no
- * whitespace.  Each jsongen_<type>() writes a member, its key then its
- * value; a NULL key writes the bare value (an array element, or the
- * value after jsongen_key()).  They return 1, or 0 when yajl refused
+ * Generating JSON with yajl_gen, the same way everywhere: UTF-8 checked,
+ * no whitespace, '/' written as itself, not "\/" (no page puts JSON in
+ * a <script> element, the one place where "</" would need escaping).
+ * Each jsongen_<type>() writes a member, its key then its value; a NULL
+ * key writes the bare value (an array element, or the value after
+ * jsongen_key()).  They return 1, or 0 when yajl refused
  * (invalid UTF-8, a value where a key belongs): nothing of the value is
  * written then.  libc and yajl only, so the unit tests can call it.
  */
@@ -28,7 +29,7 @@ jsongen_alloc(void)
 	if ((g = yajl_gen_alloc(NULL)) == NULL)
 		return (NULL);
 	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-	yajl_gen_config(g, yajl_gen_escape_solidus, 1);
+	yajl_gen_config(g, yajl_gen_escape_solidus, 0);
 
 	return (g);
 }

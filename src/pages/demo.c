@@ -2,9 +2,11 @@
  * The blog's basic pair: /get_data (sync) and /async_get_data (async).
  *
  * Both make `calls` GETs to <upstream>/delay/<delay>/ and answer
- * {"response_1": 200, ...}; with calls=0 they make none and answer "ok",
- * the blog's first step.  They share one fanout_page: the engine decides
- * whether the calls run one after another or all at once.
+ * {"response_1": 200, ...} in the pages' JSON envelope (demojson.c);
+ * with calls=0 they make none and answer "ok", the blog's first step, or
+ * the envelope to a JSON client (format=json, Accept).  They share one
+ * fanout_page: the engine decides whether the calls run one after
+ * another or all at once.
  */
 
 #include <stdio.h>
@@ -15,6 +17,7 @@
 
 #include "demojson.h"
 #include "fanout.h"
+#include "pagevars.h"
 #include "qparam.h"
 #include "reply.h"
 #include "settings.h"
@@ -23,15 +26,22 @@
 #define DEMO_DELAY_DEFAULT	1000
 #define DEMO_DELAY_MAX		60000
 
+struct demo_req {
+	int		json;
+};
+
 int	page_get_data(struct http_request *);
 int	page_async_get_data(struct http_request *);
 
 static int	demo_setup(struct http_request *, struct fanout *);
 static void	demo_finish(struct http_request *, struct fanout *);
 
-static const char *const	demo_params[] = { "calls", "delay", NULL };
+static const char *const	demo_params[] = {
+	"calls", "delay", "format", NULL
+};
 
 static const struct fanout_page	demo_page = {
+	.udata_len = sizeof(struct demo_req),
 	.setup = demo_setup,
 	.finish = demo_finish,
 };
@@ -51,6 +61,7 @@ page_async_get_data(struct http_request *req)
 static int
 demo_setup(struct http_request *req, struct fanout *fo)
 {
+	struct demo_req		*d = fanout_udata(fo);
 	struct qparams		qp;
 	long long		calls, delay, i;
 	char			err[QPARAM_ERR_MAX];
@@ -58,6 +69,7 @@ demo_setup(struct http_request *req, struct fanout *fo)
 
 	if (!qparam_parse(&qp, req->query_string, err, sizeof(err)) ||
 	    !qparam_only(&qp, demo_params, err, sizeof(err)) ||
+	    !page_format(req, &qp, &d->json, err, sizeof(err)) ||
 	    !qparam_number(&qp, "calls", DEMO_CALLS_DEFAULT, 0,
 	    (long long)fanout_limits(fo)->max_calls, &calls, err,
 	    sizeof(err)) ||
@@ -79,21 +91,23 @@ demo_setup(struct http_request *req, struct fanout *fo)
 static void
 demo_finish(struct http_request *req, struct fanout *fo)
 {
+	struct demo_req			*d = fanout_udata(fo);
 	const struct fanout_result	*r;
 	struct demo_entry		*e;
+	struct envelope			env;
 	size_t				i, n, len;
 	char				*body;
 
 	fanout_server_timing(req, fo);
 
-	if ((n = fanout_count(fo)) == 0) {
+	if ((n = fanout_count(fo)) == 0 && !d->json) {
 		http_response_header(req, "content-type",
 		    "text/plain; charset=utf-8");
 		reply_send(req, HTTP_STATUS_OK, "ok", 2);
 		return;
 	}
 
-	e = kore_calloc(n, sizeof(*e));
+	e = kore_calloc(n > 0 ? n : 1, sizeof(*e));
 	for (i = 0; i < n; i++) {
 		r = fanout_result(fo, i);
 		e[i].status = (r->error == FANOUT_ERR_NONE ||
@@ -102,7 +116,8 @@ demo_finish(struct http_request *req, struct fanout *fo)
 		e[i].msg = r->errmsg;
 	}
 
-	if ((body = demo_json(e, n, &len)) == NULL) {
+	page_envelope(fo, 0, 0, &env);
+	if ((body = demo_json(&env, e, n, &len)) == NULL) {
 		reply_text(req, HTTP_STATUS_INTERNAL_ERROR,
 		    "could not encode the response");
 	} else {

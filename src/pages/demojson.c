@@ -1,9 +1,11 @@
 /*
- * JSON for /get_data and /async_get_data: one key per upstream call,
- * response_1 .. response_N.  A call that got an HTTP answer reports its
- * status as a number (as the blog does); one that got none reports a
- * string "kind: message".  Built with jsongen; libc and yajl only, so
- * the unit tests can call it.
+ * JSON for /get_data and /async_get_data: the envelope (envelope.c),
+ * then one key per upstream call, response_1 .. response_N, then the
+ * errors.  A call that got an HTTP answer reports its status as a number
+ * (as the blog does); one that got none reports a string "kind:
+ * message".  Each call that got no answer or a status outside 2xx is also
+ * an entry of "errors" ({"error": ..., "call": i}) and makes the answer
+ * partial.  libc and yajl only, so the unit tests can call it.
  */
 
 #include <stdio.h>
@@ -13,10 +15,13 @@
 #include <yajl/yajl_gen.h>
 
 #include "demojson.h"
+#include "envelope.h"
 #include "jsongen.h"
 
 static size_t	utf8_valid_len(const unsigned char *, size_t);
 static void	demo_value(const struct demo_entry *, char *, size_t);
+static int	demo_failed(const struct demo_entry *);
+static int	demo_errors(yajl_gen, const struct demo_entry *, size_t);
 
 /*
  * A failed call's string, "kind: message", as valid UTF-8.  yajl's check
@@ -50,9 +55,22 @@ demo_value(const struct demo_entry *e, char *val, size_t size)
 		val[len] = '\0';
 }
 
-char *
-demo_json(const struct demo_entry *e, size_t n, size_t *outlen)
+/* No answer, or one outside 2xx. */
+static int
+demo_failed(const struct demo_entry *e)
 {
+	return (e->status < 200 || e->status > 299);
+}
+
+/*
+ * The document for n calls; env gives mode, time and counts, partial
+ * comes from the entries.  NULL if it could not be encoded.
+ */
+char *
+demo_json(const struct envelope *env, const struct demo_entry *e, size_t n,
+    size_t *outlen)
+{
+	struct envelope		head;
 	yajl_gen		g;
 	const unsigned char	*buf;
 	size_t			i, len;
@@ -62,8 +80,15 @@ demo_json(const struct demo_entry *e, size_t n, size_t *outlen)
 	if ((g = jsongen_alloc()) == NULL)
 		return (NULL);
 
+	head = *env;
+	head.partial = 0;
+	for (i = 0; i < n; i++) {
+		if (demo_failed(&e[i]))
+			head.partial = 1;
+	}
+
 	out = NULL;
-	ok = yajl_gen_map_open(g) == yajl_gen_status_ok;
+	ok = envelope_open(g, &head);
 	for (i = 0; i < n && ok; i++) {
 		(void)snprintf(key, sizeof(key), "response_%zu", i + 1);
 		if (e[i].status > 0) {
@@ -74,7 +99,7 @@ demo_json(const struct demo_entry *e, size_t n, size_t *outlen)
 		}
 	}
 
-	if (ok && yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	if (ok && demo_errors(g, e, n) && envelope_close(g) &&
 	    jsongen_finish(g, &buf, &len) &&
 	    (out = malloc(len + 1)) != NULL) {
 		memcpy(out, buf, len);
@@ -84,6 +109,34 @@ demo_json(const struct demo_entry *e, size_t n, size_t *outlen)
 
 	jsongen_free(g);
 	return (out);
+}
+
+/* "errors": one object per failed call, with its number (from 1). */
+static int
+demo_errors(yajl_gen g, const struct demo_entry *e, size_t n)
+{
+	size_t		i;
+	char		val[512];
+
+	if (!envelope_errors(g))
+		return (0);
+
+	for (i = 0; i < n; i++) {
+		if (!demo_failed(&e[i]))
+			continue;
+		if (e[i].status > 0) {
+			(void)snprintf(val, sizeof(val),
+			    "upstream answered %ld", e[i].status);
+		} else {
+			demo_value(&e[i], val, sizeof(val));
+		}
+		if (!envelope_error(g, val) ||
+		    !jsongen_int(g, "call", (long long)(i + 1)) ||
+		    yajl_gen_map_close(g) != yajl_gen_status_ok)
+			return (0);
+	}
+
+	return (1);
 }
 
 /*

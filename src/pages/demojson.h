@@ -1,5 +1,6 @@
 /*
- * The basic demo's JSON body, as in the blog: {"response_1": 200, ...}.
+ * The basic demo's JSON body: the blog's {"response_1": 200, ...} inside
+ * the pages' envelope.
  */
 
 #ifndef __H_DEMOJSON_H
@@ -7,12 +8,15 @@
 
 #include <stddef.h>
 
+#include "envelope.h"
+
 struct demo_entry {
 	long		status;		/* HTTP status, 0 when none came */
 	const char	*kind;		/* error kind when status is 0 */
 	const char	*msg;		/* error text, may be empty */
 };
 
-char	*demo_json(const struct demo_entry *, size_t, size_t *);
+char	*demo_json(const struct envelope *, const struct demo_entry *, size_t,
+	    size_t *);
 
 #endif

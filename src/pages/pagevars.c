@@ -1,11 +1,50 @@
 /*
- * The template variables every gallery-style page shares (pagevars.h).
+ * What the pages share (pagevars.h): the format choice, the JSON
+ * envelope's figures, and the template variables of the gallery-style
+ * pages.
  */
 
 #include <stdio.h>
+#include <string.h>
 
 #include "pagevars.h"
 #include "reply.h"
+
+/*
+ * The answer's format: format=json or format=html in the query (another
+ * value is an error naming the accepted ones), else the client's Accept
+ * (reply_wants_json_format()).  Either way the answer varies with
+ * Accept.  Sets *json; 0 (and err) on a bad value.
+ */
+int
+page_format(struct http_request *req, const struct qparams *qp, int *json,
+    char *err, size_t errlen)
+{
+	const char	*fmt;
+
+	http_response_header(req, "vary", "accept");
+	if ((fmt = qparam_get(qp, "format")) != NULL &&
+	    strcmp(fmt, "json") != 0 && strcmp(fmt, "html") != 0) {
+		(void)snprintf(err, errlen, "invalid parameter 'format': "
+		    "expected json or html");
+		return (0);
+	}
+
+	*json = reply_wants_json_format(req, fmt);
+	return (1);
+}
+
+/* The envelope of fo's answer (envelope.h). */
+void
+page_envelope(const struct fanout *fo, size_t from_cache, int partial,
+    struct envelope *e)
+{
+	e->mode = fanout_is_async(fo) ? "async" : "sync";
+	e->elapsed_ms = fanout_elapsed_ms(fo);
+	e->upstream_calls = fanout_calls_made(fo);
+	e->from_cache = from_cache;
+	e->partial = partial;
+}
 
 /*
  * Fill v[0 .. PAGE_VARS - 1] from fo and the page's figures, with the
@@ -28,7 +67,8 @@ page_vars(struct http_request *req, struct fanout *fo, const char *sync_path,
 	    kore_buf_stringify(&b, NULL));
 	kore_buf_cleanup(&b);
 	(void)snprintf(pv->elapsed, sizeof(pv->elapsed), "%.0f", elapsed_ms);
-	(void)snprintf(pv->calls, sizeof(pv->calls), "%zu", fanout_count(fo));
+	(void)snprintf(pv->calls, sizeof(pv->calls), "%zu",
+	    fanout_calls_made(fo));
 	(void)snprintf(pv->count, sizeof(pv->count), "%zu", count);
 	(void)snprintf(pv->errors, sizeof(pv->errors), "%zu", nerr);
 

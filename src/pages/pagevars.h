@@ -1,7 +1,9 @@
 /*
- * The template variables every gallery-style page shares: its mode, the
- * link to the other mode with the same query, the time taken, and its
- * counts of upstream calls, items and errors.
+ * What the pages share: the format choice (format=json|html, Accept),
+ * the figures of the JSON envelope, and the template variables every
+ * gallery-style page has: its mode, the link to the other mode with the
+ * same query, the time taken, and its counts of upstream calls, items
+ * and errors.
  */
 
 #ifndef __H_PAGEVARS_H
@@ -10,6 +12,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "envelope.h"
 #include "fanout.h"
 #include "qparam.h"
 #include "tmpl.h"
@@ -24,6 +27,9 @@ struct page_vars {
 	char		errors[24];
 };
 
+int	page_format(struct http_request *, const struct qparams *, int *,
+	    char *, size_t);
+void	page_envelope(const struct fanout *, size_t, int, struct envelope *);
 size_t	page_vars(struct http_request *, struct fanout *, const char *,
 	    const char *, const char *, double, size_t, size_t,
 	    struct page_vars *, struct tmpl_var *);

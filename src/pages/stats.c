@@ -1,5 +1,6 @@
 /*
- * The stats aggregation page: /stats (async), /stats/sync, /api/stats.
+ * The stats aggregation page: /stats (async), /stats/sync, /api/stats;
+ * HTML, or JSON for /api/stats and a JSON client (format=json, Accept).
  *
  * A row per product merges two sources: the analytics service (one call,
  * every product: views, visitors) and the partner API (one call per
@@ -37,6 +38,7 @@
 
 #include "fanout.h"
 #include "pages.h"
+#include "pagevars.h"
 #include "partner.h"
 #include "qparam.h"
 #include "reply.h"
@@ -61,7 +63,9 @@ static int	stats_params(struct http_request *, struct stats_req *, char *,
 static void	stats_add_calls(struct fanout *, struct stats_req *);
 static void	stats_key(const struct stats_req *, char *, size_t);
 
-static const char *const	stats_accepted[] = { "products", NULL };
+static const char *const	stats_accepted[] = {
+	"products", "format", NULL
+};
 
 static const struct fanout_page	stats_page = {
 	.udata_len = sizeof(struct stats_req),
@@ -99,7 +103,6 @@ stats_setup(struct http_request *req, struct fanout *fo)
 
 	x->req = req;
 	x->fo = fo;
-	x->api = strcmp(req->path, "/api/stats") == 0;
 	x->analytics_call = -1;
 	fanout_set_concurrency(fo, (size_t)settings.stats_limit);
 
@@ -223,8 +226,16 @@ stats_params(struct http_request *req, struct stats_req *x, char *err,
 	char			perr[QPARAM_ERR_MAX];
 
 	if (!qparam_parse(&qp, req->query_string, err, errlen) ||
-	    !qparam_only(&qp, stats_accepted, err, errlen))
+	    !qparam_only(&qp, stats_accepted, err, errlen) ||
+	    !page_format(req, &qp, &x->json, err, errlen))
 		return (KORE_RESULT_ERROR);
+
+	/* /api/stats is JSON only: format=html is for /stats. */
+	if (strcmp(req->path, "/api/stats") == 0 && !x->json) {
+		stats_reasonf(err, errlen, "invalid parameter 'format': "
+		    "expected json (the HTML page is /stats)");
+		return (KORE_RESULT_ERROR);
+	}
 
 	list = qparam_get(&qp, "products");
 	if (list == NULL)

@@ -48,7 +48,7 @@ struct stats_result {
 
 struct stats_req {
 	struct http_request		*req;
-	int				api;
+	int				json;
 	int				role;
 	size_t				nproducts;
 	product_id			products[PRODUCTS_MAX];

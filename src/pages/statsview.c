@@ -1,7 +1,8 @@
 /*
  * The stats page's rendering: an HTML table (DataTables sorts it in the
- * browser) or JSON (/api/stats, or Accept: application/json), or the
- * error page when every source failed.  Everything from the upstreams
+ * browser) or JSON (/api/stats, or a JSON client of /stats and
+ * /stats/sync: the pages' envelope, envelope.c), or the error page when
+ * every source failed.  Everything from the upstreams
  * goes through tmpl_render() or jsongen.
  */
 
@@ -13,6 +14,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "envelope.h"
 #include "fanout.h"
 #include "jsongen.h"
 #include "pagevars.h"
@@ -36,6 +38,8 @@ static void	stats_html(struct http_request *, struct fanout *,
 static void	stats_json(struct http_request *, struct fanout *,
 		    struct stats_req *, const struct stats_result *);
 static void	stats_json_row(yajl_gen, const struct stats_row *);
+static void	stats_json_errors(yajl_gen, const struct stats_row *,
+		    int);
 
 void
 stats_answer(struct http_request *req, struct fanout *fo,
@@ -50,7 +54,7 @@ stats_answer(struct http_request *req, struct fanout *fo,
 	}
 
 	stats_cache_headers(req, x, res);
-	if (x->api)
+	if (x->json)
 		stats_json(req, fo, x, res);
 	else
 		stats_html(req, fo, x, res);
@@ -229,30 +233,38 @@ stats_html(struct http_request *req, struct fanout *fo, struct stats_req *x,
 	sbuf_cleanup(&rows);
 }
 
+/*
+ * The envelope, the page's own members, a product per row (with its own
+ * "errors" list), and every row's errors, with their product.  A result
+ * from the cache counts each row as from_cache; one shared with a
+ * concurrent request says so in origin.
+ */
 static void
 stats_json(struct http_request *req, struct fanout *fo, struct stats_req *x,
     const struct stats_result *res)
 {
 	yajl_gen		g;
+	struct envelope		env;
 	size_t			i;
 
 	g = jsongen_alloc();
-
-	yajl_gen_map_open(g);
-	jsongen_str(g, "mode", fanout_is_async(fo) ? "async" : "sync");
-	jsongen_double(g, "elapsed_ms", fanout_elapsed_ms(fo), 1);
+	page_envelope(fo, x->role == ROLE_CACHED ? res->nrows : 0,
+	    res->partial, &env);
+	envelope_open(g, &env);
 	jsongen_double(g, "fetched_ms", res->elapsed_ms, 1);
 	jsongen_int(g, "age_s", (long long)stats_age(res));
-	jsongen_int(g, "upstream_calls", (long long)fanout_count(fo));
 	jsongen_str(g, "origin", stats_origin(x));
-	jsongen_bool(g, "partial", res->partial);
 	jsongen_bool(g, "key_rejected", res->key_rejected);
 	jsongen_key(g, "products");
 	yajl_gen_array_open(g);
 	for (i = 0; i < res->nrows; i++)
 		stats_json_row(g, &res->rows[i]);
 	yajl_gen_array_close(g);
-	yajl_gen_map_close(g);
+
+	envelope_errors(g);
+	for (i = 0; i < res->nrows; i++)
+		stats_json_errors(g, &res->rows[i], 1);
+	envelope_close(g);
 
 	reply_jsongen(req, HTTP_STATUS_OK, g, "the stats could not be encoded");
 	jsongen_free(g);
@@ -275,13 +287,28 @@ stats_json_row(yajl_gen g, const struct stats_row *row)
 	}
 	if (row->a_err[0] != '\0' || row->p_err[0] != '\0') {
 		jsongen_key(g, "errors");
-		yajl_gen_map_open(g);
-		if (row->a_err[0] != '\0')
-			jsongen_str(g, "analytics", row->a_err);
-		if (row->p_err[0] != '\0')
-			jsongen_str(g, "partner", row->p_err);
-		yajl_gen_map_close(g);
+		yajl_gen_array_open(g);
+		stats_json_errors(g, row, 0);
+		yajl_gen_array_close(g);
 	}
 	yajl_gen_map_close(g);
 }
 
+/* A row's errors, {"error": ..., "source": ...}, and with its product. */
+static void
+stats_json_errors(yajl_gen g, const struct stats_row *row, int product)
+{
+	const char	*err[2] = { row->a_err, row->p_err };
+	const char	*source[2] = { "analytics", "partner" };
+	size_t		i;
+
+	for (i = 0; i < 2; i++) {
+		if (err[i][0] == '\0')
+			continue;
+		envelope_error(g, err[i]);
+		if (product)
+			jsongen_str(g, "product", row->product);
+		jsongen_str(g, "source", source[i]);
+		yajl_gen_map_close(g);
+	}
+}

@@ -36,6 +36,7 @@
 
 #include "comic.h"
 #include "comicstore.h"
+#include "envelope.h"
 #include "fanout.h"
 #include "jsongen.h"
 #include "pages.h"
@@ -337,7 +338,6 @@ xkcd_finish(struct http_request *req, struct fanout *fo)
 	size_t			i;
 
 	fanout_server_timing(req, fo);
-	http_response_header(req, "vary", "accept");
 
 	if (x->fail[0] != '\0') {
 		reply_error(req, HTTP_STATUS_BAD_GATEWAY, x->fail);
@@ -370,20 +370,13 @@ xkcd_params(struct http_request *req, struct xkcd_req *x, char *err,
     size_t errlen)
 {
 	struct qparams		qp;
-	const char		*fmt, *ids;
+	const char		*ids;
 	long long		cache;
 
 	if (!qparam_parse(&qp, req->query_string, err, errlen) ||
-	    !qparam_only(&qp, xkcd_accepted, err, errlen))
+	    !qparam_only(&qp, xkcd_accepted, err, errlen) ||
+	    !page_format(req, &qp, &x->json, err, errlen))
 		return (KORE_RESULT_ERROR);
-
-	if ((fmt = qparam_get(&qp, "format")) != NULL &&
-	    strcmp(fmt, "json") != 0 && strcmp(fmt, "html") != 0) {
-		(void)snprintf(err, errlen, "invalid parameter "
-		    "'format': expected json or html");
-		return (KORE_RESULT_ERROR);
-	}
-	x->json = reply_wants_json_format(req, fmt);
 
 	if (!qparam_number(&qp, "cache", 1, 0, 1, &cache, err, errlen))
 		return (KORE_RESULT_ERROR);
@@ -680,52 +673,57 @@ xkcd_other_query(struct fanout *fo, const struct xkcd_req *x, char *buf,
 		(void)snprintf(buf + off, len - off, "&cache=0");
 }
 
+/*
+ * The envelope (envelope.c), the count and the comics, and a broken
+ * comic as an entry of "errors" ({"error": ..., "num": n}).
+ */
 static void
 xkcd_json(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
 {
 	yajl_gen		g;
+	struct envelope		env;
 	struct xkcd_slot	*s;
-	size_t			i, pass;
+	size_t			i, nerr;
 	char			link[SETTINGS_STR_MAX + 32];
 
-	g = jsongen_alloc();
-
-	yajl_gen_map_open(g);
-	jsongen_str(g, "mode", fanout_is_async(fo) ? "async" : "sync");
-	jsongen_double(g, "elapsed_ms", fanout_elapsed_ms(fo), 1);
-	jsongen_int(g, "count", (long long)x->nslots);
-	jsongen_int(g, "from_cache", (long long)xkcd_from_cache(x));
-	jsongen_int(g, "upstream_calls", (long long)fanout_count(fo));
-
-	for (pass = 0; pass < 2; pass++) {
-		jsongen_key(g, pass == 0 ? "comics" : "errors");
-		yajl_gen_array_open(g);
-		for (i = 0; i < x->nslots; i++) {
-			s = &x->slots[i];
-			if ((pass == 0) != (s->ok != 0))
-				continue;
-			yajl_gen_map_open(g);
-			jsongen_int(g, "num", s->num);
-			if (pass == 1) {
-				jsongen_key(g, "error");
-				if (!jsongen_str(g, NULL, s->err))
-					jsongen_str(g, NULL,
-					    "unreadable error text");
-				yajl_gen_map_close(g);
-				continue;
-			}
-			xkcd_link(link, sizeof(link), s->num);
-			jsongen_str(g, "title", s->comic.title);
-			jsongen_str(g, "safe_title", s->comic.safe_title);
-			jsongen_str(g, "alt", s->comic.alt);
-			jsongen_str(g, "img", s->comic.img);
-			jsongen_str(g, "link", link);
-			jsongen_bool(g, "from_cache", s->cached);
-			yajl_gen_map_close(g);
-		}
-		yajl_gen_array_close(g);
+	for (i = nerr = 0; i < x->nslots; i++) {
+		if (!x->slots[i].ok)
+			nerr++;
 	}
-	yajl_gen_map_close(g);
+
+	g = jsongen_alloc();
+	page_envelope(fo, xkcd_from_cache(x), nerr > 0, &env);
+	envelope_open(g, &env);
+	jsongen_int(g, "count", (long long)x->nslots);
+	jsongen_key(g, "comics");
+	yajl_gen_array_open(g);
+	for (i = 0; i < x->nslots; i++) {
+		s = &x->slots[i];
+		if (!s->ok)
+			continue;
+		xkcd_link(link, sizeof(link), s->num);
+		yajl_gen_map_open(g);
+		jsongen_int(g, "num", s->num);
+		jsongen_str(g, "title", s->comic.title);
+		jsongen_str(g, "safe_title", s->comic.safe_title);
+		jsongen_str(g, "alt", s->comic.alt);
+		jsongen_str(g, "img", s->comic.img);
+		jsongen_str(g, "link", link);
+		jsongen_bool(g, "cached", s->cached);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+
+	envelope_errors(g);
+	for (i = 0; i < x->nslots; i++) {
+		s = &x->slots[i];
+		if (s->ok)
+			continue;
+		envelope_error(g, s->err);
+		jsongen_int(g, "num", s->num);
+		yajl_gen_map_close(g);
+	}
+	envelope_close(g);
 
 	reply_jsongen(req, HTTP_STATUS_OK, g,
 	    "the gallery could not be encoded");

@@ -1,12 +1,11 @@
 """Start-up configuration: bad values stop start-up with a clear message
 and a non-zero exit; the embedded simulator comes and goes with the app."""
 
-import json
 import os
 import subprocess
 import time
 
-from lib import (Server, check, free_port, port_open, request,
+from lib import (Server, check, free_port, port_open, request, responses,
                  run_to_exit)
 
 
@@ -124,8 +123,8 @@ def test_embedded_simulator_default(ctx):
     check(port_open(simport), "simulator did not start: %s" % app.logtail())
     for page in ("/get_data", "/async_get_data"):
         st, _, body, _ = request(app.port, page + "?delay=100")
-        check(st == 200 and json.loads(body) == {"response_1": 200,
-                                                 "response_2": 200},
+        check(st == 200 and responses(body) == {"response_1": 200,
+                                                "response_2": 200},
               "%s: %d %r" % (page, st, body))
     # The sync page blocks its worker; the simulator lives in another
     # process, so the page cannot deadlock on its own upstream.

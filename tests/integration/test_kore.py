@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 
-from lib import LOGDIR, Server, check, request
+from lib import LOGDIR, Server, check, request, responses
 
 
 class Blackhole:
@@ -67,7 +67,7 @@ def test_blackholed_upstream(ctx):
             st, _, body, el = request(app.port,
                                       "/async_get_data?calls=3&delay=10")
             check(st == 200, "async status %d %r" % (st, body))
-            v = list(json.loads(body).values())
+            v = list(responses(body).values())
             check(len(v) == 3 and all(isinstance(x, str) and
                                       x.startswith("timeout: ") for x in v),
                   "async: %r" % v)
@@ -144,7 +144,7 @@ def async_values(app, calls=3):
     st, _, body, el = request(app.port, "/async_get_data?calls=%d&delay=10"
                               % calls)
     check(st == 200, "async status %d %r" % (st, body))
-    return list(json.loads(body).values()), el
+    return list(responses(body).values()), el
 
 
 def test_curl_failure_paths(ctx):
@@ -345,9 +345,9 @@ def test_pipelined_requests_in_order(ctx):
     check([a[0] for a in answers] == [200] * 4, "statuses %r" % answers)
     bodies = [a[2] for a in answers]
     check(bodies[0] == b"ok" and bodies[2] == b"ok", "%r" % bodies)
-    check(json.loads(bodies[1]) == {"response_1": 200, "response_2": 200},
+    check(responses(bodies[1]) == {"response_1": 200, "response_2": 200},
           "second: %r" % bodies[1])
-    check(json.loads(bodies[3]) == {"response_1": 200},
+    check(responses(bodies[3]) == {"response_1": 200},
           "fourth: %r" % bodies[3])
     check(closed, "not closed after the last request's Connection: close")
 
@@ -516,3 +516,126 @@ def test_connections_spread_over_workers(ctx):
           (served, pids))
     check(min(served.values()) >= 50, "uneven: %r" % served)
 
+
+
+def strace_counts(pid, fn):
+    """Run fn() with strace -c attached to pid: {syscall: (calls, errors)}."""
+    out = os.path.join(LOGDIR, "strace-%s-%d.txt" % (pid, time.time_ns()))
+    p = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(pid)],
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        # Attached once it says so; only then does counting start.
+        line = p.stderr.readline()
+        check("attached" in line, "strace did not attach: %r" % line)
+        fn()
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.wait(10)
+    counts = {}
+    with open(out) as f:
+        for ln in f:
+            m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(\d*)\s*(\w+)$",
+                         ln)
+            if m and m.group(3) != "total":
+                counts[m.group(3)] = (int(m.group(1)),
+                                      int(m.group(2) or 0))
+    return counts
+
+
+def keepalive_pages(port, path, n):
+    """n requests of path on one keep-alive connection, each a 200."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        for _ in range(n):
+            conn.request("GET", path)
+            r = conn.getresponse()
+            body = r.read()
+            check(r.status == 200, "%s: %d %r" % (path, r.status, body))
+    finally:
+        conn.close()
+
+
+def test_syscalls_per_page(ctx):
+    # patches/0013 and 0014: on a keep-alive client connection and reused
+    # upstream connections, a page of 2 calls costs no epoll_ctl() (the
+    # upstream sockets keep their watch while idle: it was a DEL and an
+    # ADD per call) and no recv() that only says EAGAIN (it was one per
+    # request).
+    check(subprocess.run(["which", "strace"], capture_output=True)
+          .returncode == 0, "strace is not installed (make deps-test)")
+    app = ctx.app()
+    pid = app.worker_pids()[0]
+    path = "/async_get_data?calls=2&delay=0"
+    keepalive_pages(app.port, path, 10)       # the upstream connections
+    n = 40
+    counts = strace_counts(pid, lambda: keepalive_pages(app.port, path, n))
+    ctl = counts.get("epoll_ctl", (0, 0))[0]
+    recv, again = counts.get("recvfrom", (0, 0))
+    # One epoll_ctl() for the client's connection; a few if the upstream
+    # closed one.
+    check(ctl <= 6, "%d epoll_ctl() for %d pages: %r" % (ctl, n, counts))
+    check(again <= 2, "%d recv() that said EAGAIN for %d pages" % (again, n))
+    check(recv >= 3 * n, "only %d recv() for %d pages: was strace attached?"
+          % (recv, n))
+
+
+def idle_closer(mode):
+    """An upstream that answers each request with keep-alive, then, once
+    the connection has been idle 0.2 s, closes it ("close") or writes an
+    answer nobody asked for ("garbage"), as upstreams timing out idle
+    connections do."""
+    def act(conn):
+        conn.settimeout(0.2)
+        try:
+            while True:
+                try:
+                    data = conn.recv(65536)
+                except socket.timeout:
+                    if mode == "close":
+                        conn.close()
+                        return
+                    conn.sendall(b"HTTP/1.1 408 Request Timeout\r\n"
+                                 b"Content-Length: 0\r\n\r\n")
+                    conn.settimeout(None)
+                    continue
+                if not data:
+                    return
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                             b"\r\nok")
+        except OSError:
+            pass
+    return act
+
+
+def test_upstream_closes_idle(ctx):
+    # patches/0014: a parked upstream socket (libcurl's idle connection,
+    # still watched) that the upstream closes, or writes to, raises one
+    # event: the watch goes, the worker does not spin on it, and the next
+    # call opens a new connection and gets its own answer.
+    for mode in ("close", "garbage"):
+        up = FakeUpstream(idle_closer(mode))
+        try:
+            app = ctx.app(["--upstream", "http://127.0.0.1:%d" % up.port])
+            pid = app.worker_pids()[0]
+            for rnd in range(3):
+                values, _ = async_values(app, calls=2)
+                # libcurl 7.88 reuses an idle connection with unread data
+                # (the engine's CURLOPT_MAXAGE_CONN keeps that shorter
+                # than upstreams' idle timeouts), so after "garbage" a
+                # call may read the stray 408: a status, not a hang.
+                ok = ([200, 200] if mode == "close" or rnd == 0 else
+                      [v for v in values if v in (200, 408)])
+                check(values == ok and len(values) == 2,
+                      "%s round %d: %r" % (mode, rnd, values))
+                time.sleep(0.4)           # the upstream acts on idle
+                t0 = cpu_seconds(pid)
+                time.sleep(1.0)
+                used = cpu_seconds(pid) - t0
+                check(used < 0.3, "%s: worker used %.2f s of CPU while "
+                      "idle" % (mode, used))
+            check(mode != "close" or len(up.conns) >= 4,
+                  "%d upstream connections, want new ones after the "
+                  "upstream closed them" % len(up.conns))
+            check(not app.crashes(), "%s: %r" % (mode, app.crashes()))
+        finally:
+            up.close()

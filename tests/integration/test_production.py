@@ -13,7 +13,7 @@ import threading
 import time
 
 from lib import (LOGDIR, Server, check, free_port, https, pki, port_open,
-                 request, run_to_exit, wait_port)
+                 request, responses, run_to_exit, wait_port)
 
 DEAD = "http://127.0.0.1:1"
 ALL_UPSTREAMS = ["--sim-port", "0", "--upstream", DEAD, "--xkcd-upstream",
@@ -34,8 +34,8 @@ def test_https_serves_and_verifies(ctx):
     app = tls_app(ctx)
     st, h, body = https(app.port, "/async_get_data?calls=2&delay=10",
                         cafile=p["ca"])
-    check(st == 200 and json.loads(body) == {"response_1": 200,
-                                             "response_2": 200},
+    check(st == 200 and responses(body) == {"response_1": 200,
+                                            "response_2": 200},
           "%d %r" % (st, body))
     try:
         https(app.port, "/")
@@ -209,8 +209,8 @@ def test_https_upstream_and_ca_bundle(ctx):
     app = ctx.app(["--upstream", base, "--xkcd-upstream",
                    base + "/lag/0/xkcd", "--ca-file", p["ca"]])
     st, _, body, _ = request(app.port, "/async_get_data?calls=2&delay=10")
-    check(st == 200 and json.loads(body) == {"response_1": 200,
-                                             "response_2": 200},
+    check(st == 200 and responses(body) == {"response_1": 200,
+                                            "response_2": 200},
           "with the CA: %d %r" % (st, body))
     st, _, body, _ = request(app.port, "/xkcd?ids=1&format=json")
     check(st == 200 and json.loads(body)["comics"][0]["num"] == 1,
@@ -228,7 +228,7 @@ def test_https_upstream_and_ca_bundle(ctx):
     # The system bundle does not know the test CA: a clean per-call error.
     app2 = ctx.app(["--upstream", base])
     st, _, body, _ = request(app2.port, "/async_get_data?calls=2&delay=10")
-    v = list(json.loads(body).values())
+    v = list(responses(body).values())
     check(st == 200 and all(isinstance(x, str) and "certificate" in x
                             for x in v), "without the CA: %d %r" % (st, v))
     check(not app2.crashes(), "crash: %r" % app2.crashes())
@@ -284,7 +284,7 @@ def test_sigterm_answers_requests_in_flight(ctx):
     app.proc.send_signal(signal.SIGTERM)
     for t in ts:
         t.join(10)
-    check(len(results) == 4 and all(r[0] == 200 and json.loads(r[2]) ==
+    check(len(results) == 4 and all(r[0] == 200 and responses(r[2]) ==
                                     {"response_%d" % i: 200
                                      for i in (1, 2, 3)} for r in results),
           "in-flight answers: %r" % [(r[0], r[2][:60]) for r in results])
@@ -335,8 +335,8 @@ def test_chroot_runas_seccomp(ctx):
                                                      pids[0]))
     check("seccomp sandbox enabled" in app.logtext(), "seccomp is off")
     st, _, body, _ = request(app.port, "/async_get_data?calls=2&delay=10")
-    check(st == 200 and json.loads(body) == {"response_1": 200,
-                                             "response_2": 200},
+    check(st == 200 and responses(body) == {"response_1": 200,
+                                            "response_2": 200},
           "host-name upstream in the chroot: %d %r" % (st, body))
     st, _, body, _ = request(app.port, "/xkcd?ids=1&format=json")
     d = json.loads(body)

@@ -1,7 +1,8 @@
 /*
  * Unit tests for the libc/yajl-only modules: settings, qparam, stiming,
- * demojson, jsonload, jsongen, comic, tmpl, partner and url.  Prints a
- * line per failed check, then "N passed, N failed".
+ * demojson, jsonload, jsongen (and the pages' envelope), comic, tmpl,
+ * partner and url.  Prints a line per failed check, then "N passed, N
+ * failed".
  */
 
 #include <stdarg.h>

@@ -1,12 +1,14 @@
 /*
  * jsongen_*(): exact output bytes of one member in an object, bare values
- * in an array, and what yajl refuses.
+ * in an array, and what yajl refuses; the pages' envelope (envelope.c)
+ * written with them.
  */
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "envelope.h"
 #include "jsongen.h"
 #include "unit.h"
 
@@ -32,13 +34,13 @@ static const struct gen_case	gen_cases[] = {
 	{ __LINE__, T_STR, "a", "b", 0, 0, 1, "{\"a\":\"b\"}" },
 	{ __LINE__, T_STR, "", "", 0, 0, 1, "{\"\":\"\"}" },
 	{ __LINE__, T_STR, NULL, "x", 0, 0, 1, "[\"x\"]" },
-	/* Escapes: quotes, backslash, controls, and '/' for HTML. */
+	/* Escapes: quotes, backslash, controls; '/' is not escaped. */
 	{ __LINE__, T_STR, "q\"", "a\"b\\c\n\t\x01", 0, 0, 1,
 	    "{\"q\\\"\":\"a\\\"b\\\\c\\n\\t\\u0001\"}" },
 	{ __LINE__, T_STR, "url", "http://x/y", 0, 0, 1,
-	    "{\"url\":\"http:\\/\\/x\\/y\"}" },
+	    "{\"url\":\"http://x/y\"}" },
 	{ __LINE__, T_STR, "t", "</script><b>&'", 0, 0, 1,
-	    "{\"t\":\"<\\/script><b>&'\"}" },
+	    "{\"t\":\"</script><b>&'\"}" },
 	/* UTF-8 passes as is; invalid UTF-8 is refused (the key stays). */
 	{ __LINE__, T_STR, "u", "caf\xc3\xa9 \xe2\x98\x83", 0, 0, 1,
 	    "{\"u\":\"caf\xc3\xa9 \xe2\x98\x83\"}" },
@@ -88,6 +90,7 @@ static int	gen_one(yajl_gen, const struct gen_case *);
 static void	test_gen_table(void);
 static void	test_gen_document(void);
 static void	test_gen_misuse(void);
+static void	test_gen_envelope(void);
 
 void
 test_jsongen(void)
@@ -95,6 +98,7 @@ test_jsongen(void)
 	test_gen_table();
 	test_gen_document();
 	test_gen_misuse();
+	test_gen_envelope();
 }
 
 static int
@@ -153,8 +157,8 @@ test_gen_document(void)
 {
 	const char		*want = "{\"mode\":\"async\",\"elapsed_ms\":"
 				    "201.5,\"count\":2,\"comics\":[{\"num\":1,"
-				    "\"from_cache\":false},{\"num\":2,"
-				    "\"from_cache\":true}],\"errors\":{}}";
+				    "\"cached\":false},{\"num\":2,"
+				    "\"cached\":true}],\"errors\":[]}";
 	const unsigned char	*out;
 	yajl_gen		 g;
 	size_t			 len;
@@ -170,13 +174,13 @@ test_gen_document(void)
 	for (n = 1; n <= 2; n++) {
 		yajl_gen_map_open(g);
 		CHECK(jsongen_int(g, "num", n), "num");
-		CHECK(jsongen_bool(g, "from_cache", n == 2), "from_cache");
+		CHECK(jsongen_bool(g, "cached", n == 2), "cached");
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
 	CHECK(jsongen_key(g, "errors"), "errors");
-	yajl_gen_map_open(g);
-	yajl_gen_map_close(g);
+	yajl_gen_array_open(g);
+	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 	CHECK(jsongen_finish(g, &out, &len), "jsongen_finish");
 	(void)unit_mem(__FILE__, __LINE__, "document", want, strlen(want),
@@ -208,5 +212,53 @@ test_gen_misuse(void)
 	CHECK(jsongen_finish(g, &out, &len), "jsongen_finish");
 	(void)unit_mem(__FILE__, __LINE__, "after misuse", "{\"a\":\"b\"}", 9,
 	    (const char *)out, len);
+	jsongen_free(g);
+}
+
+/*
+ * The envelope's members with their types (a count never a boolean, the
+ * time a number even when NaN slips in), then a page's member, then the
+ * errors: an error text that is not UTF-8 is replaced, not dropped.
+ */
+static void
+test_gen_envelope(void)
+{
+	struct envelope		 env = { "async", 201.25, 3, 2, 1 };
+	const char		*want = "{\"mode\":\"async\",\"elapsed_ms\":"
+				    "201.2,\"upstream_calls\":3,\"from_cache\":"
+				    "2,\"partial\":true,\"count\":5,\"errors\":"
+				    "[{\"error\":\"no such comic (404)\","
+				    "\"num\":404},{\"error\":\"unreadable "
+				    "error text\",\"num\":7}]}";
+	const char		*empty = "{\"mode\":\"sync\",\"elapsed_ms\":"
+				    "null,\"upstream_calls\":0,\"from_cache\":"
+				    "0,\"partial\":false,\"errors\":[]}";
+	const unsigned char	*out;
+	yajl_gen		 g;
+	size_t			 len;
+
+	g = jsongen_alloc();
+	CHECK(envelope_open(g, &env), "envelope_open");
+	CHECK(jsongen_int(g, "count", 5), "count");
+	CHECK(envelope_errors(g), "envelope_errors");
+	CHECK(envelope_error(g, "no such comic (404)"), "error 404");
+	CHECK(jsongen_int(g, "num", 404), "num 404");
+	yajl_gen_map_close(g);
+	CHECK(envelope_error(g, "bad \xff text"), "error not UTF-8");
+	CHECK(jsongen_int(g, "num", 7), "num 7");
+	yajl_gen_map_close(g);
+	CHECK(envelope_close(g), "envelope_close");
+	CHECK(jsongen_finish(g, &out, &len), "jsongen_finish");
+	(void)unit_mem(__FILE__, __LINE__, "envelope", want, strlen(want),
+	    (const char *)out, len);
+	jsongen_free(g);
+
+	env = (struct envelope){ "sync", NAN, 0, 0, 0 };
+	g = jsongen_alloc();
+	CHECK(envelope_open(g, &env) && envelope_errors(g) &&
+	    envelope_close(g), "empty envelope");
+	CHECK(jsongen_finish(g, &out, &len), "jsongen_finish");
+	(void)unit_mem(__FILE__, __LINE__, "empty envelope", empty,
+	    strlen(empty), (const char *)out, len);
 	jsongen_free(g);
 }
