@@ -98,6 +98,7 @@ static void	store_ev_add_write(void *);
 static void	store_ev_del_write(void *);
 static void	store_ev_cleanup(void *);
 static int	store_parse_url(const char *, char *, size_t);
+static int	store_split_port(char *);
 static int	store_number(const char *, long long, long long, long long *);
 
 static struct store_conn	conn = { .state = STORE_OFF };
@@ -211,6 +212,7 @@ store_send(store_cb cb, void *arg, int argc, const char **argv,
 {
 	struct store_op		*op;
 	size_t			i, total;
+	int			done;
 
 	if (conn.ac == NULL)
 		return (NULL);
@@ -234,6 +236,14 @@ store_send(store_cb cb, void *arg, int argc, const char **argv,
 
 	TAILQ_INSERT_TAIL(&pending, op, list);
 	n_ops++;
+
+	/*
+	 * Write now, not at the next turn of the loop: a value stored while
+	 * a page answers is in Redis before the answer leaves.  A write
+	 * error is left for the write handler to find (no callback here).
+	 */
+	if (conn.state == STORE_UP)
+		(void)redisBufferWrite(&conn.ac->c, &done);
 
 	return (op);
 }
@@ -567,7 +577,6 @@ store_parse_url(const char *url, char *err, size_t errlen)
 {
 	struct addrinfo		hints, *res;
 	char			host[STORE_ADDR_MAX], *p;
-	long long		n;
 
 	if (url[0] == '/') {
 		if (strlen(url) >= sizeof(addr))
@@ -588,25 +597,7 @@ store_parse_url(const char *url, char *err, size_t errlen)
 			goto bad;
 	}
 
-	port = 6379;
-	if (host[0] == '[') {
-		if ((p = strchr(host, ']')) == NULL)
-			goto bad;
-		*p++ = '\0';
-		memmove(host, host + 1, strlen(host + 1) + 1);
-		if (*p != '\0' && *p != ':')
-			goto bad;
-		p = *p == ':' ? p : NULL;
-	} else {
-		p = strchr(host, ':');
-	}
-	if (p != NULL) {
-		*p++ = '\0';
-		if (!store_number(p, 1, 65535, &n))
-			goto bad;
-		port = (int)n;
-	}
-	if (host[0] == '\0')
+	if (!store_split_port(host))
 		goto bad;
 
 	memset(&hints, 0, sizeof(hints));
@@ -629,6 +620,38 @@ bad:
 	(void)snprintf(err, errlen, "invalid value for --redis (FANOUT_REDIS): "
 	    "expected redis://host:port/db or a unix socket path");
 	return (0);
+}
+
+/* host[:port] or [IPv6][:port], in place: host is left bare. */
+static int
+store_split_port(char *host)
+{
+	char		*p, *colon;
+	long long	n;
+
+	port = 6379;
+	if (host[0] == '[') {
+		if ((p = strchr(host, ']')) == NULL)
+			return (0);
+		*p++ = '\0';
+		colon = *p == ':' ? p : NULL;
+		if (*p != '\0' && colon == NULL)
+			return (0);
+	} else {
+		colon = strchr(host, ':');
+	}
+
+	if (colon != NULL) {
+		*colon++ = '\0';
+		if (!store_number(colon, 1, 65535, &n))
+			return (0);
+		port = (int)n;
+	}
+
+	if (host[0] == '[')
+		memmove(host, host + 1, strlen(host + 1) + 1);
+
+	return (host[0] != '\0');
 }
 
 static int

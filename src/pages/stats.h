@@ -22,7 +22,11 @@
 
 #define REASON_MAX		160
 
-/* The layout of a result in the shared store (statsrows.c). */
+/*
+ * The layout of a result in the shared store (statsrows.c): a result and
+ * its rows are stored as their bytes, so they hold plain values only,
+ * never a pointer.
+ */
 #define STATS_CODE_MAGIC	0x46535431
 
 struct stats_row {

@@ -212,11 +212,12 @@ int
 stats_encode(const void *arg, struct kore_buf *buf)
 {
 	const struct stats_result	*res = arg;
-	u_int32_t			hdr[3];
+	u_int32_t			hdr[4];
 
 	hdr[0] = STATS_CODE_MAGIC;
 	hdr[1] = (u_int32_t)sizeof(struct stats_row);
-	hdr[2] = (u_int32_t)res->nrows;
+	hdr[2] = (u_int32_t)offsetof(struct stats_result, rows);
+	hdr[3] = (u_int32_t)res->nrows;
 	kore_buf_append(buf, hdr, sizeof(hdr));
 	kore_buf_append(buf, res, offsetof(struct stats_result, rows) +
 	    res->nrows * sizeof(struct stats_row));
@@ -228,7 +229,7 @@ void *
 stats_decode(const void *data, size_t len, u_int64_t age_ms)
 {
 	struct stats_result	*res;
-	u_int32_t		hdr[3];
+	u_int32_t		hdr[4];
 	size_t			i, fixed;
 
 	fixed = sizeof(hdr) + offsetof(struct stats_result, rows);
@@ -236,13 +237,14 @@ stats_decode(const void *data, size_t len, u_int64_t age_ms)
 		return (NULL);
 	memcpy(hdr, data, sizeof(hdr));
 	if (hdr[0] != STATS_CODE_MAGIC || hdr[1] != sizeof(struct stats_row) ||
-	    hdr[2] > PRODUCTS_MAX ||
-	    len != fixed + hdr[2] * sizeof(struct stats_row))
+	    hdr[2] != offsetof(struct stats_result, rows) ||
+	    hdr[3] > PRODUCTS_MAX ||
+	    len != fixed + hdr[3] * sizeof(struct stats_row))
 		return (NULL);
 
 	res = kore_calloc(1, sizeof(*res));
 	memcpy(res, (const u_int8_t *)data + sizeof(hdr), len - sizeof(hdr));
-	if (res->nrows != hdr[2]) {
+	if (res->nrows != hdr[3]) {
 		kore_free(res);
 		return (NULL);
 	}

@@ -412,7 +412,8 @@ def test_redis_setting_checked(ctx):
               "partner-upstream"):
         ups += ["--" + u, "http://127.0.0.1:1"]
     for bad in ("http://127.0.0.1:6379", "redis://:secret@127.0.0.1:1",
-                "redis://127.0.0.1:99999", "redis://127.0.0.1:1/x"):
+                "redis://127.0.0.1:99999", "redis://127.0.0.1:1/x",
+                "redis://[::1", "redis://[::1]x:1", "redis://"):
         r = run_to_exit([ctx.bin, "-fnr", "--redis", bad] + ups)
         check(r.returncode not in (0, None) and "--redis" in r.stderr and
               "secret" not in r.stderr, "%r: %r" % (bad, r.stderr[-200:]))
