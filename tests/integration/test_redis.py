@@ -425,3 +425,35 @@ def test_redis_setting_checked(ctx):
 
 test_redis_down_and_back.asan = True
 test_redis_one_fetch_for_the_fleet.asan = True
+
+
+def test_redis_clients_that_leave(ctx):
+    # Clients that leave while their request waits on Redis (a comic MGET,
+    # the fetch's lock, a partner lease): nothing touches the freed
+    # request, nothing is left behind, the leases go back.
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from test_disconnect import storm, wait_idle
+    redis, sim, apps = fleet(ctx, ["--stats-products", products(12),
+                                   "--stats-limit", "2"], lag=100)
+    paths = ["/api/stats?products=p%02d,p%02d" % (1 + i % 12, 1 + i % 5)
+             for i in range(12)] + ["/xkcd?count=4", "/xkcd?ids=51,52,53"]
+    for a in apps:
+        storm(a, 80, lambda i: paths[i % len(paths)], threads=20)
+    for a in apps:
+        s = wait_idle(a)
+        check(s["fanouts_live"] == 0 and s["calls_live"] == 0,
+              "left behind: %r" % s)
+        check(not a.crashes(), "crashes: %r" % a.crashes()[:5])
+        check(len(a.worker_pids()) == 2, "a worker was restarted")
+        st, d, _ = api(a, "products=p07")
+        check(st == 200 and not d["partial"], "after the storm: %r" % d)
+    end = time.monotonic() + 3
+    while time.monotonic() < end and redis.cmd(
+            "ZCARD", "fanout:partner:leases") != ":0\r\n":
+        time.sleep(0.05)
+    check(time.monotonic() < end, "leases left: %r" %
+          redis.cmd("ZRANGE", "fanout:partner:leases", "0", "-1"))
+
+
+test_redis_clients_that_leave.asan = True
