@@ -50,6 +50,7 @@
 #include "partner.h"
 #include "reply.h"
 #include "settings.h"
+#include "share.h"
 #include "store.h"
 #include "syncgate.h"
 
@@ -218,6 +219,7 @@ kore_worker_configure(void)
 	syncgate_worker_start();
 	if (settings.role == SETTINGS_ROLE_APP) {
 		store_worker_start();
+		share_fleet_start();
 		stats_fleet_start();
 	}
 

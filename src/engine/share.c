@@ -18,9 +18,11 @@
  *   ASK     the store was asked, in one script: the stored result, or the
  *           fetch's lock (SET NX PX, SHARE_LOCK_MS), or "someone else holds
  *           it"; every local request follows meanwhile;
- *   WAIT    another instance holds the lock: ask again every
- *           SHARE_POLL_MS (short polling, bounded by the lock's expiry: a
- *           holder that died stops renewing it and a waiter gets it);
+ *   WAIT    another instance holds the lock: ask again when the holder
+ *           says it is done (its publish script PUBLISHes the result's
+ *           key on the "share" channel, store_subscribe()), and in any case
+ *           every SHARE_POLL_MS (a lost message, a holder that died: it
+ *           stops renewing the lock, which expires, and a waiter gets it);
  *   LOCKED  this worker holds the lock (renewed every SHARE_RENEW_MS while
  *           it fetches): the local leader fetches, and its publish stores
  *           the result (complete ones: those with a time-to-live) and
@@ -55,6 +57,7 @@
 #define SHARE_POLL_MS		50
 #define SHARE_TABLES_MAX	8
 #define SHARE_TOKEN_MAX		48
+#define SHARE_CHANNEL		"share"
 
 /* The stored result with its time left, or the lock, or 0: held. */
 static const char	script_ask[] =
@@ -63,12 +66,13 @@ static const char	script_ask[] =
     "if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) "
     "then return 1 end return 0";
 
-/* Store the result (when there is one) and release our lock. */
+/* Store the result (when there is one), release our lock, say so. */
 static const char	script_publish[] =
     "if ARGV[2] ~= '' then "
     "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end "
     "if redis.call('GET', KEYS[2]) == ARGV[1] then "
-    "redis.call('DEL', KEYS[2]) end return 1";
+    "redis.call('DEL', KEYS[2]) end "
+    "redis.call('PUBLISH', ARGV[4], KEYS[1]) return 1";
 
 static const char	script_renew[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
@@ -112,6 +116,7 @@ static int			fleet_keys(struct share_entry *, char *,
 				    char *);
 static void			fleet_tick(void *, u_int64_t);
 static int			fleet_busy(const struct share_entry *);
+static void			fleet_notified(const char *, size_t);
 
 static struct share_table	*fleet_tables[SHARE_TABLES_MAX];
 static size_t			fleet_ntables = 0;
@@ -338,6 +343,17 @@ ticket_unwait(struct share_ticket *tk)
 	}
 }
 
+/* Each worker, with --redis: the polling and the "share" channel. */
+void
+share_fleet_start(void)
+{
+	if (!store_enabled())
+		return;
+
+	(void)kore_timer_add(fleet_tick, SHARE_POLL_MS, NULL, 0);
+	store_subscribe(SHARE_CHANNEL, fleet_notified);
+}
+
 /* Is the fleet deciding who fetches (then nobody here may lead)? */
 static int
 fleet_busy(const struct share_entry *e)
@@ -359,10 +375,6 @@ fleet_ask(struct share_entry *e)
 		return (0);
 
 	if (!t->registered && fleet_ntables < SHARE_TABLES_MAX) {
-		if (fleet_ntables == 0) {
-			(void)kore_timer_add(fleet_tick, SHARE_POLL_MS, NULL,
-			    0);
-		}
 		fleet_tables[fleet_ntables++] = t;
 		t->registered = 1;
 	}
@@ -463,13 +475,14 @@ static void
 fleet_release(struct share_entry *e, const void *result, u_int64_t ttl_ms)
 {
 	struct kore_buf		buf;
-	const char		*argv[8];
-	size_t			lens[8];
+	const char		*argv[9];
+	size_t			lens[9];
 	char			rkey[STORE_KEY_MAX], lkey[STORE_KEY_MAX];
-	char			ms[24];
+	char			chan[STORE_KEY_MAX], ms[24];
 
 	e->fleet = FLEET_NONE;
-	if (!fleet_keys(e, rkey, lkey))
+	if (!fleet_keys(e, rkey, lkey) ||
+	    !store_channel(chan, sizeof(chan), SHARE_CHANNEL))
 		return;
 
 	kore_buf_init(&buf, 1024);
@@ -490,6 +503,7 @@ fleet_release(struct share_entry *e, const void *result, u_int64_t ttl_ms)
 	argv[5] = e->token;
 	argv[6] = (const char *)buf.data;
 	argv[7] = ms;
+	argv[8] = chan;
 	lens[0] = 4;
 	lens[1] = sizeof(script_publish) - 1;
 	lens[2] = 1;
@@ -498,8 +512,9 @@ fleet_release(struct share_entry *e, const void *result, u_int64_t ttl_ms)
 	lens[5] = strlen(e->token);
 	lens[6] = buf.offset;
 	lens[7] = strlen(ms);
+	lens[8] = strlen(chan);
 
-	(void)store_cmd(NULL, NULL, 8, argv, lens);
+	(void)store_cmd(NULL, NULL, 9, argv, lens);
 	kore_buf_cleanup(&buf);
 }
 
@@ -566,6 +581,30 @@ fleet_tick(void *arg, u_int64_t now)
 					fanout_wake(tk->fo);
 			}
 			if (e->fleet != FLEET_WAIT || now < e->next_ask)
+				continue;
+			if (TAILQ_EMPTY(&e->waiters)) {
+				e->fleet = FLEET_NONE;
+			} else if (!fleet_ask(e)) {
+				e->fleet = FLEET_NONE;
+				entry_wake(e);
+			}
+		}
+	}
+}
+
+/* Another instance is done with a key: whoever waits for it asks now. */
+static void
+fleet_notified(const char *msg, size_t len)
+{
+	struct share_entry	*e;
+	size_t			i;
+	char			rkey[STORE_KEY_MAX], lkey[STORE_KEY_MAX];
+
+	for (i = 0; i < fleet_ntables; i++) {
+		TAILQ_FOREACH(e, &fleet_tables[i]->entries, list) {
+			if (e->fleet != FLEET_WAIT || !fleet_keys(e, rkey,
+			    lkey) || strlen(rkey) != len ||
+			    memcmp(rkey, msg, len) != 0)
 				continue;
 			if (TAILQ_EMPTY(&e->waiters)) {
 				e->fleet = FLEET_NONE;

@@ -90,5 +90,6 @@ const void	*share_fresh(struct share_table *, const char *);
 void		share_put(struct share_table *, const char *, void *,
 		    u_int64_t);
 void		share_reset(struct share_table *);
+void		share_fleet_start(void);
 
 #endif

@@ -20,6 +20,12 @@
  * is failed: freeing the hiredis context calls every pending callback
  * without a reply, and each caller hears STORE_FAIL once.  Going from UP to
  * not UP and back is logged once each way.
+ *
+ * A second connection, with the same states and backoff, is subscribed to
+ * one channel (store_subscribe()): what other instances publish there
+ * (a result stored, a lock released) reaches the handler at once.  It only
+ * hurries things along: whoever waits on it also polls, so losing it (or
+ * a message) costs time, never an answer.
  */
 
 #include <sys/types.h>
@@ -76,22 +82,27 @@ struct store_conn {
 	int			logged;
 	u_int64_t		retry_at;
 	u_int64_t		retry_ms;
+	u_int64_t		hello_deadline;	/* the subscriber's */
+	int			sub;
 };
 
-static void	store_connect(void);
+static void	store_connect(struct store_conn *);
+static void	store_attach(struct store_conn *, redisAsyncContext *);
+static void	store_hello(void);
 static struct store_op	*store_send(store_cb, void *, int, const char **,
 		    const size_t *);
 static void	store_hello_done(void *, const struct store_reply *);
-static void	store_fail(const char *);
-static void	store_lost(const char *);
-static void	store_retry_later(void);
+static void	store_sub_cb(redisAsyncContext *, void *, void *);
+static void	store_fail(struct store_conn *, const char *);
+static void	store_lost(struct store_conn *, const char *);
+static void	store_retry_later(struct store_conn *);
 static void	store_tick(void *, u_int64_t);
 static void	store_reply_cb(redisAsyncContext *, void *, void *);
 static void	store_convert(const redisReply *, struct store_reply *);
 static void	store_on_connect(const redisAsyncContext *, int);
 static void	store_on_disconnect(const redisAsyncContext *, int);
 static void	store_ev_handle(void *, int);
-static void	store_ev_watch(void);
+static void	store_ev_watch(struct store_conn *);
 static void	store_ev_add_read(void *);
 static void	store_ev_del_read(void *);
 static void	store_ev_add_write(void *);
@@ -102,6 +113,9 @@ static int	store_split_port(char *);
 static int	store_number(const char *, long long, long long, long long *);
 
 static struct store_conn	conn = { .state = STORE_OFF };
+static struct store_conn	subc = { .state = STORE_OFF, .sub = 1 };
+static void			(*sub_handler)(const char *, size_t) = NULL;
+static char			sub_channel[STORE_KEY_MAX];
 static TAILQ_HEAD(, store_op)	pending = TAILQ_HEAD_INITIALIZER(pending);
 static char			addr[STORE_ADDR_MAX];	/* numeric or path */
 static int			port = 0;		/* 0: unix socket */
@@ -156,8 +170,38 @@ store_worker_start(void)
 	conn.evt.handle = store_ev_handle;
 	conn.retry_ms = STORE_RETRY_MIN_MS;
 	conn.fd = -1;
-	store_connect();
+	store_connect(&conn);
 	(void)kore_timer_add(store_tick, STORE_TICK_MS, NULL, 0);
+}
+
+/*
+ * The worker's one subscription: handler(message) for each message on
+ * <prefix>:<kind> (whoever publishes on it is store_publish_channel()).
+ */
+void
+store_subscribe(const char *kind, void (*handler)(const char *, size_t))
+{
+	if (conn.state == STORE_OFF || sub_handler != NULL ||
+	    !store_channel(sub_channel, sizeof(sub_channel), kind))
+		return;
+
+	sub_handler = handler;
+	subc.evt.type = STORE_EVT_TYPE;
+	subc.evt.handle = store_ev_handle;
+	subc.retry_ms = STORE_RETRY_MIN_MS;
+	subc.fd = -1;
+	subc.state = STORE_DOWN;
+	store_connect(&subc);
+}
+
+/* A channel's name: the prefix and the db keep instances apart. */
+int
+store_channel(char *buf, size_t len, const char *kind)
+{
+	int	n;
+
+	n = snprintf(buf, len, "%s:%lld:%s", prefix, dbnum, kind);
+	return (n >= 0 && (size_t)n < len);
 }
 
 int
@@ -302,29 +346,48 @@ store_wall_ms(void)
 }
 
 static void
-store_connect(void)
+store_connect(struct store_conn *sc)
 {
 	redisAsyncContext	*ac;
 	const char		*argv[2];
 	size_t			lens[2];
-	char			db[24];
 
 	ac = port > 0 ? redisAsyncConnect(addr, port) :
 	    redisAsyncConnectUnix(addr);
 	if (ac == NULL || ac->err) {
 		if (ac != NULL)
 			redisAsyncFree(ac);
-		store_retry_later();
+		store_retry_later(sc);
 		return;
 	}
 
-	conn.ac = ac;
-	conn.fd = ac->c.fd;
-	conn.watched = 0;
-	conn.want_write = 0;
-	conn.state = STORE_CONNECTING;
+	store_attach(sc, ac);
+	if (!sc->sub) {
+		store_hello();
+		return;
+	}
 
-	ac->ev.data = &conn;
+	/* Its answers come to store_sub_cb(), as long as it lives. */
+	argv[0] = "SUBSCRIBE";
+	argv[1] = sub_channel;
+	lens[0] = 9;
+	lens[1] = strlen(sub_channel);
+	sc->hello_deadline = kore_time_ms() + timeout_ms;
+	if (redisAsyncCommandArgv(ac, store_sub_cb, sc, 2, argv, lens) !=
+	    REDIS_OK)
+		store_fail(sc, "cannot send to");
+}
+
+static void
+store_attach(struct store_conn *sc, redisAsyncContext *ac)
+{
+	sc->ac = ac;
+	sc->fd = ac->c.fd;
+	sc->watched = 0;
+	sc->want_write = 0;
+	sc->state = STORE_CONNECTING;
+
+	ac->ev.data = sc;
 	ac->ev.addRead = store_ev_add_read;
 	ac->ev.delRead = store_ev_del_read;
 	ac->ev.addWrite = store_ev_add_write;
@@ -332,6 +395,15 @@ store_connect(void)
 	ac->ev.cleanup = store_ev_cleanup;
 	(void)redisAsyncSetConnectCallback(ac, store_on_connect);
 	(void)redisAsyncSetDisconnectCallback(ac, store_on_disconnect);
+}
+
+/* The command connection: SELECT, then a PING whose answer makes it UP. */
+static void
+store_hello(void)
+{
+	const char	*argv[2];
+	size_t		lens[2];
+	char		db[24];
 
 	if (dbnum != 0) {
 		(void)snprintf(db, sizeof(db), "%lld", dbnum);
@@ -344,7 +416,33 @@ store_connect(void)
 	argv[0] = "PING";
 	lens[0] = 4;
 	if (store_send(store_hello_done, NULL, 1, argv, lens) == NULL)
-		store_fail("cannot send to");
+		store_fail(&conn, "cannot send to");
+}
+
+/* The subscriber: its confirmation, then each message; NULL: gone. */
+static void
+store_sub_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct store_conn	*sc = priv;
+	const redisReply	*rr = r;
+
+	if (rr == NULL) {
+		if (sc->ac == ac)
+			store_lost(sc, "lost the subscription to");
+		return;
+	}
+	if (rr->type != REDIS_REPLY_ARRAY || rr->elements != 3 ||
+	    rr->element[0]->type != REDIS_REPLY_STRING)
+		return;
+
+	if (strcmp(rr->element[0]->str, "subscribe") == 0) {
+		sc->state = STORE_UP;
+		sc->retry_ms = STORE_RETRY_MIN_MS;
+	} else if (strcmp(rr->element[0]->str, "message") == 0 &&
+	    rr->element[2]->type == REDIS_REPLY_STRING &&
+	    rr->element[2]->len <= STORE_KEY_MAX && sub_handler != NULL) {
+		sub_handler(rr->element[2]->str, rr->element[2]->len);
+	}
 }
 
 static void
@@ -354,7 +452,7 @@ store_hello_done(void *arg, const struct store_reply *r)
 		return;
 
 	if (r->status != STORE_OK) {
-		store_fail("no answer from");
+		store_fail(&conn, "no answer from");
 		return;
 	}
 
@@ -369,44 +467,46 @@ store_hello_done(void *arg, const struct store_reply *r)
 
 /* Give the connection up ourselves (a timeout, a failed send). */
 static void
-store_fail(const char *why)
+store_fail(struct store_conn *sc, const char *why)
 {
-	redisAsyncContext	*ac = conn.ac;
+	redisAsyncContext	*ac = sc->ac;
 
-	store_lost(why);
+	store_lost(sc, why);
 	if (ac != NULL)
 		redisAsyncFree(ac);
 }
 
 /*
  * The connection is gone (or going: hiredis frees it after this): DOWN,
- * a reconnect later, and the log says so once.
+ * a reconnect later, and the log says so once (the command connection's).
  */
 static void
-store_lost(const char *why)
+store_lost(struct store_conn *sc, const char *why)
 {
-	int	was = conn.state;
+	int	was = sc->state;
 
-	conn.ac = NULL;
-	conn.state = STORE_DOWN;
+	sc->ac = NULL;
+	sc->state = STORE_DOWN;
 	if (was == STORE_DOWN)
 		return;
 
-	store_retry_later();
+	store_retry_later(sc);
+	if (sc->sub)
+		return;
 	if (was == STORE_UP)
 		n_lost++;
-	if (conn.logged != LOGGED_DOWN) {
+	if (sc->logged != LOGGED_DOWN) {
 		kore_log(LOG_NOTICE, "redis: %s the server; in-process caches "
 		    "and limits until it is back", why);
-		conn.logged = LOGGED_DOWN;
+		sc->logged = LOGGED_DOWN;
 	}
 }
 
 static void
-store_retry_later(void)
+store_retry_later(struct store_conn *sc)
 {
-	conn.retry_at = kore_time_ms() + conn.retry_ms;
-	conn.retry_ms = MIN(conn.retry_ms * 2, STORE_RETRY_MAX_MS);
+	sc->retry_at = kore_time_ms() + sc->retry_ms;
+	sc->retry_ms = MIN(sc->retry_ms * 2, STORE_RETRY_MAX_MS);
 }
 
 static void
@@ -414,15 +514,21 @@ store_tick(void *arg, u_int64_t now)
 {
 	struct store_op		*op;
 
+	if (subc.state == STORE_DOWN && subc.ac == NULL &&
+	    now >= subc.retry_at)
+		store_connect(&subc);
+	else if (subc.state == STORE_CONNECTING && now >= subc.hello_deadline)
+		store_fail(&subc, "no answer in time from");
+
 	if (conn.state == STORE_DOWN && conn.ac == NULL &&
 	    now >= conn.retry_at) {
-		store_connect();
+		store_connect(&conn);
 		return;
 	}
 
 	op = TAILQ_FIRST(&pending);
 	if (op != NULL && now >= op->deadline && conn.ac != NULL)
-		store_fail("no answer in time from");
+		store_fail(&conn, "no answer in time from");
 }
 
 static void
@@ -435,7 +541,7 @@ store_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 
 	/* No reply: hiredis is dropping the connection. */
 	if (r == NULL && conn.ac == ac)
-		store_lost("lost the connection to");
+		store_lost(&conn, "lost the connection to");
 
 	if (op->cb != NULL) {
 		if (r == NULL) {
@@ -486,31 +592,36 @@ store_convert(const redisReply *rr, struct store_reply *out)
 static void
 store_on_connect(const redisAsyncContext *ac, int status)
 {
-	if (status != REDIS_OK && conn.ac == ac)
-		store_lost("cannot connect to");
+	struct store_conn	*sc = ac->ev.data;
+
+	if (status != REDIS_OK && sc->ac == ac)
+		store_lost(sc, "cannot connect to");
 }
 
 static void
 store_on_disconnect(const redisAsyncContext *ac, int status)
 {
-	if (conn.ac == ac)
-		store_lost("lost the connection to");
+	struct store_conn	*sc = ac->ev.data;
+
+	if (sc->ac == ac)
+		store_lost(sc, "lost the connection to");
 }
 
 /* hiredis may free the context in either handler: check before each. */
 static void
 store_ev_handle(void *arg, int err)
 {
-	redisAsyncContext	*ac = conn.ac;
-	int			flags = conn.evt.flags;
+	struct store_conn	*sc = arg;
+	redisAsyncContext	*ac = sc->ac;
+	int			flags = sc->evt.flags;
 
-	conn.evt.flags &= ~(KORE_EVENT_READ | KORE_EVENT_WRITE);
+	sc->evt.flags &= ~(KORE_EVENT_READ | KORE_EVENT_WRITE);
 	if (ac == NULL)
 		return;
 
-	if ((flags & KORE_EVENT_WRITE) && conn.want_write) {
+	if ((flags & KORE_EVENT_WRITE) && sc->want_write) {
 		redisAsyncHandleWrite(ac);
-		if (conn.ac != ac)
+		if (sc->ac != ac)
 			return;
 	}
 
@@ -520,19 +631,19 @@ store_ev_handle(void *arg, int err)
 
 /* Read is always watched (level-triggered), write while hiredis asks. */
 static void
-store_ev_watch(void)
+store_ev_watch(struct store_conn *sc)
 {
-	if (conn.fd < 0)
+	if (sc->fd < 0)
 		return;
 
-	kore_platform_event_level_change(conn.fd, conn.want_write, &conn);
-	conn.watched = 1;
+	kore_platform_event_level_change(sc->fd, sc->want_write, sc);
+	sc->watched = 1;
 }
 
 static void
 store_ev_add_read(void *arg)
 {
-	store_ev_watch();
+	store_ev_watch(arg);
 }
 
 static void
@@ -544,27 +655,33 @@ store_ev_del_read(void *arg)
 static void
 store_ev_add_write(void *arg)
 {
-	conn.want_write = 1;
-	store_ev_watch();
+	struct store_conn	*sc = arg;
+
+	sc->want_write = 1;
+	store_ev_watch(sc);
 }
 
 static void
 store_ev_del_write(void *arg)
 {
-	conn.want_write = 0;
-	if (conn.watched)
-		store_ev_watch();
+	struct store_conn	*sc = arg;
+
+	sc->want_write = 0;
+	if (sc->watched)
+		store_ev_watch(sc);
 }
 
 /* Before hiredis closes the socket: stop watching it. */
 static void
 store_ev_cleanup(void *arg)
 {
-	if (conn.watched && conn.fd >= 0)
-		kore_platform_disable_read(conn.fd);
-	conn.watched = 0;
-	conn.want_write = 0;
-	conn.fd = -1;
+	struct store_conn	*sc = arg;
+
+	if (sc->watched && sc->fd >= 0)
+		kore_platform_disable_read(sc->fd);
+	sc->watched = 0;
+	sc->want_write = 0;
+	sc->fd = -1;
 }
 
 /*

@@ -53,6 +53,8 @@ struct store_op	*store_cmd(store_cb, void *, int, const char **,
 		    const size_t *);
 void		store_cancel(struct store_op *);
 int		store_key(char *, size_t, const char *, const char *);
+int		store_channel(char *, size_t, const char *);
+void		store_subscribe(const char *, void (*)(const char *, size_t));
 int		store_reply_elem(const struct store_reply *, size_t,
 		    struct store_reply *);
 u_int64_t	store_wall_ms(void);

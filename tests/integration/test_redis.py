@@ -176,6 +176,33 @@ def products(n):
     return ",".join("p%02d" % i for i in range(1, n + 1))
 
 
+def test_redis_waiters_hear_when_it_lands(ctx):
+    # Every worker is subscribed to the "share" channel, and a fetch that
+    # lands says so there (the waiters on other instances ask at once
+    # instead of at their next poll).
+    redis, sim, apps = fleet(ctx, ["--stats-products", products(2)], lag=30)
+    chan = "fanout:3:share"
+    end = time.monotonic() + 5
+    while time.monotonic() < end and redis.cmd(
+            "PUBSUB", "NUMSUB", chan).split("\r\n")[-2] != ":4":
+        time.sleep(0.05)
+    check(time.monotonic() < end, "subscribers: %r" %
+          redis.cmd("PUBSUB", "NUMSUB", chan))
+    with socket.create_connection(("127.0.0.1", redis.port), 5) as s:
+        s.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n" %
+                  (len(chan), chan.encode()))
+        data = b""
+        while data.count(b"\r\n") < 6:
+            data += s.recv(4096)
+        st, d, _ = api(apps[0])
+        check(st == 200 and d["origin"] == "upstream", "%r" % d)
+        data = b""
+        while b"fanout:stats:p01,p02" not in data:
+            chunk = s.recv(4096)
+            check(chunk, "no message on %s" % chan)
+            data += chunk
+
+
 def test_redis_one_fetch_for_the_fleet(ctx):
     # 50 cold loads spread over two instances (nginx in front): one
     # analytics call and one partner call per product in all, never more
@@ -399,7 +426,12 @@ def test_redis_down_and_back(ctx):
         check(a.logtext().count("redis: connected") >= 4 and
               "in-process caches and limits" in a.logtext(),
               "the log: %s" % a.logtail())
-    # Sharing resumed.
+    # Sharing resumed, the subscriptions too.
+    end = time.monotonic() + 5
+    while time.monotonic() < end and redis.cmd(
+            "PUBSUB", "NUMSUB", "fanout:3:share").split("\r\n")[-2] != ":4":
+        time.sleep(0.05)
+    check(time.monotonic() < end, "not every worker subscribed again")
     d = comics(apps[0], "31,32")
     d = comics(apps[1], "31,32")
     check(d["from_cache"] == 2, "after Redis came back: %r" % d)
