@@ -16,7 +16,7 @@ DEPS_BUILD	:= kore libcurl4-openssl-dev libyajl-dev libssl-dev gcc make \
 		   curl patch python3 libjs-jquery libjs-jquery-datatables \
 		   libhiredis-dev
 DEPS_TEST	:= $(DEPS_BUILD) chromium chromium-driver nginx openssl strace \
-		   redis-server
+		   prometheus python3-prometheus-client redis-server
 DEPS_BENCH	:= $(DEPS_BUILD) wrk nginx libnginx-mod-http-echo
 
 SRCS		:= $(shell find src assets conf -type f 2>/dev/null)
@@ -26,7 +26,7 @@ UNIT_BIN	:= build/unit-tests
 UNIT_SRCS	:= src/app/settings.c src/lib/qparam.c src/engine/stiming.c \
 		   src/pages/demojson.c src/pages/comic.c src/lib/tmpl.c \
 		   src/pages/partner.c src/lib/url.c src/lib/jsonload.c \
-		   src/lib/jsongen.c src/pages/envelope.c
+		   src/lib/jsongen.c src/pages/envelope.c src/lib/tracectx.c
 SRC_DIRS	:= src/app src/engine src/pages src/sim src/lib
 UNIT_CFLAGS	:= -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
 		   -fsanitize=address,undefined $(addprefix -I,$(SRC_DIRS))

@@ -46,6 +46,8 @@
 #include <kore/seccomp.h>
 
 #include "fanout.h"
+#include "health.h"
+#include "metrics.h"
 #include "pages.h"
 #include "partner.h"
 #include "reply.h"
@@ -53,6 +55,7 @@
 #include "share.h"
 #include "store.h"
 #include "syncgate.h"
+#include "trace.h"
 
 struct route {
 	int		role;
@@ -72,6 +75,7 @@ void	kore_worker_teardown(void);
 
 static void	app_settings(int, char **);
 static void	app_listen(void);
+static void	app_admin_listen(void);
 static BIO	*app_pem_open(const char *, const char *, char *);
 static void	app_tls(struct kore_domain *);
 static void	app_privsep(void);
@@ -125,14 +129,29 @@ static const struct route	routes[] = {
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/favicon.svg", "page_file" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_DYNAMIC, "^/vendor/", "page_file" },
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/_/whoami", "page_whoami" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/metrics", "page_metrics" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/healthz", "page_healthz" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/readyz", "page_readyz" },
 	/* Last: everything else is a 404 with the security headers. */
 	{ SETTINGS_ROLE_APP, HANDLER_TYPE_DYNAMIC, "^/", "page_not_found" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/", "sim_index" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/_/stats", "sim_stats" },
+	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_STATIC, "/_/trace", "sim_trace" },
 	{ SETTINGS_ROLE_SIM, HANDLER_TYPE_DYNAMIC, "^/", "sim_serve" },
 };
 
 #define routes_len	(sizeof(routes) / sizeof(routes[0]))
+
+/* The --admin-port listener: the operational pages only. */
+static const struct route	admin_routes[] = {
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/metrics", "page_metrics" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/healthz", "page_healthz" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/readyz", "page_readyz" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/_/stats",
+	    "page_engine_stats" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_STATIC, "/_/whoami", "page_whoami" },
+	{ SETTINGS_ROLE_APP, HANDLER_TYPE_DYNAMIC, "^/", "page_not_found" },
+};
 
 static pid_t			sim_pid = -1;
 static int			accesslog_fd = -1;
@@ -175,6 +194,8 @@ kore_parent_configure(int argc, char **argv)
 	app_listen();
 
 	if (settings.role == SETTINGS_ROLE_APP) {
+		metrics_init(settings.workers > 0 ?
+		    (u_int32_t)settings.workers : cpu_count);
 		if (settings.sync_pages == SETTINGS_SYNC_LIMIT) {
 			syncgate_init(settings.workers > 0 ?
 			    (u_int32_t)settings.workers : cpu_count);
@@ -217,7 +238,10 @@ kore_worker_configure(void)
 	fanout_set_caps(settings.max_fanouts, settings.max_inflight);
 	reply_configure(accesslog_fd);
 	syncgate_worker_start();
+	trace_worker_init();
 	if (settings.role == SETTINGS_ROLE_APP) {
+		metrics_worker_start();
+		health_worker_start();
 		store_worker_start();
 		share_fleet_start();
 		stats_fleet_start();
@@ -331,6 +355,9 @@ app_listen(void)
 			fatal("cannot set up the redirect listener");
 	}
 
+	if (settings.admin_port != 0 && settings.role == SETTINGS_ROLE_APP)
+		app_admin_listen();
+
 	for (i = 0; i < routes_len; i++) {
 		if (routes[i].role != settings.role)
 			continue;
@@ -340,6 +367,34 @@ app_listen(void)
 		if (!kore_module_handler_new(dom, routes[i].path,
 		    routes[i].handler, NULL, routes[i].type))
 			fatal("cannot add route %s", routes[i].path);
+	}
+}
+
+/* Plain HTTP on --admin-bind; reply.c lets its clients see everything. */
+static void
+app_admin_listen(void)
+{
+	struct kore_server	*srv;
+	struct kore_domain	*dom;
+	size_t			i;
+	char			port[16];
+
+	(void)snprintf(port, sizeof(port), "%lld", settings.admin_port);
+	srv = kore_server_create(REPLY_ADMIN_SERVER);
+	srv->tls = 0;
+	if (!kore_server_bind(srv, settings.admin_bind, port, NULL))
+		app_fail("cannot listen on %s port %s", settings.admin_bind,
+		    port);
+	kore_server_finalize(srv);
+
+	dom = kore_domain_new("*");
+	if (!kore_domain_attach(dom, srv))
+		fatal("cannot attach the admin domain");
+	for (i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]); i++) {
+		if (!kore_module_handler_new(dom, admin_routes[i].path,
+		    admin_routes[i].handler, NULL, admin_routes[i].type))
+			fatal("cannot add admin route %s",
+			    admin_routes[i].path);
 	}
 }
 

@@ -10,11 +10,13 @@
  * address in the log is the X-Forwarded-For of a trusted proxy, the peer's
  * address otherwise.
  *
- * The status pages (/_/stats, /_/whoami; the simulator's /_/stats) answer
- * only a loopback client, or one in --status-from: behind a trusted proxy
- * the client is its X-Forwarded-For, so a request relayed from outside is
- * refused even though the proxy itself is on loopback.  Others get the
- * same 404 as an unknown path.
+ * The status pages (/_/stats, /_/whoami, /metrics; the simulator's
+ * /_/stats and /_/trace) answer only a loopback client, or one in
+ * --status-from: behind a trusted proxy the client is its
+ * X-Forwarded-For, so a request relayed from outside is refused even
+ * though the proxy itself is on loopback.  Others get the same 404 as an
+ * unknown path.  On the --admin-port listener (which serves nothing else)
+ * they answer whoever reaches it.
  *
  * An error answers a line of text, JSON to a JSON client, and to a browser
  * (Accept: text/html) the page assets/error.html, rendered by tmpl.c.
@@ -35,10 +37,13 @@
 #include <kore/http.h>
 
 #include "jsongen.h"
+#include "metrics.h"
 #include "qparam.h"
 #include "reply.h"
+#include "reqlog.h"
 #include "settings.h"
 #include "tmpl.h"
+#include "trace.h"
 #include "webassets.h"
 
 #define PROXIES_MAX	SETTINGS_ADDRS_MAX
@@ -55,6 +60,7 @@ static int	reply_addr_listed(const struct ipaddr *, const struct ipaddr *,
 static int	reply_loopback(const struct ipaddr *);
 static int	reply_forwarded(struct http_request *, char *, size_t);
 static int	reply_trusted(struct http_request *);
+static int	reply_admin(struct http_request *);
 static int	reply_peer_addr(struct connection *, struct ipaddr *);
 static int	reply_peer(struct http_request *, char *, size_t);
 static int	reply_origin(const char *, char *, size_t);
@@ -123,6 +129,7 @@ reply_send(struct http_request *req, int status, const void *body,
 		    "max-age=31536000");
 	}
 
+	trace_reply(req);
 	reply_log(req, status, len);
 	http_response(req, status, body, len);
 }
@@ -222,7 +229,7 @@ reply_status_allowed(struct http_request *req)
 	struct ipaddr		a;
 	char			hop[REPLY_ADDR_MAX];
 
-	if (status_any)
+	if (status_any || reply_admin(req))
 		return (1);
 
 	if (reply_forwarded(req, hop, sizeof(hop))) {
@@ -424,6 +431,16 @@ reply_trusted(struct http_request *req)
 	    reply_addr_listed(&peer, proxies, nproxies));
 }
 
+/* Whether the request came in on the --admin-port listener. */
+static int
+reply_admin(struct http_request *req)
+{
+	struct listener		*l = req->owner->owner;
+
+	return (l != NULL && l->server != NULL &&
+	    strcmp(l->server->name, REPLY_ADMIN_SERVER) == 0);
+}
+
 static int
 reply_peer_addr(struct connection *c, struct ipaddr *a)
 {
@@ -474,22 +491,31 @@ reply_origin(const char *url, char *buf, size_t len)
 }
 
 /*
- * client [time] "METHOD /path?query" status bytes scheme
- * Bytes that could forge a line (controls, quotes) are replaced.
+ * client [time] "METHOD /path?query" status bytes scheme trace-id
+ * Bytes that could forge a line (controls, quotes) are replaced.  The
+ * metrics count the answer here too; --log-format json: reqlog.c.
  */
 static void
 reply_log(struct http_request *req, int status, size_t len)
 {
 	struct kore_buf		buf;
+	struct metrics_note	note, *np;
+	struct trace_ctx	tc;
 	char			client[REPLY_ADDR_MAX], when[32], *p;
 	time_t			now;
 	struct tm		tm;
 	size_t			i, start;
 
+	np = metrics_note_take(req, &note) ? &note : NULL;
+	metrics_request(req, status, np);
 	if (logfd == -1)
 		return;
 
 	reply_client(req, client, sizeof(client));
+	if (settings.log_format == SETTINGS_LOG_JSON) {
+		reqlog_json(logfd, req, client, status, len, np);
+		return;
+	}
 	now = time(NULL);
 	(void)gmtime_r(&now, &tm);
 	(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -504,8 +530,9 @@ reply_log(struct http_request *req, int status, size_t len)
 		    (unsigned char)p[i] >= 0x7f)
 			p[i] = '?';
 	}
-	kore_buf_appendf(&buf, "\" %d %zu %s\n", status, len,
-	    reply_https(req) ? "https" : "http");
+	trace_get(req, &tc);
+	kore_buf_appendf(&buf, "\" %d %zu %s %s\n", status, len,
+	    reply_https(req) ? "https" : "http", tc.trace_id);
 
 	(void)write(logfd, buf.data, buf.offset);
 	kore_buf_cleanup(&buf);

@@ -12,6 +12,7 @@
 #include <yajl/yajl_gen.h>
 
 #define REPLY_ADDR_MAX		64
+#define REPLY_ADMIN_SERVER	"admin"	/* the --admin-port listener */
 
 void	reply_configure(int);
 void	reply_send(struct http_request *, int, const void *, size_t);

@@ -132,6 +132,9 @@ static const struct setting	table[] = {
 	    "directory to chroot into (without -n)" },
 	{ "accesslog", "FANOUT_ACCESSLOG", SET_STR, "", 0, 0, FIELD(accesslog),
 	    "append one line per request to this file (-: standard output)" },
+	{ "log-format", "FANOUT_LOG_FORMAT", SET_CHOICE, "plain", 0, 0,
+	    FIELD(log_format), "access log lines: plain or json (one object "
+	    "per request)" },
 	{ "ca-file", "FANOUT_CA_FILE", SET_STR,
 	    "/etc/ssl/certs/ca-certificates.crt", 0, 0, FIELD(ca_file),
 	    "CA bundle that https upstreams are verified against" },
@@ -144,9 +147,14 @@ static const struct setting	table[] = {
 	{ "error-detail", "FANOUT_ERROR_DETAIL", SET_INT, "0", 0, 1,
 	    FIELD(error_detail), "1: show libcurl's error detail to clients "
 	    "(development; never the API key)" },
+	{ "admin-port", "FANOUT_ADMIN_PORT", SET_INT, "0", 0, 65535,
+	    FIELD(admin_port), "a listener of its own for /metrics, /healthz, "
+	    "/readyz and /_/ only, open to whoever reaches it (0: none)" },
+	{ "admin-bind", "FANOUT_ADMIN_BIND", SET_STR, "127.0.0.1", 0, 0,
+	    FIELD(admin_bind), "address of the --admin-port listener" },
 	{ "status-from", "FANOUT_STATUS_FROM", SET_STR, "", 0, 0,
-	    FIELD(status_from), "clients besides loopback allowed /_/stats and "
-	    "/_/whoami (addresses or any)" },
+	    FIELD(status_from), "clients besides loopback allowed /_/stats, "
+	    "/_/whoami and /metrics (addresses or any)" },
 	{ "seccomp-trace", "FANOUT_SECCOMP_TRACE", SET_INT, "0", 0, 1,
 	    FIELD(seccomp_trace),
 	    "log sandbox violations instead of dying (1)" },
@@ -165,6 +173,7 @@ static const struct {
 	const char	*words;
 } choices[] = {
 	{ OFF(sync_pages), "on|off|limit" },
+	{ OFF(log_format), "plain|json" },
 };
 
 /*
@@ -173,11 +182,11 @@ static const struct {
  */
 static const struct {
 	const char	*title;
-	const char	*names[12];
+	const char	*names[14];
 } groups[] = {
-	{ "server", { "bind", "port", "workers", "accesslog", "pidfile",
-	    "trusted-proxies", "status-from", "csp-img-src", "error-detail",
-	    NULL } },
+	{ "server", { "bind", "port", "workers", "accesslog", "log-format",
+	    "pidfile", "trusted-proxies", "status-from", "admin-port",
+	    "admin-bind", "csp-img-src", "error-detail", NULL } },
 	{ "upstreams", { "upstream", "sim-port", "call-timeout",
 	    "connect-timeout", "deadline", "max-body", "upstream-conns",
 	    "ca-file", NULL } },
@@ -221,6 +230,7 @@ static int	settings_default_upstream(struct settings *, size_t,
 static int	settings_check(const struct settings *, char *, size_t);
 static int	settings_status_from(const struct settings *, char *,
 		    size_t);
+static int	settings_admin(const struct settings *, char *, size_t);
 static void	settings_pidfile(struct settings *);
 static int	setting_given(struct settings *, const struct setting *,
 		    const char *, int *, char *, size_t);
@@ -584,7 +594,8 @@ settings_check(const struct settings *s, char *err, size_t errlen)
 {
 	char		cert[LABEL_MAX], key[LABEL_MAX], http[LABEL_MAX];
 
-	if (!settings_status_from(s, err, errlen))
+	if (!settings_status_from(s, err, errlen) ||
+	    !settings_admin(s, err, errlen))
 		return (0);
 
 	(void)setting_label(OFF(tls_cert), cert, sizeof(cert));
@@ -609,6 +620,20 @@ settings_check(const struct settings *s, char *err, size_t errlen)
 	}
 
 	return (1);
+}
+
+/* --admin-port: a port of its own. */
+static int
+settings_admin(const struct settings *s, char *err, size_t errlen)
+{
+	if (s->admin_port == 0 || (s->admin_port != s->port &&
+	    s->admin_port != s->http_port && (s->role != SETTINGS_ROLE_APP ||
+	    !s->sim_embedded || s->admin_port != s->sim_port)))
+		return (1);
+
+	(void)snprintf(err, errlen, "--%s must differ from the other ports "
+	    "(%lld)", setting_name(OFF(admin_port)), s->admin_port);
+	return (0);
 }
 
 /*

@@ -28,6 +28,10 @@
 #define SETTINGS_SYNC_OFF	1
 #define SETTINGS_SYNC_LIMIT	2
 
+/* --log-format */
+#define SETTINGS_LOG_PLAIN	0
+#define SETTINGS_LOG_JSON	1
+
 struct settings {
 	int		role;
 	char		bind[SETTINGS_STR_MAX];
@@ -62,9 +66,12 @@ struct settings {
 	char		tls_cert[SETTINGS_STR_MAX];
 	char		tls_key[SETTINGS_STR_MAX];
 	long long	http_port;
+	long long	admin_port;
+	char		admin_bind[SETTINGS_STR_MAX];
 	char		runas[SETTINGS_STR_MAX];
 	char		root[SETTINGS_STR_MAX];
 	char		accesslog[SETTINGS_STR_MAX];
+	long long	log_format;
 	char		ca_file[SETTINGS_STR_MAX];
 	char		trusted_proxies[SETTINGS_STR_MAX];
 	char		csp_img_src[SETTINGS_STR_MAX];

@@ -13,6 +13,7 @@
 #include <kore/kore.h>
 
 #include "engine.h"
+#include "metrics.h"
 
 /* Descriptors left for listeners, logs, pipes and resolver sockets. */
 #define FD_RESERVE		64
@@ -86,12 +87,16 @@ admit_fanout(struct fanout *fo, size_t want)
 	if (engine_stats.fanouts_active >= engine_stats.max_fanouts ||
 	    engine_stats.reserved + want > engine_stats.max_inflight) {
 		engine_stats.refused++;
+		metrics_refused(engine_stats.fanouts_active >=
+		    engine_stats.max_fanouts ? METRICS_CAP_FANOUTS :
+		    METRICS_CAP_INFLIGHT);
 		return (0);
 	}
 
 	fo->reserved = want;
 	engine_stats.reserved += want;
 	engine_stats.fanouts_active++;
+	metrics_fanouts_in_flight(engine_stats.fanouts_active);
 	trim_pending = 1;
 	drop_pending = 1;
 
@@ -128,6 +133,7 @@ admit_release(struct fanout *fo, size_t detached)
 
 	engine_stats.reserved -= fo->reserved - detached;
 	engine_stats.fanouts_active--;
+	metrics_fanouts_in_flight(engine_stats.fanouts_active);
 	admit_idle_check();
 }
 

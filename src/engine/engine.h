@@ -39,6 +39,7 @@ struct fanout {
 	u_int64_t			start_us;
 	u_int64_t			deadline_us;
 	double				elapsed_ms;
+	u_int32_t			cache_events[3];	/* metrics.c */
 	void				*udata;
 };
 

@@ -82,10 +82,12 @@
 
 #include "engine.h"
 #include "fanout.h"
+#include "metrics.h"
 #include "qparam.h"
 #include "reply.h"
 #include "stiming.h"
 #include "syncgate.h"
+#include "trace.h"
 
 #define FANOUT_STATE_SETUP	0
 #define FANOUT_STATE_WAIT	1
@@ -100,6 +102,7 @@
 #define CALL_LOGURL_MAX		512
 #define CALL_RESP_HDRS_MAX	(64 * 1024)
 #define CALL_HVAL_MAX		256
+#define CALL_BUF_MIN		512
 
 
 #define REFUSED_LOG_MS		10000
@@ -243,6 +246,7 @@ fanout_serve_sync(struct http_request *req, const struct fanout_page *page)
 
 	/* --sync-pages limit: never block the last free worker. */
 	if (fo->ncalls > 0 && !syncgate_enter()) {
+		metrics_refused(METRICS_CAP_SYNC);
 		http_response_header(req, "retry-after", "1");
 		fanout_reply_error(req, fo, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "sync pages busy: every other worker is in one; retry "
@@ -271,6 +275,7 @@ fanout_serve_sync(struct http_request *req, const struct fanout_page *page)
 		fo->next = fo->ncalls;
 	} while (fanout_next_round(req, fo));
 	fo->elapsed_ms = (now_us() - fo->start_us) / 1000.0;
+	metrics_note(fo);
 	page->finish(req, fo);
 
 	if (gated)
@@ -575,6 +580,7 @@ fanout_reply_error(struct http_request *req, struct fanout *fo, int status,
     const char *msg)
 {
 	fo->elapsed_ms = (now_us() - fo->start_us) / 1000.0;
+	metrics_note(fo);
 	fanout_server_timing(req, fo);
 	reply_error(req, status, msg);
 }
@@ -647,6 +653,7 @@ state_done(struct http_request *req)
 
 	/* Answering a sleeping request is fatal in Kore 4.1.0. */
 	http_request_wakeup(req);
+	metrics_note(st->fo);
 	st->fo->page->finish(req, st->fo);
 
 	return (HTTP_STATE_COMPLETE);
@@ -773,6 +780,7 @@ fanout_start_queued(struct fanout *fo)
 			started++;
 			if (++in_flight > engine_stats.peak_in_flight)
 				engine_stats.peak_in_flight = in_flight;
+			metrics_calls_in_flight(in_flight);
 		}
 	}
 
@@ -882,6 +890,7 @@ call_options(struct fanout *fo, struct fanout_call *c, long timeout,
 	kore_curl_http_setup(&c->curl, c->method, c->body, c->body_len);
 	for (i = 0; i < c->nheaders; i++)
 		kore_curl_http_set_header(&c->curl, c->hname[i], c->hvalue[i]);
+	trace_call(fo->req, &c->curl);
 	/* The answer's headers in the call's own buffer, not Kore's. */
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, call_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
@@ -924,7 +933,9 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 		kore_curl_bind_request(&c->curl, fo->req);
 		kore_curl_run(&c->curl);
 	} else {
+		metrics_sync_call(1);
 		kore_curl_run(&c->curl);
+		metrics_sync_call(0);
 		call_finish(c);
 	}
 
@@ -986,6 +997,7 @@ call_finish(struct fanout_call *c)
 	}
 
 	c->state = CALL_DONE;
+	metrics_call(c->url, r->error, r->status, r->ms);
 }
 
 static void
@@ -1115,7 +1127,10 @@ call_header(char *ptr, size_t size, size_t nmemb, void *arg)
 /*
  * Bodies and headers grow in libc memory, not in Kore's pools, which keep
  * every block they ever held: a burst would stay resident after the load.
- * The first chunk sets the size: most answers are small and come whole.
+ * The first chunk sets the size, at least CALL_BUF_MIN: most answers are
+ * small and come whole, and headers come a line at a time (growing from
+ * one line was four or five realloc() calls per call; 512 bytes stay in
+ * libc's per-thread cache).
  */
 static void
 call_append(struct call_buf *b, const void *data, size_t n)
@@ -1123,7 +1138,7 @@ call_append(struct call_buf *b, const void *data, size_t n)
 	size_t		want;
 
 	if (b->len + n > b->cap) {
-		want = MAX(b->cap * 2, b->len + n);
+		want = MAX(MAX(b->cap * 2, b->len + n), CALL_BUF_MIN);
 		if ((b->data = realloc(b->data, want)) == NULL)
 			fatal("call_append: realloc: %s", errno_s);
 		b->cap = want;
@@ -1138,6 +1153,7 @@ static void
 call_ended(struct fanout_call *c)
 {
 	in_flight--;
+	metrics_calls_in_flight(in_flight);
 	conns_release(c->pool);
 	c->pool = POOL_NONE;
 }
@@ -1146,6 +1162,7 @@ static curl_socket_t
 call_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 {
 	engine_stats.conns_opened++;
+	metrics_conn_opened();
 
 	return (socket(addr->family, addr->socktype, addr->protocol));
 }

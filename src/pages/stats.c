@@ -37,6 +37,7 @@
 #include <kore/http.h>
 
 #include "fanout.h"
+#include "metrics.h"
 #include "pages.h"
 #include "pagevars.h"
 #include "partner.h"
@@ -118,7 +119,8 @@ stats_setup(struct http_request *req, struct fanout *fo)
 	}
 
 	stats_key(x, key, sizeof(key));
-	switch (share_join(&results, key, fo, &x->share)) {
+	switch (metrics_share(fo, METRICS_CACHE_STATS,
+	    share_join(&results, key, fo, &x->share))) {
 	case SHARE_FRESH:
 		x->role = ROLE_CACHED;
 		break;

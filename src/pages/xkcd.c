@@ -39,6 +39,7 @@
 #include "envelope.h"
 #include "fanout.h"
 #include "jsongen.h"
+#include "metrics.h"
 #include "pages.h"
 #include "pagevars.h"
 #include "qparam.h"
@@ -181,14 +182,16 @@ xkcd_setup(struct http_request *req, struct fanout *fo)
 
 	/* A sync page cannot wait for another request's lookup. */
 	if (!fanout_is_async(fo)) {
-		if ((fresh = share_fresh(&latest_share, "latest")) != NULL)
+		if (metrics_cache(fo, METRICS_CACHE_LATEST, (fresh =
+		    share_fresh(&latest_share, "latest")) != NULL))
 			xkcd_latest_use(fo, x, fresh);
 		else
 			xkcd_latest_call(fo, x);
 		return (KORE_RESULT_OK);
 	}
 
-	switch (share_join(&latest_share, "latest", fo, &x->share)) {
+	switch (metrics_share(fo, METRICS_CACHE_LATEST,
+	    share_join(&latest_share, "latest", fo, &x->share))) {
 	case SHARE_FRESH:
 		xkcd_latest_use(fo, x, share_result(&x->share));
 		break;
@@ -476,7 +479,8 @@ xkcd_request_comics(struct fanout *fo, struct xkcd_req *x)
 	x->ask.n = 0;
 	for (i = 0; i < x->nslots; i++) {
 		s = &x->slots[i];
-		if ((c = cache_get(s->num)) != NULL &&
+		if (metrics_cache(fo, METRICS_CACHE_COMIC,
+		    (c = cache_get(s->num)) != NULL) &&
 		    comic_copy(&s->comic, c)) {
 			s->cached = 1;
 			s->ok = 1;

@@ -153,6 +153,7 @@ state_start(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	sim_trace_seen(req, w->endpoint);
 	if (!sim_stats_start(req, w))
 		return (HTTP_STATE_COMPLETE);
 

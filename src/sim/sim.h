@@ -50,6 +50,9 @@ void	sim_comic(struct http_request *, struct sim_wait *);
 void	sim_page(struct http_request *, struct sim_wait *);
 void	sim_image(struct http_request *, struct sim_wait *);
 
+/* simtrace.c */
+void	sim_trace_seen(struct http_request *, int);
+
 /* simpartner.c */
 int	sim_stats_start(struct http_request *, struct sim_wait *);
 void	sim_analytics(struct http_request *, struct sim_wait *);

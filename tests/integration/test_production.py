@@ -395,7 +395,8 @@ def test_nginx_in_front_of_two_instances(ctx):
               [len(x) for x in lines])
         # The app believes nginx: the client nginx saw (not what the client
         # claimed before it), over https.
-        check(all(x.startswith("127.0.0.1 [") and x.endswith(" https")
+        check(all(x.startswith("127.0.0.1 [") and
+                  re.search(r" https [0-9a-f]{32}$", x)
                   for x in lines[0] + lines[1]),
               "behind nginx the app logs %r" % lines[0][:2])
         st, h, body = https(port, "/async_get_data?calls=2&delay=10",
@@ -403,11 +404,11 @@ def test_nginx_in_front_of_two_instances(ctx):
         check(st == 200 and "strict-transport-security" in h and
               "content-security-policy" in h, "%d %r" % (st, h))
         # The status pages are not reachable through nginx.
-        for path in ("/_/stats", "/_/whoami", "/_/"):
+        for path in ("/_/stats", "/_/whoami", "/_/", "/metrics"):
             st, h, body = https(port, path, cafile=p["ca"])
             check(st == 404 and "pid" not in body and "client" not in body,
                   "%s through nginx: %d %r" % (path, st, body[:200]))
-        check(not any("/_/" in x for x in open(logs[0]).read().splitlines() +
+        check(not any("/_/" in x or "/metrics" in x for x in open(logs[0]).read().splitlines() +
                       open(logs[1]).read().splitlines()),
               "nginx passed /_/ on")
         st, h, _, _ = request(http_port, "/stats")

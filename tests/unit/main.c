@@ -1,8 +1,8 @@
 /*
  * Unit tests for the libc/yajl-only modules: settings, qparam, stiming,
  * demojson, jsonload, jsongen (and the pages' envelope), comic, tmpl,
- * partner and url.  Prints a line per failed check, then "N passed, N
- * failed".
+ * partner, url and tracectx.  Prints a line per failed check, then "N
+ * passed, N failed".
  */
 
 #include <stdarg.h>
@@ -31,6 +31,7 @@ main(void)
 	test_tmpl();
 	test_partner();
 	test_url();
+	test_tracectx();
 
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	return (unit_failed == 0 ? 0 : 1);

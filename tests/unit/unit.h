@@ -38,5 +38,6 @@ void	test_comic(void);
 void	test_tmpl(void);
 void	test_partner(void);
 void	test_url(void);
+void	test_tracectx(void);
 
 #endif
