@@ -489,3 +489,28 @@ def test_redis_clients_that_leave(ctx):
 
 
 test_redis_clients_that_leave.asan = True
+
+
+def test_redis_readyz_follows_the_store(ctx):
+    # /readyz: ready with the store up; not ready, naming it, while a
+    # worker has lost it; ready again once it is back.
+    redis, sim, apps = fleet(ctx, n=1)
+    app = apps[0]
+
+    def readyz():
+        st, _, body, _ = request(app.port, "/readyz")
+        return st, body
+
+    st, body = readyz()
+    check(st == 200 and "ready" in body, "store up: %d %r" % (st, body))
+    redis.stop()
+    wait_store(app, "down")
+    for _ in range(len(app.worker_pids()) * 4):
+        st, body = readyz()
+        check(st == 503 and "shared store" in body,
+              "store down: %d %r" % (st, body))
+    redis.start()
+    wait_store(app, "up")
+    for _ in range(len(app.worker_pids()) * 4):
+        st, body = readyz()
+        check(st == 200, "store back: %d %r" % (st, body))
