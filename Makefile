@@ -13,9 +13,10 @@ PATCHES		:= $(sort $(wildcard patches/*.patch))
 PYTHON		?= python3
 
 DEPS_BUILD	:= kore libcurl4-openssl-dev libyajl-dev libssl-dev gcc make \
-		   curl patch python3 libjs-jquery libjs-jquery-datatables
+		   curl patch python3 libjs-jquery libjs-jquery-datatables \
+		   libhiredis-dev
 DEPS_TEST	:= $(DEPS_BUILD) chromium chromium-driver nginx openssl strace \
-		   prometheus python3-prometheus-client
+		   prometheus python3-prometheus-client redis-server
 DEPS_BENCH	:= $(DEPS_BUILD) wrk nginx libnginx-mod-http-echo
 
 SRCS		:= $(shell find src assets conf -type f 2>/dev/null)

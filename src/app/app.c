@@ -52,6 +52,8 @@
 #include "partner.h"
 #include "reply.h"
 #include "settings.h"
+#include "share.h"
+#include "store.h"
 #include "syncgate.h"
 #include "trace.h"
 
@@ -253,6 +255,9 @@ kore_worker_configure(void)
 	if (settings.role == SETTINGS_ROLE_APP) {
 		metrics_worker_start();
 		health_worker_start();
+		store_worker_start();
+		share_fleet_start();
+		stats_fleet_start();
 	}
 
 	/* SIGHUP clears the caches (Kore's own handler still runs too). */
@@ -534,7 +539,9 @@ app_settings(int argc, char **argv)
 		exit(0);
 	}
 	if (r == SETTINGS_OK && settings.role == SETTINGS_ROLE_APP &&
-	    !product_list_check(settings.stats_products, err, sizeof(err)))
+	    (!product_list_check(settings.stats_products, err, sizeof(err)) ||
+	    !store_configure(settings.redis, settings.redis_prefix,
+	    (long)settings.redis_timeout_ms, err, sizeof(err))))
 		r = SETTINGS_ERROR;
 	if (r != SETTINGS_OK) {
 		fprintf(stderr, "%s: %s\n", argv[0], err);

@@ -81,6 +81,14 @@ static const struct setting	table[] = {
 	    FIELD(stats_limit), "stats page: upstream calls in flight" },
 	{ "stats-ttl", "FANOUT_STATS_TTL", SET_INT, "30", 0, 86400,
 	    FIELD(stats_ttl), "seconds a complete stats result is reused" },
+	{ "redis", "FANOUT_REDIS", SET_STR, "", 0, 0, FIELD(redis),
+	    "share caches, coalescing and partner limits through Redis: "
+	    "redis://host:port/db or a unix socket path (none: in-process)" },
+	{ "redis-prefix", "FANOUT_REDIS_PREFIX", SET_STR, "fanout", 0, 0,
+	    FIELD(redis_prefix), "namespace of the app's Redis keys" },
+	{ "redis-timeout", "FANOUT_REDIS_TIMEOUT_MS", SET_INT, "200", 1, 10000,
+	    FIELD(redis_timeout_ms), "timeout of one Redis operation, ms "
+	    "(then in-process until Redis is back)" },
 	{ "sim-port", "FANOUT_SIM_PORT", SET_INT, "8889", 0, 65535,
 	    FIELD(sim_port),
 	    "port of the embedded simulator (0: do not start)" },
@@ -227,6 +235,8 @@ static const struct {
 	    "max-connections", "max-fanouts", "max-inflight", NULL } },
 	{ "TLS and privileges", { "tls-cert", "tls-key", "http-port", "runas",
 	    "root", "seccomp-trace", NULL } },
+	{ "sharing between instances", { "redis", "redis-prefix",
+	    "redis-timeout", NULL } },
 	{ "tail tolerance", { "retries", "retry-backoff", "retry-budget",
 	    "hedge", "hedge-delay", "hedge-budget", "breaker-failures",
 	    "breaker-ratio", "breaker-min-calls", "breaker-cooldown",

@@ -52,6 +52,9 @@ struct settings {
 	char		stats_products[SETTINGS_STR_MAX * 4];
 	long long	stats_limit;
 	long long	stats_ttl;
+	char		redis[SETTINGS_STR_MAX];
+	char		redis_prefix[SETTINGS_STR_MAX];
+	long long	redis_timeout_ms;
 	long long	sim_port;
 	long long	call_timeout_ms;
 	long long	connect_timeout_ms;

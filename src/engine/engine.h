@@ -36,6 +36,7 @@ struct fanout {
 	size_t				reserved;
 	int				rounds;
 	int				parked;
+	int				held;
 	u_int64_t			start_us;
 	u_int64_t			deadline_us;
 	double				elapsed_ms;

@@ -682,6 +682,12 @@ state_wait(struct http_request *req)
 		return (HTTP_STATE_RETRY);
 	}
 
+	/* The page holds a call back; it wakes the request when it may go. */
+	if (fo->held) {
+		http_request_sleep(req);
+		return (HTTP_STATE_RETRY);
+	}
+
 	if (fanout_next_round(req, fo))
 		return (HTTP_STATE_CONTINUE);
 
@@ -828,11 +834,17 @@ fanout_start_queued(struct fanout *fo)
 	/* A running hedge's slot is its own, not one for another call. */
 	limit = MIN(fo->limits.concurrency, fo->reserved - fo->twins);
 
+	fo->held = 0;
 	started = tail_start_retries(fo, limit);
 	while (fo->next < fo->ncalls && fo->running < limit) {
 		if (fo->calls[fo->next]->state == CALL_DONE) {
 			fo->next++;
 			continue;
+		}
+		if (fo->page->may_start != NULL &&
+		    !fo->page->may_start(fo, fo->next)) {
+			fo->held = 1;
+			break;
 		}
 		if (call_start(fo, fo->calls[fo->next++], KORE_CURL_ASYNC)) {
 			fo->running++;

@@ -101,7 +101,11 @@ struct fanout;
  * of zeroed page state come with each request (fanout_udata()); cleanup(),
  * when set, frees what they own, whether the page answered or its client
  * went away.  call_done(), when set, sees each call as it finishes (to
- * react to a 429 before queued calls start, say).
+ * react to a 429 before queued calls start, say).  may_start(), when set,
+ * is asked before each queued call starts: 0 holds it (and the calls
+ * after it) back until the page wakes the request (fanout_wake()), which
+ * it must do; the stats page waits for a lease of the fleet's partner
+ * limit that way.
  *
  * An async page's next() may instead park the request (fanout_park()):
  * it then sleeps with no call in flight until something else wakes it
@@ -125,6 +129,7 @@ struct fanout_page {
 	void		(*finish)(struct http_request *, struct fanout *);
 	void		(*cleanup)(void *);
 	void		(*call_done)(struct fanout *, size_t);
+	int		(*may_start)(struct fanout *, size_t);
 };
 
 #define FANOUT_ROUNDS_MAX	4

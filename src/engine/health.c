@@ -10,8 +10,11 @@
  * needs no lookup.  A name not resolved yet counts as not ready, so a
  * fresh worker turns ready after its first round.  Whether the workers
  * are up comes from Kore's shared worker table and the metrics slots
- * (metrics_workers_up()).  Clients allowed the status pages see the
- * reasons; others only the verdict.
+ * (metrics_workers_up()).  With --redis, the answering worker's link to
+ * the shared store must be up too (store_up(): a worker without it
+ * serves as a single instance would, but the fleet's sharing is off).
+ * Clients allowed the status pages see the reasons; others only the
+ * verdict.
  */
 
 #include <sys/types.h>
@@ -30,6 +33,7 @@
 #include "health.h"
 #include "metrics.h"
 #include "reply.h"
+#include "store.h"
 
 #define HEALTH_TICK_MS		500
 #define HEALTH_ROUND_MS		10000
@@ -220,6 +224,12 @@ health_ready(struct kore_buf *buf)
 			    "resolve (%s)\n", l->name, l->host,
 			    gai_strerror(l->err));
 		}
+	}
+
+	/* With --redis, this worker's connection to the shared store. */
+	if (store_enabled() && !store_up()) {
+		ready = 0;
+		kore_buf_appendf(buf, "shared store: %s\n", store_state());
 	}
 
 	if (ready)

@@ -20,6 +20,15 @@
  * The page's cleanup() calls share_leave() whatever happened.  Sync pages
  * cannot wait: they use share_fresh() and share_put() only.  Results are
  * the page's own structures; the table frees them with its free_result.
+ *
+ * A table with a name, an encode() and a decode() is shared by the whole
+ * fleet when the store (store.h, --redis) is up: a request that would
+ * lead asks the store first and is a follower meanwhile; it gets the
+ * result another instance stored, or the fleet's lock on the fetch (then
+ * it leads), or waits while another instance holds the lock.  The page's
+ * code is the same either way.  encode() appends a result's bytes to a
+ * buffer (0: not storable); decode() makes a result from them and the
+ * age in ms of the fetch (NULL: unusable).
  */
 
 #ifndef __H_SHARE_H
@@ -36,17 +45,29 @@
 #define SHARE_TIMEOUT		6
 
 struct fanout;
+struct kore_buf;
 struct share_entry;
 
 struct share_table {
 	size_t				max;
 	void				(*free_result)(void *);
+	const char			*name;
+	int				(*encode)(const void *,
+					    struct kore_buf *);
+	void				*(*decode)(const void *, size_t,
+					    u_int64_t);
+	int				registered;
 	size_t				n;
 	TAILQ_HEAD(, share_entry)	entries;
 };
 
 #define SHARE_TABLE_INITIALIZER(t, m, f)				\
 	{ .max = (m), .free_result = (f), .n = 0,			\
+	  .entries = TAILQ_HEAD_INITIALIZER((t).entries) }
+
+#define SHARE_FLEET_TABLE_INITIALIZER(t, m, f, nm, enc, dec)		\
+	{ .max = (m), .free_result = (f), .name = (nm),			\
+	  .encode = (enc), .decode = (dec), .n = 0,			\
 	  .entries = TAILQ_HEAD_INITIALIZER((t).entries) }
 
 struct share_ticket {
@@ -71,5 +92,6 @@ const void	*share_fresh(struct share_table *, const char *);
 void		share_put(struct share_table *, const char *, void *,
 		    u_int64_t);
 void		share_reset(struct share_table *);
+void		share_fleet_start(void);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "fanout.h"
 #include "reply.h"
+#include "store.h"
 #include "syncgate.h"
 
 int	page_engine_stats(struct http_request *);
@@ -38,6 +39,7 @@ page_engine_stats(struct http_request *req)
 	struct fanout_stats	st;
 	struct kore_buf		buf;
 	u_int32_t		busy, slots;
+	u_int64_t		ops, fails, lost;
 	size_t			i;
 
 	if (!reply_status_allowed(req)) {
@@ -58,7 +60,11 @@ page_engine_stats(struct http_request *req)
 	kore_buf_appendf(&buf, ",\"sync_busy\":%u,\"sync_slots\":%u",
 	    busy, slots);
 	fanout_report_origins(&buf);
-	kore_buf_appendf(&buf, "}");
+	store_counts(&ops, &fails, &lost);
+	kore_buf_appendf(&buf, ",\"store\":\"%s\",\"store_ops\":%llu,"
+	    "\"store_fails\":%llu,\"store_lost\":%llu}", store_state(),
+	    (unsigned long long)ops, (unsigned long long)fails,
+	    (unsigned long long)lost);
 
 	reply_json(req, HTTP_STATUS_OK, (const char *)buf.data, buf.offset);
 	kore_buf_cleanup(&buf);

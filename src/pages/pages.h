@@ -7,5 +7,6 @@
 
 void	xkcd_reset(void);
 void	stats_reset(void);
+void	stats_fleet_start(void);
 
 #endif

@@ -24,7 +24,8 @@
  *
  * A partner 429 blocks partner calls until its Retry-After has passed:
  * queued calls of the page are skipped (call_done()), and later pages do
- * not call the partner before then.  The API key goes into the partner
+ * not call the partner before then (with --redis, no instance does:
+ * statsfleet.c).  The API key goes into the partner
  * URL only; no page, log line, error text or header carries it.
  */
 
@@ -76,10 +77,12 @@ static const struct fanout_page	stats_page = {
 	.finish = stats_finish,
 	.cleanup = stats_cleanup,
 	.call_done = stats_call_done,
+	.may_start = stats_fleet_may_start,
 };
 
 static struct share_table	results =
-    SHARE_TABLE_INITIALIZER(results, ENTRIES_MAX, kore_free);
+    SHARE_FLEET_TABLE_INITIALIZER(results, ENTRIES_MAX, kore_free, "stats",
+    stats_encode, stats_decode);
 static u_int64_t		partner_blocked_until = 0;
 
 int
@@ -102,6 +105,7 @@ stats_setup(struct http_request *req, struct fanout *fo)
 	char			key[PRODUCTS_MAX * (PRODUCT_ID_MAX + 1)];
 
 	x->req = req;
+	x->fo = fo;
 	x->analytics_call = -1;
 	fanout_set_concurrency(fo, (size_t)settings.stats_limit);
 
@@ -229,6 +233,7 @@ stats_cleanup(void *arg)
 	struct stats_req	*x = arg;
 
 	share_leave(&x->share);
+	stats_fleet_cleanup(x);
 	kore_free(x->own);
 }
 
@@ -240,6 +245,7 @@ stats_call_done(struct fanout *fo, size_t idx)
 	const char			*ra;
 	long				secs;
 
+	stats_fleet_call_done(fanout_udata(fo), idx);
 	r = fanout_result(fo, idx);
 	if (r->error != FANOUT_ERR_HTTP || r->status != 429)
 		return;
@@ -249,7 +255,8 @@ stats_call_done(struct fanout *fo, size_t idx)
 	if (secs < 1)
 		secs = 1;
 
-	partner_blocked_until = kore_time_ms() + (u_int64_t)secs * 1000;
+	stats_block(kore_time_ms() + (u_int64_t)secs * 1000);
+	stats_fleet_block(secs);
 	fanout_skip_group(fo, GROUP_PARTNER,
 	    "rate limited by the partner (429), not called");
 }
@@ -342,6 +349,14 @@ stats_reset(void)
 {
 	share_reset(&results);
 	partner_blocked_until = 0;
+}
+
+/* No partner call before until (a kore_time_ms()); a block only grows. */
+void
+stats_block(u_int64_t until)
+{
+	if (until > partner_blocked_until)
+		partner_blocked_until = until;
 }
 
 /* Until when the partner is not called (its last 429's Retry-After). */

@@ -23,6 +23,13 @@
 
 #define REASON_MAX		160
 
+/*
+ * The layout of a result in the shared store (statsrows.c): a result and
+ * its rows are stored as their bytes, so they hold plain values only,
+ * never a pointer.
+ */
+#define STATS_CODE_MAGIC	0x46535431
+
 struct stats_row {
 	product_id		product;
 	int			known;
@@ -55,16 +62,36 @@ struct stats_req {
 	long				partner_call[PRODUCTS_MAX];
 	struct stats_result		*own;
 	const struct stats_result	*stale;
+	struct fanout			*fo;
+
+	/* The fleet's partner limit (statsfleet.c). */
+	u_int64_t			lease_id;
+	struct store_op			*lease_op;
+	size_t				lease_call;
+	int				lease_local;
+	int				lease_retry;
+	u_int8_t			leased[PRODUCTS_MAX + 1];
+	TAILQ_ENTRY(stats_req)		lease_list;
 };
 
 /* stats.c */
 u_int64_t		stats_blocked_until(void);
+void			stats_block(u_int64_t);
+
+/* statsfleet.c */
+void			stats_fleet_start(void);
+void			stats_fleet_block(long);
+int			stats_fleet_may_start(struct fanout *, size_t);
+void			stats_fleet_call_done(struct stats_req *, size_t);
+void			stats_fleet_cleanup(struct stats_req *);
 
 /* statsrows.c */
 struct stats_result	*stats_collect(struct fanout *, struct stats_req *);
 int			stats_known(const char *);
 void			stats_reasonf(char *, size_t, const char *, ...)
 			    __attribute__((format(printf, 3, 4)));
+int			stats_encode(const void *, struct kore_buf *);
+void			*stats_decode(const void *, size_t, u_int64_t);
 
 /* statsview.c */
 void			stats_answer(struct http_request *, struct fanout *,

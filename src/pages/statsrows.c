@@ -5,7 +5,10 @@
  * product, the partner's back-off).
  */
 
+#include <sys/param.h>
+
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -199,3 +202,58 @@ stats_known(const char *product)
 	return (0);
 }
 
+
+/*
+ * A complete result for the shared store (share.h): a header saying the
+ * layout, the result's fields, then its rows.  Only the same build's
+ * layout is read back; strings are re-terminated, counts bounded.
+ */
+int
+stats_encode(const void *arg, struct kore_buf *buf)
+{
+	const struct stats_result	*res = arg;
+	u_int32_t			hdr[4];
+
+	hdr[0] = STATS_CODE_MAGIC;
+	hdr[1] = (u_int32_t)sizeof(struct stats_row);
+	hdr[2] = (u_int32_t)offsetof(struct stats_result, rows);
+	hdr[3] = (u_int32_t)res->nrows;
+	kore_buf_append(buf, hdr, sizeof(hdr));
+	kore_buf_append(buf, res, offsetof(struct stats_result, rows) +
+	    res->nrows * sizeof(struct stats_row));
+
+	return (1);
+}
+
+void *
+stats_decode(const void *data, size_t len, u_int64_t age_ms)
+{
+	struct stats_result	*res;
+	u_int32_t		hdr[4];
+	size_t			i, fixed;
+
+	fixed = sizeof(hdr) + offsetof(struct stats_result, rows);
+	if (len < fixed)
+		return (NULL);
+	memcpy(hdr, data, sizeof(hdr));
+	if (hdr[0] != STATS_CODE_MAGIC || hdr[1] != sizeof(struct stats_row) ||
+	    hdr[2] != offsetof(struct stats_result, rows) ||
+	    hdr[3] > PRODUCTS_MAX ||
+	    len != fixed + hdr[3] * sizeof(struct stats_row))
+		return (NULL);
+
+	res = kore_calloc(1, sizeof(*res));
+	memcpy(res, (const u_int8_t *)data + sizeof(hdr), len - sizeof(hdr));
+	if (res->nrows != hdr[3]) {
+		kore_free(res);
+		return (NULL);
+	}
+	for (i = 0; i < res->nrows; i++) {
+		res->rows[i].product[PRODUCT_ID_MAX] = '\0';
+		res->rows[i].a_err[REASON_MAX - 1] = '\0';
+		res->rows[i].p_err[REASON_MAX - 1] = '\0';
+	}
+	res->fetched_at = kore_time_ms() - MIN(age_ms, kore_time_ms());
+
+	return (res);
+}

@@ -12,6 +12,10 @@
  * are cached per worker (--xkcd-cache entries, oldest out first), and a
  * gallery only fetches what it does not have.
  *
+ * With --redis the fleet shares both: the latest number is a fleet table
+ * (share.h), and comics the worker lacks are asked of the store first
+ * (comicstore.c; the request parks until the answer or its timeout).
+ *
  * A comic that is missing, malformed, incomplete or too large becomes an
  * error card; the page still answers.  Everything from the upstream goes
  * through tmpl_render() (HTML) or yajl_gen (JSON), and only http(s) image
@@ -31,6 +35,7 @@
 #include <kore/curl.h>
 
 #include "comic.h"
+#include "comicstore.h"
 #include "envelope.h"
 #include "fanout.h"
 #include "jsongen.h"
@@ -78,6 +83,9 @@ struct xkcd_req {
 	size_t			nslots;
 	struct xkcd_slot	slots[XKCD_COUNT_MAX];
 	char			fail[CURL_ERROR_SIZE + 64];
+	int			store_wait;
+	size_t			asked[XKCD_COUNT_MAX];
+	struct comicstore_ask	ask;
 };
 
 struct cache_entry {
@@ -107,6 +115,10 @@ static int	xkcd_latest_stale(long long, struct xkcd_latest *);
 static void	xkcd_latest_use(struct fanout *, struct xkcd_req *,
 		    const struct xkcd_latest *);
 static void	xkcd_request_comics(struct fanout *, struct xkcd_req *);
+static void	xkcd_call_missing(struct fanout *, struct xkcd_req *);
+static void	xkcd_stored(void *);
+static int	xkcd_latest_encode(const void *, struct kore_buf *);
+static void	*xkcd_latest_decode(const void *, size_t, u_int64_t);
 static void	xkcd_take_result(struct fanout *, struct xkcd_slot *);
 static int	xkcd_cards(struct sbuf *, struct xkcd_req *, size_t *);
 static void	xkcd_html(struct http_request *, struct fanout *,
@@ -139,7 +151,8 @@ static size_t				cached = 0;
 static long long			latest_known = 0;
 static u_int64_t			latest_known_at = 0;
 static struct share_table		latest_share =
-    SHARE_TABLE_INITIALIZER(latest_share, 1, kore_free);
+    SHARE_FLEET_TABLE_INITIALIZER(latest_share, 1, kore_free, "xkcd-latest",
+    xkcd_latest_encode, xkcd_latest_decode);
 
 int
 page_xkcd(struct http_request *req)
@@ -232,6 +245,16 @@ xkcd_next(struct http_request *req, struct fanout *fo)
 {
 	struct xkcd_req		*x = fanout_udata(fo);
 
+	if (x->store_wait) {
+		if (comicstore_pending(&x->ask)) {
+			fanout_park(fo);
+			return;
+		}
+		x->store_wait = 0;
+		xkcd_call_missing(fo, x);
+		return;
+	}
+
 	if (x->nslots > 0 || x->fail[0] != '\0')
 		return;
 
@@ -239,6 +262,10 @@ xkcd_next(struct http_request *req, struct fanout *fo)
 		xkcd_latest_wait(fo, x);
 	else if (x->latest_call >= 0)
 		xkcd_latest_take(fo, x);
+
+	/* The picks went to the store: wait for its answer. */
+	if (x->store_wait)
+		fanout_park(fo);
 }
 
 static void
@@ -372,6 +399,7 @@ xkcd_cleanup(void *arg)
 	size_t			i;
 
 	share_leave(&x->share);
+	comicstore_cleanup(&x->ask);
 	for (i = 0; i < x->nslots; i++)
 		comic_cleanup(&x->slots[i].comic);
 }
@@ -468,25 +496,77 @@ xkcd_pick(struct xkcd_req *x, long long max)
 	}
 }
 
-/* One call per comic the cache does not have. */
+/*
+ * The comics the worker's cache has; the rest are asked of the store
+ * (then next() waits for its answer) or fetched.
+ */
 static void
 xkcd_request_comics(struct fanout *fo, struct xkcd_req *x)
 {
 	const struct comic	*c;
 	struct xkcd_slot	*s;
 	size_t			i;
-	char			url[SETTINGS_STR_MAX + 48];
 
+	if (x->nocache || !fanout_is_async(fo)) {
+		xkcd_call_missing(fo, x);
+		return;
+	}
+
+	x->ask.n = 0;
 	for (i = 0; i < x->nslots; i++) {
 		s = &x->slots[i];
-		if (!x->nocache && fanout_is_async(fo) &&
-		    metrics_cache(fo, METRICS_CACHE_COMIC,
+		if (metrics_cache(fo, METRICS_CACHE_COMIC,
 		    (c = cache_get(s->num)) != NULL) &&
 		    comic_copy(&s->comic, c)) {
 			s->cached = 1;
 			s->ok = 1;
 			continue;
 		}
+		x->asked[x->ask.n] = i;
+		x->ask.nums[x->ask.n++] = s->num;
+	}
+
+	if (settings.xkcd_cache > 0 && comicstore_ask(&x->ask, xkcd_stored, fo))
+		x->store_wait = 1;
+	else
+		xkcd_call_missing(fo, x);
+}
+
+/* The store's answer (or its failure): take what it had, wake the page. */
+static void
+xkcd_stored(void *arg)
+{
+	struct fanout		*fo = arg;
+	struct xkcd_req		*x = fanout_udata(fo);
+	struct xkcd_slot	*s;
+	size_t			i;
+
+	for (i = 0; i < x->ask.n; i++) {
+		if (!x->ask.found[i])
+			continue;
+		s = &x->slots[x->asked[i]];
+		s->comic = x->ask.comics[i];
+		x->ask.found[i] = 0;
+		s->cached = 1;
+		s->ok = 1;
+		cache_put(&s->comic);
+	}
+
+	fanout_wake(fo);
+}
+
+/* One call per comic not had yet. */
+static void
+xkcd_call_missing(struct fanout *fo, struct xkcd_req *x)
+{
+	struct xkcd_slot	*s;
+	size_t			i;
+	char			url[SETTINGS_STR_MAX + 48];
+
+	for (i = 0; i < x->nslots; i++) {
+		s = &x->slots[i];
+		if (s->ok || s->call >= 0)
+			continue;
 		(void)snprintf(url, sizeof(url), "%s/%lld/info.0.json",
 		    settings.xkcd_upstream, s->num);
 		s->call = (long)fanout_add(fo, HTTP_METHOD_GET, url);
@@ -515,8 +595,11 @@ xkcd_take_result(struct fanout *fo, struct xkcd_slot *s)
 		} else {
 			s->ok = 1;
 			/* The sync page is the baseline: no cache at all. */
-			if (fanout_is_async(fo))
+			if (fanout_is_async(fo)) {
 				cache_put(&s->comic);
+				if (settings.xkcd_cache > 0)
+					comicstore_put(&s->comic);
+			}
 		}
 		break;
 	case FANOUT_ERR_HTTP:
@@ -754,6 +837,38 @@ cache_put(const struct comic *c)
 	LIST_INSERT_HEAD(&buckets[c->num % XKCD_BUCKETS], e, bucket);
 	TAILQ_INSERT_TAIL(&ages, e, age);
 	cached++;
+}
+
+/* The latest number in the store: its decimal digits. */
+static int
+xkcd_latest_encode(const void *arg, struct kore_buf *buf)
+{
+	const struct xkcd_latest	*l = arg;
+
+	if (l->num <= 0)
+		return (0);
+	kore_buf_appendf(buf, "%lld", l->num);
+	return (1);
+}
+
+static void *
+xkcd_latest_decode(const void *data, size_t len, u_int64_t age_ms)
+{
+	struct xkcd_latest	*l;
+	char			num[24];
+	long long		n;
+
+	if (len == 0 || len >= sizeof(num))
+		return (NULL);
+	memcpy(num, data, len);
+	num[len] = '\0';
+	if (!settings_parse_number(num, 1, XKCD_NUM_MAX, &n))
+		return (NULL);
+
+	l = kore_calloc(1, sizeof(*l));
+	l->num = n;
+	latest_known = n;
+	return (l);
 }
 
 /* SIGHUP: forget the cached comics and the latest number. */
