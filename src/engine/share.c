@@ -202,6 +202,9 @@ share_publish_stale(struct share_ticket *tk)
 		return;
 	if (e->leader == tk)
 		e->leader = NULL;
+	/* The fleet is not told: the stale result is this worker's. */
+	if (e->fleet == FLEET_LOCKED)
+		fleet_release(e, NULL, 0);
 	entry_store(e, e->good, 0);
 	tk->role = SHARE_FRESH;
 }

@@ -408,3 +408,36 @@ def test_stale_latest_comic_number_within_limit(ctx):
           "stale %r, then %d %r" % (ages, st, body[:200]))
     check(max(ages) <= 3 and 2.5 <= gone < 4.5,
           "ages %r, the stale number ended after %.2fs" % (ages, gone))
+
+
+def test_stale_if_error_releases_the_fleet_lock(ctx):
+    """With --redis, the instance that served a stale result after a
+    failed refresh lets go of the fleet's lock on that refresh: another
+    instance fetches at once instead of waiting for it."""
+    import importlib.util
+    import os
+    import shutil
+    check(shutil.which("redis-server"), "redis-server is not installed")
+    spec = importlib.util.spec_from_file_location(
+        "test_redis", os.path.join(os.path.dirname(__file__),
+                                   "test_redis.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    redis = mod.Redis()
+    try:
+        sim = own_sim(ctx)
+        extra = ["--redis", redis.url, "--stale-if-error", "30",
+                 "--stale-while-revalidate", "0"]
+        a = stats_app(ctx, sim, extra)
+        b = stats_app(ctx, sim, extra)
+        st, _, j, _ = api_stats(a)
+        check(st == 200 and j["origin"] == "upstream", "%d %r" % (st, j))
+        fetched = time.monotonic()
+        request(sim.port, "/_/fault?down=60000")
+        time.sleep(max(0, fetched + 1.2 - time.monotonic()))
+        st, _, j, _ = api_stats(a)
+        check(st == 200 and j["origin"] == "stale", "a: %d %r" % (st, j))
+        st, _, j, t = api_stats(b)
+        check(t < 1.0, "b waited %.2fs for the lock a kept" % t)
+    finally:
+        redis.stop()
