@@ -42,7 +42,7 @@ struct fanout {
 	double				elapsed_ms;
 	u_int32_t			cache_events[3];	/* metrics.c */
 	void				*udata;
-	struct kore_timer		*timer;		/* next hedge or retry */
+	struct kore_timer		*timer;	/* next hedge or retry */
 	size_t				copies;		/* hedges sent */
 	size_t				twins;		/* hedges running */
 	u_int64_t			timer_at_us;

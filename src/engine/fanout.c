@@ -145,7 +145,7 @@ struct fanout_call {
 	struct fanout_call	*twin;		/* the hedge's other copy */
 	int			attempts;
 	int			copy;		/* 1, or 2 for a hedge */
-	int			probe;		/* the breaker's half-open probe */
+	int			probe;		/* the breaker's probe */
 	int			once;		/* never retried or hedged */
 	u_int64_t		hedge_at_us;	/* 0: not to be hedged */
 	u_int64_t		retry_at_us;	/* CALL_BACKOFF until then */

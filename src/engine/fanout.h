@@ -64,7 +64,7 @@ struct fanout_result {
 	const char	*errmsg;
 	int		attempts;	/* 1 + retries made */
 	int		hedged;		/* a second copy was sent */
-	int		copy;		/* the copy whose answer this is: 1, 2 */
+	int		copy;		/* whose answer this is: 1, 2 */
 };
 
 struct fanout_stats {

@@ -274,7 +274,8 @@ origin_hedge_take(struct origin *o)
 
 	origin_tick(o, kore_time_ms());
 	origin_sum(o, &sum);
-	if ((sum.hedges + 1) * 100 > sum.calls * (u_int64_t)tail.hedge_budget_pct)
+	if ((sum.hedges + 1) * 100 >
+	    sum.calls * (u_int64_t)tail.hedge_budget_pct)
 		return (0);
 
 	o->cur.hedges++;

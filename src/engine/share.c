@@ -83,7 +83,7 @@ struct share_entry {
 	char				*key;
 	void				*result;
 	u_int64_t			fresh_until;
-	void				*good;		/* last kept (ttl > 0) */
+	void				*good;	/* last kept (ttl > 0) */
 	u_int64_t			good_stale_at;
 	u_int64_t			generation;
 	struct share_ticket		*leader;

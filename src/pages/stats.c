@@ -128,7 +128,7 @@ stats_setup(struct http_request *req, struct fanout *fo)
 		break;
 	case SHARE_FOLLOWER:
 		x->role = ROLE_FOLLOWER;
-		/* stale-while-revalidate: the leader refreshes, no wait here. */
+		/* stale-while-revalidate: the leader refreshes, no wait. */
 		x->stale = share_stale(&x->share,
 		    (u_int64_t)settings.stale_while_revalidate * 1000);
 		if (x->stale != NULL) {

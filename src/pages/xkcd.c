@@ -736,7 +736,7 @@ xkcd_json(struct http_request *req, struct fanout *fo, struct xkcd_req *x)
 	envelope_open(g, &env);
 	jsongen_int(g, "count", (long long)x->nslots);
 	if (x->random) {
-		/* The number the picks came from: stale when its lookup failed. */
+		/* The number picked from: stale when its lookup failed. */
 		jsongen_bool(g, "latest_stale", x->latest_age >= 0);
 		jsongen_int(g, "latest_age_s",
 		    x->latest_age >= 0 ? x->latest_age : 0);
