@@ -258,6 +258,7 @@ kore_worker_configure(void)
 		store_worker_start();
 		share_fleet_start();
 		stats_fleet_start();
+		fanout_fleet_start();
 	}
 
 	/* SIGHUP clears the caches (Kore's own handler still runs too). */

@@ -138,6 +138,7 @@ void	fanout_configure(const struct fanout_limits *, long);
 void	fanout_set_error_detail(int);
 void	fanout_set_caps(long long, long long);
 void	fanout_set_tail(const struct fanout_tail *);
+void	fanout_fleet_start(void);
 int	fanout_set_ca(const u_int8_t *, size_t);
 
 int	fanout_serve_async(struct http_request *, const struct fanout_page *);

@@ -5,7 +5,15 @@
  * from, and its last 1024 answered attempts' latencies (the adaptive
  * hedge delay: their p95, redone every 32 new ones).
  *
- * Each Kore worker is its own process: the state is per worker.
+ * Each Kore worker is its own process: the state is per worker.  With
+ * --redis an open circuit is shared with every worker of every instance
+ * (origin_fleet_*()): a worker that opens one sets a key for its origin
+ * that expires with the cool-down, and each worker reads the keys of the
+ * origins it knows every ORIGIN_FLEET_POLL_MS; a closed circuit whose key
+ * is there opens until the key expires, and then probes on its own (a
+ * probe per worker, not per fleet).  A probe that succeeds removes the
+ * key.  Without the store, or while it is down, each worker decides
+ * alone.
  *
  * The breaker:
  *
@@ -30,6 +38,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/param.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +47,7 @@
 #include <kore/kore.h>
 
 #include "engine.h"
+#include "store.h"
 
 #define ORIGINS_MAX		64
 #define ORIGIN_KEY_MAX		256
@@ -46,6 +56,7 @@
 #define LAT_MIN_SAMPLES		20
 #define LAT_RECOMPUTE		32	/* new samples before p95 is redone */
 #define RETRY_BUDGET_MIN	3
+#define ORIGIN_FLEET_POLL_MS	250
 
 #define BREAKER_CLOSED		0
 #define BREAKER_OPEN		1
@@ -78,6 +89,8 @@ struct origin {
 	u_int64_t		rejected;
 	u_int64_t		retried;
 	u_int64_t		hedged;
+	/* --redis: a read of the fleet's key in progress. */
+	struct store_op		*fleet_op;
 };
 
 static void	origin_key(const char *, char *, size_t);
@@ -85,6 +98,10 @@ static void	origin_tick(struct origin *, u_int64_t);
 static void	origin_sum(const struct origin *, struct origin_counts *);
 static void	origin_open(struct origin *, u_int64_t);
 static int	lat_cmp(const void *, const void *);
+static int	origin_fleet_key(const struct origin *, char *, size_t);
+static void	origin_fleet_set(struct origin *, int);
+static void	origin_fleet_poll(void *, u_int64_t);
+static void	origin_fleet_read(void *, const struct store_reply *);
 static const char	*breaker_name(int);
 
 static struct fanout_tail	tail = {
@@ -221,6 +238,7 @@ origin_record(struct origin *o, int failed, double ms, int probe)
 			origin_open(o, now);
 		} else {
 			o->state = BREAKER_CLOSED;
+			origin_fleet_set(o, 0);
 			o->consecutive = 0;
 			memset(&o->cur, 0, sizeof(o->cur));
 			memset(&o->prev, 0, sizeof(o->prev));
@@ -423,6 +441,89 @@ origin_open(struct origin *o, u_int64_t now)
 	kore_log(LOG_NOTICE, "circuit open for %s: %llu consecutive "
 	    "failures; next probe in %ld ms", o->key,
 	    (unsigned long long)o->consecutive, tail.breaker_cooldown_ms);
+	origin_fleet_set(o, 1);
+}
+
+/* With --redis: every worker reads the fleet's open circuits. */
+void
+fanout_fleet_start(void)
+{
+	if (store_enabled())
+		(void)kore_timer_add(origin_fleet_poll, ORIGIN_FLEET_POLL_MS,
+		    NULL, 0);
+}
+
+static int
+origin_fleet_key(const struct origin *o, char *buf, size_t len)
+{
+	return (o != &overflow && store_key(buf, len, "circuit", o->key));
+}
+
+/* Open (for the cool-down) or close o's circuit for the fleet. */
+static void
+origin_fleet_set(struct origin *o, int open)
+{
+	const char	*argv[5];
+	size_t		lens[5], i;
+	char		key[STORE_KEY_MAX], ms[32];
+
+	if (!store_enabled() || !origin_fleet_key(o, key, sizeof(key)))
+		return;
+
+	(void)snprintf(ms, sizeof(ms), "%ld", tail.breaker_cooldown_ms);
+	argv[0] = open ? "SET" : "DEL";
+	argv[1] = key;
+	argv[2] = "1";
+	argv[3] = "PX";
+	argv[4] = ms;
+	for (i = 0; i < 5; i++)
+		lens[i] = strlen(argv[i]);
+	(void)store_cmd(NULL, NULL, open ? 5 : 2, argv, lens);
+}
+
+static void
+origin_fleet_poll(void *arg, u_int64_t now)
+{
+	struct origin	*o;
+	const char	*argv[2];
+	size_t		lens[2], i;
+	char		key[STORE_KEY_MAX];
+
+	if (!store_up())
+		return;
+
+	for (i = 0; i < norigins; i++) {
+		o = origins[i];
+		if (o->state != BREAKER_CLOSED || o->fleet_op != NULL ||
+		    !origin_fleet_key(o, key, sizeof(key)))
+			continue;
+		argv[0] = "PTTL";
+		argv[1] = key;
+		lens[0] = 4;
+		lens[1] = strlen(key);
+		o->fleet_op = store_cmd(origin_fleet_read, o, 2, argv, lens);
+	}
+}
+
+/* The fleet's key for an origin: its time left in ms (-2: none). */
+static void
+origin_fleet_read(void *arg, const struct store_reply *r)
+{
+	struct origin	*o = arg;
+	long long	left;
+
+	o->fleet_op = NULL;
+	if (r->status != STORE_OK || r->str != NULL || r->integer <= 0 ||
+	    o->state != BREAKER_CLOSED)
+		return;
+
+	left = MIN(r->integer, (long long)tail.breaker_cooldown_ms);
+	o->state = BREAKER_OPEN;
+	o->open_until = kore_time_ms() + (u_int64_t)left;
+	o->opened++;
+	engine_stats.circuit_opened++;
+	kore_log(LOG_NOTICE, "circuit open for %s: opened by another "
+	    "worker or instance; next probe in %lld ms", o->key, left);
 }
 
 static int

@@ -517,3 +517,52 @@ def test_redis_readyz_follows_the_store(ctx):
     for _ in range(len(app.worker_pids()) * 4):
         st, body = readyz()
         check(st == 200, "store back: %d %r" % (st, body))
+
+
+def test_redis_circuit_shared(ctx):
+    # A circuit one instance opens is open on every worker of the other
+    # too: its calls fail at once, and none reaches the upstream.
+    redis = Redis()
+    ctx.servers.append(redis)
+    sim = ctx.server(["--simulator", "--workers", "1"], name="sim-circuit")
+    apps = [ctx.app(["--workers", "2", "--redis", redis.url, "--upstream",
+                     sim.url(""), "--retries", "0", "--breaker-failures",
+                     "3", "--breaker-cooldown", "4000"]) for _ in range(2)]
+    for a in apps:
+        wait_store(a, "up")
+    path = "/async_get_data?calls=3&delay=0"
+
+    def breaker(app, want, timeout=5):
+        """Until every worker of app reports its one origin as want."""
+        pids, seen = set(app.worker_pids()), set()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and not pids <= seen:
+            d = json.loads(request(app.port, "/_/stats")[2])
+            if [o["breaker"] for o in d["origins"]] == [want]:
+                seen.add(str(d["pid"]))
+            else:
+                seen.discard(str(d["pid"]))
+                time.sleep(0.05)
+        check(pids <= seen, "workers %r not %s (saw %r)" % (pids, want,
+                                                            seen))
+
+    for a in apps:                      # every worker knows the origin
+        for _ in range(8):
+            check(request(a.port, path)[0] == 200, "warm-up")
+    request(sim.port, "/_/fault?down=60000")
+    st, _, body, _ = request(apps[0].port, path)
+    check(st == 200 and json.loads(body)["response_1"] == 503, body)
+    breaker(apps[1], "open")
+    seen = json.loads(request(sim.port, "/_/stats")[2])["requests"]
+    for _ in range(4):
+        st, _, body, t = request(apps[1].port, path)
+        d = json.loads(body)
+        check(all(str(d["response_%d" % i]).startswith("circuit_open")
+                  for i in (1, 2, 3)), "open on the other: %r" % d)
+        check(t < 0.5, "fail fast took %.2fs" % t)
+    check(json.loads(request(sim.port, "/_/stats")[2])["requests"] == seen,
+          "calls reached the upstream while the fleet's circuit was open")
+    check(redis.cmd("KEYS", "*circuit*").count("circuit") == 1,
+          "no circuit key in Redis")
+    for a in apps:
+        check(not a.crashes(), "%r" % a.crashes())
