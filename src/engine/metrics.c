@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,6 +76,7 @@ struct mslot {
 	u_int64_t	calls_in_flight;
 	u_int64_t	sync_in_flight;
 	u_int64_t	fanouts_in_flight;
+	u_int64_t	circuit_open[M_UPSTREAMS];
 };
 
 #define SLOT_WORDS	(sizeof(struct mslot) / sizeof(u_int64_t))
@@ -207,6 +209,7 @@ void
 metrics_worker_start(void)
 {
 	struct mslot	*s;
+	size_t		i;
 
 	if ((s = metrics_slot()) == NULL)
 		return;
@@ -214,6 +217,8 @@ metrics_worker_start(void)
 	M_SET(&s->calls_in_flight, 0);
 	M_SET(&s->sync_in_flight, 0);
 	M_SET(&s->fanouts_in_flight, 0);
+	for (i = 0; i < M_UPSTREAMS; i++)
+		M_SET(&s->circuit_open[i], 0);
 	M_SET(&s->pid, (u_int64_t)getpid());
 	M_SET(&s->ready, 1);
 }
@@ -290,6 +295,22 @@ metrics_fanouts_in_flight(u_int64_t n)
 
 	if ((s = metrics_slot()) != NULL)
 		M_SET(&s->fanouts_in_flight, n);
+}
+
+void
+metrics_circuit(const char *origin, int open)
+{
+	struct mslot	*s;
+	size_t		u;
+
+	if ((s = metrics_slot()) == NULL)
+		return;
+
+	/* Upstreams on one origin share its circuit. */
+	for (u = 0; u + 1 < nups; u++) {
+		if (strcasecmp(ups[u].origin, origin) == 0)
+			M_SET(&s->circuit_open[u], open ? 1 : 0);
+	}
 }
 
 void
@@ -734,6 +755,15 @@ metrics_out_calls(struct kore_buf *b, const struct mslot *t)
 			    "{upstream=\"%s\",event=\"%s\"} %llu\n",
 			    ups[u].name, tails[o], (unsigned long long)n);
 		}
+	}
+
+	metrics_head(b, "fanout_upstream_circuit_open", "gauge",
+	    "Workers whose circuit breaker for the upstream's origin is open "
+	    "or half-open.");
+	for (u = 0; u + 1 < nups; u++) {
+		kore_buf_appendf(b, "fanout_upstream_circuit_open"
+		    "{upstream=\"%s\"} %llu\n", ups[u].name,
+		    (unsigned long long)t->circuit_open[u]);
 	}
 
 	metrics_head(b, "fanout_upstream_request_duration_seconds",

@@ -53,6 +53,7 @@ void	metrics_calls_in_flight(u_int64_t);
 void	metrics_tail(const char *, int);
 void	metrics_sync_call(int);
 void	metrics_fanouts_in_flight(u_int64_t);
+void	metrics_circuit(const char *, int);
 void	metrics_conn_opened(void);
 void	metrics_refused(int);
 int	metrics_cache(struct fanout *, int, int);

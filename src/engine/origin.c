@@ -47,6 +47,7 @@
 #include <kore/kore.h>
 
 #include "engine.h"
+#include "metrics.h"
 #include "store.h"
 
 #define ORIGINS_MAX		64
@@ -238,6 +239,7 @@ origin_record(struct origin *o, int failed, double ms, int probe)
 			origin_open(o, now);
 		} else {
 			o->state = BREAKER_CLOSED;
+			metrics_circuit(o->key, 0);
 			origin_fleet_set(o, 0);
 			o->consecutive = 0;
 			memset(&o->cur, 0, sizeof(o->cur));
@@ -437,6 +439,7 @@ origin_open(struct origin *o, u_int64_t now)
 		engine_stats.circuit_opened++;
 	}
 	o->state = BREAKER_OPEN;
+	metrics_circuit(o->key, 1);
 	o->open_until = now + (u_int64_t)tail.breaker_cooldown_ms;
 	kore_log(LOG_NOTICE, "circuit open for %s: %llu consecutive "
 	    "failures; next probe in %ld ms", o->key,
@@ -519,6 +522,7 @@ origin_fleet_read(void *arg, const struct store_reply *r)
 
 	left = MIN(r->integer, (long long)tail.breaker_cooldown_ms);
 	o->state = BREAKER_OPEN;
+	metrics_circuit(o->key, 1);
 	o->open_until = kore_time_ms() + (u_int64_t)left;
 	o->opened++;
 	engine_stats.circuit_opened++;

@@ -39,6 +39,16 @@ def descs(headers):
     return [x[2] for x in parse_server_timing(headers["server-timing"])[1:]]
 
 
+def circuit_metric(app):
+    """fanout_upstream_circuit_open{upstream="delay"}: workers whose
+    circuit for the delay upstream is open."""
+    text = request(app.port, "/metrics")[2]
+    m = re.search(r'^fanout_upstream_circuit_open\{upstream="delay"\} '
+                  r'(\d+)$', text, re.M)
+    check(m, "no circuit gauge in /metrics")
+    return int(m.group(1))
+
+
 def page(app, calls, delay):
     st, h, body, t = request(app.port, "/async_get_data?calls=%d&delay=%d" %
                              (calls, delay))
@@ -56,6 +66,8 @@ def test_breaker_opens_fails_fast_half_opens_closes(ctx):
         check(d == ["503"], "while down: %r" % d)
     opened = time.monotonic()
     check(origin(app)["breaker"] == "open", "open: %r" % origin(app))
+    check(circuit_metric(app) == 1, "gauge while open: %d" %
+          circuit_metric(app))
 
     # Open: every call fails at once, none reaches the simulator.
     seen = stats(sim)["requests"]
@@ -96,6 +108,8 @@ def test_breaker_opens_fails_fast_half_opens_closes(ctx):
     d, _ = page(app, 4, 0)
     check(d == ["200"] * 4, "closed again: %r" % d)
     check(origin(app)["opened"] == 2, "opened twice: %r" % origin(app))
+    check(circuit_metric(app) == 0, "gauge once closed: %d" %
+          circuit_metric(app))
 
 
 test_breaker_opens_fails_fast_half_opens_closes.asan = True
