@@ -85,6 +85,7 @@ static void	app_reload_check(void *, u_int64_t);
 static void	app_fail(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
 static void	app_limits(void);
+static void	app_tail(struct fanout_tail *);
 static void	app_spawn_simulator(void);
 static void	app_partner_key(void);
 static void	app_random_key(char *, size_t);
@@ -222,6 +223,49 @@ kore_parent_teardown(void)
 	}
 }
 
+/* The engine's tail tolerance, from the settings. */
+static void
+app_tail(struct fanout_tail *t)
+{
+	static const struct {
+		const char	*name;
+		const char	*url;
+	} ups[] = {
+		{ "delay", settings.upstream },
+		{ "xkcd", settings.xkcd_upstream },
+		{ "analytics", settings.analytics_upstream },
+		{ "partner", settings.partner_upstream },
+	};
+	char		list[SETTINGS_STR_MAX], *p, *comma;
+	size_t		i;
+
+	memset(t, 0, sizeof(*t));
+	t->retries = (int)settings.retries;
+	t->retry_backoff_ms = (long)settings.retry_backoff_ms;
+	t->retry_budget_pct = (int)settings.retry_budget;
+	t->hedge_mode = (int)settings.hedge;
+	t->hedge_delay_ms = (long)settings.hedge_delay_ms;
+	t->hedge_budget_pct = (int)settings.hedge_budget;
+	t->breaker_failures = (int)settings.breaker_failures;
+	t->breaker_ratio_pct = (int)settings.breaker_ratio;
+	t->breaker_min_calls = (int)settings.breaker_min_calls;
+	t->breaker_cooldown_ms = (long)settings.breaker_cooldown_ms;
+
+	for (i = 0; i < sizeof(ups) / sizeof(ups[0]); i++)
+		t->base[t->nbases++] = ups[i].url;
+
+	/* --tail-off names upstreams (checked by settings_load()). */
+	(void)snprintf(list, sizeof(list), "%s", settings.tail_off);
+	for (p = list; *list != '\0' && p != NULL; p = comma) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma++ = '\0';
+		for (i = 0; i < sizeof(ups) / sizeof(ups[0]); i++) {
+			if (strcmp(p, ups[i].name) == 0)
+				t->once[i] = 1;
+		}
+	}
+}
+
 void
 kore_worker_configure(void)
 {
@@ -238,16 +282,7 @@ kore_worker_configure(void)
 	fanout_configure(&limits, (long)settings.upstream_conns);
 	fanout_set_error_detail((int)settings.error_detail);
 	fanout_set_caps(settings.max_fanouts, settings.max_inflight);
-	tail.retries = (int)settings.retries;
-	tail.retry_backoff_ms = (long)settings.retry_backoff_ms;
-	tail.retry_budget_pct = (int)settings.retry_budget;
-	tail.hedge_mode = (int)settings.hedge;
-	tail.hedge_delay_ms = (long)settings.hedge_delay_ms;
-	tail.hedge_budget_pct = (int)settings.hedge_budget;
-	tail.breaker_failures = (int)settings.breaker_failures;
-	tail.breaker_ratio_pct = (int)settings.breaker_ratio;
-	tail.breaker_min_calls = (int)settings.breaker_min_calls;
-	tail.breaker_cooldown_ms = (long)settings.breaker_cooldown_ms;
+	app_tail(&tail);
 	fanout_set_tail(&tail);
 	reply_configure(accesslog_fd);
 	syncgate_worker_start();

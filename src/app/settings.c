@@ -156,6 +156,9 @@ static const struct setting	table[] = {
 	{ "stale-while-revalidate", "FANOUT_STALE_WHILE_REVALIDATE", SET_INT,
 	    "30", 0, 86400, FIELD(stale_while_revalidate), "seconds past its "
 	    "ttl a result is served at once while one request refreshes it" },
+	{ "tail-off", "FANOUT_TAIL_OFF", SET_STR, "", 0, 0, FIELD(tail_off),
+	    "upstreams whose calls are never retried or hedged: delay, xkcd, "
+	    "analytics, partner (comma-separated)" },
 	{ "tls-cert", "FANOUT_TLS_CERT", SET_STR, "", 0, 0, FIELD(tls_cert),
 	    "serve HTTPS with this certificate chain (PEM)" },
 	{ "tls-key", "FANOUT_TLS_KEY", SET_STR, "", 0, 0, FIELD(tls_key),
@@ -240,7 +243,7 @@ static const struct {
 	{ "tail tolerance", { "retries", "retry-backoff", "retry-budget",
 	    "hedge", "hedge-delay", "hedge-budget", "breaker-failures",
 	    "breaker-ratio", "breaker-min-calls", "breaker-cooldown",
-	    "stale-if-error", "stale-while-revalidate", NULL } },
+	    "stale-if-error", "stale-while-revalidate", "tail-off", NULL } },
 };
 
 #define GROUPS_LEN	(sizeof(groups) / sizeof(groups[0]))
@@ -272,6 +275,7 @@ static int	settings_default_upstream(struct settings *, size_t,
 static int	settings_check(const struct settings *, char *, size_t);
 static int	settings_status_from(const struct settings *, char *,
 		    size_t);
+static int	settings_tail_off(const struct settings *, char *, size_t);
 static int	settings_admin(const struct settings *, char *, size_t);
 static void	settings_pidfile(struct settings *);
 static int	setting_given(struct settings *, const struct setting *,
@@ -637,7 +641,8 @@ settings_check(const struct settings *s, char *err, size_t errlen)
 	char		cert[LABEL_MAX], key[LABEL_MAX], http[LABEL_MAX];
 
 	if (!settings_status_from(s, err, errlen) ||
-	    !settings_admin(s, err, errlen))
+	    !settings_admin(s, err, errlen) ||
+	    !settings_tail_off(s, err, errlen))
 		return (0);
 
 	(void)setting_label(OFF(tls_cert), cert, sizeof(cert));
@@ -659,6 +664,31 @@ settings_check(const struct settings *s, char *err, size_t errlen)
 		    "(both %lld)", setting_name(OFF(http_port)),
 		    setting_name(OFF(port)), s->port);
 		return (0);
+	}
+
+	return (1);
+}
+
+/* --tail-off: upstream names, comma-separated. */
+static int
+settings_tail_off(const struct settings *s, char *err, size_t errlen)
+{
+	char		copy[SETTINGS_SIZE(tail_off)], *p, *comma;
+	char		label[LABEL_MAX];
+
+	(void)snprintf(copy, sizeof(copy), "%s", s->tail_off);
+	for (p = copy; *copy != '\0' && p != NULL; p = comma) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma++ = '\0';
+		if (strcmp(p, "delay") != 0 && strcmp(p, "xkcd") != 0 &&
+		    strcmp(p, "analytics") != 0 && strcmp(p, "partner") != 0) {
+			(void)setting_label(OFF(tail_off), label,
+			    sizeof(label));
+			(void)snprintf(err, errlen, "invalid value '%s' for %s: "
+			    "expected delay, xkcd, analytics or partner", p,
+			    label);
+			return (0);
+		}
 	}
 
 	return (1);

@@ -79,6 +79,7 @@ struct settings {
 	long long	breaker_cooldown_ms;
 	long long	stale_if_error;
 	long long	stale_while_revalidate;
+	char		tail_off[SETTINGS_STR_MAX];
 	long long	seccomp_trace;
 	char		tls_cert[SETTINGS_STR_MAX];
 	char		tls_key[SETTINGS_STR_MAX];

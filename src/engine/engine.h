@@ -72,6 +72,7 @@ struct origin;
 const struct fanout_tail	*origin_tail(void);
 struct origin	*origin_get(const char *);
 int		origin_admit(struct origin *);
+int		origin_once(const char *);
 void		origin_call(struct origin *);
 void		origin_record(struct origin *, int, double, int);
 void		origin_probe_cancel(struct origin *);

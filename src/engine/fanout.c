@@ -342,6 +342,7 @@ fanout_add(struct fanout *fo, int method, const char *url)
 	c->method = method;
 	if ((c->url = strdup(url)) == NULL)
 		fatal("fanout_add: strdup: %s", errno_s);
+	c->once = origin_once(url);
 	c->max_body = fo->limits.max_body;
 	c->origin = origin_get(url);
 	c->copy = 1;

@@ -33,6 +33,8 @@
 #define FANOUT_HEDGE_P95	2
 
 /* Tail tolerance, per origin (README "Tail tolerance"). */
+#define FANOUT_BASES_MAX		4
+
 struct fanout_tail {
 	int		retries;		/* per call, 0: none */
 	long		retry_backoff_ms;
@@ -44,6 +46,14 @@ struct fanout_tail {
 	int		breaker_ratio_pct;	/* 0: rule off */
 	int		breaker_min_calls;
 	long		breaker_cooldown_ms;
+	/*
+	 * The upstreams' base URLs; a call belongs to the longest one it
+	 * starts with, and is made once if that one's once is set
+	 * (--tail-off).
+	 */
+	const char	*base[FANOUT_BASES_MAX];
+	int		once[FANOUT_BASES_MAX];
+	size_t		nbases;
 };
 
 struct fanout_limits {

@@ -203,6 +203,32 @@ origin_admit(struct origin *o)
 	return (ORIGIN_REJECT);
 }
 
+/*
+ * Is url's upstream (the longest base it starts with: the embedded
+ * simulator's upstreams share one origin) one whose calls are made once
+ * (--tail-off)?
+ */
+int
+origin_once(const char *url)
+{
+	size_t		i, len, bestlen;
+	int		once;
+
+	once = 0;
+	bestlen = 0;
+	for (i = 0; i < tail.nbases; i++) {
+		len = strlen(tail.base[i]);
+		if (len == 0 || len <= bestlen ||
+		    strncmp(url, tail.base[i], len) != 0 ||
+		    (url[len] != '\0' && url[len] != '/' && url[len] != '?'))
+			continue;
+		bestlen = len;
+		once = tail.once[i];
+	}
+
+	return (once);
+}
+
 /* A first attempt starts: it counts in the budgets' window. */
 void
 origin_call(struct origin *o)

@@ -24,6 +24,8 @@ def start_fails(ctx, args, env=None, word=None):
 
 def test_invalid_settings_stop_startup(ctx):
     start_fails(ctx, ["--port", "abc"], word="--port")
+    start_fails(ctx, ["--tail-off", "delay,nope"],
+                word="expected delay, xkcd, analytics or partner")
     start_fails(ctx, ["--port", "70000"], word="1 to 65535")
     start_fails(ctx, [], env={"FANOUT_DEADLINE_MS": "0"},
                 word="FANOUT_DEADLINE_MS")

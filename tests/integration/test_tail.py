@@ -455,3 +455,23 @@ def test_stale_if_error_releases_the_fleet_lock(ctx):
         check(t < 1.0, "b waited %.2fs for the lock a kept" % t)
     finally:
         redis.stop()
+
+
+def test_tail_off_per_upstream(ctx):
+    # --tail-off delay: the delay upstream's calls are made once (no
+    # retry), while the xkcd upstream on the same simulator still retries.
+    sim = own_sim(ctx)
+    off = ["--breaker-failures", "0", "--breaker-ratio", "0",
+           "--retries", "2", "--retry-backoff", "10"]
+    app = ctx.app(["--upstream", sim.url("/status/503"), "--tail-off",
+                   "delay"] + off)
+    st, h, body, _ = request(app.port, "/async_get_data?calls=1&delay=0")
+    check(descs(h) == ["503"], "%r" % descs(h))
+    check(stats(sim)["requests"] == 1, "attempts %d" %
+          stats(sim)["requests"])
+    app2 = ctx.app(["--upstream", sim.url("/status/503"), "--tail-off",
+                    "xkcd,partner"] + off)
+    st, h, body, _ = request(app2.port, "/async_get_data?calls=1&delay=0")
+    check(descs(h) == ["503 3 tries"], "%r" % descs(h))
+    check(stats(sim)["requests"] == 4, "attempts %d" %
+          stats(sim)["requests"])
