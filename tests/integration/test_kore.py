@@ -640,3 +640,6 @@ def test_upstream_closes_idle(ctx):
             check(not app.crashes(), "%s: %r" % (mode, app.crashes()))
         finally:
             up.close()
+
+
+test_upstream_closes_idle.asan = True
