@@ -147,6 +147,8 @@ struct fanout_call {
 	int			copy;		/* 1, or 2 for a hedge */
 	int			probe;		/* the breaker's probe */
 	int			once;		/* never retried or hedged */
+	void			(*end_cb)(void *);	/* detached_end() */
+	void			*end_arg;
 	u_int64_t		hedge_at_us;	/* 0: not to be hedged */
 	u_int64_t		retry_at_us;	/* CALL_BACKOFF until then */
 };
@@ -182,6 +184,8 @@ static void		call_error(struct fanout_call *, int, const char *,
 			    const char *);
 static void		call_free(struct fanout_call *);
 static void		call_detach(struct fanout_call *);
+static void		call_detach_page(struct fanout *, struct fanout_call *,
+			    size_t);
 static void		call_detached_done(struct kore_curl *, void *);
 static void		call_ended(struct fanout_call *);
 static size_t		call_write(char *, size_t, size_t, void *);
@@ -775,7 +779,7 @@ fanout_free(struct fanout *fo)
 			call_free(c->twin);
 		}
 		if (c->state == CALL_RUNNING && c->curl.handle != NULL) {
-			call_detach(c);
+			call_detach_page(fo, c, i);
 			detached++;
 			continue;
 		}
@@ -1164,12 +1168,25 @@ call_detach(struct fanout_call *c)
 	engine_stats.calls_detached++;
 }
 
+/* A page's call runs on without it; the page may want to hear its end. */
+static void
+call_detach_page(struct fanout *fo, struct fanout_call *c, size_t i)
+{
+	if (fo->udata != NULL && fo->page->detached != NULL &&
+	    fo->page->detached_end != NULL &&
+	    (c->end_arg = fo->page->detached(fo->udata, i)) != NULL)
+		c->end_cb = fo->page->detached_end;
+	call_detach(c);
+}
+
 static void
 call_detached_done(struct kore_curl *curl, void *arg)
 {
 	struct fanout_call	*c = arg;
 
 	engine_stats.calls_detached--;
+	if (c->end_cb != NULL)
+		c->end_cb(c->end_arg);
 	call_finish(c);
 	call_ended(c);
 	call_free(c);

@@ -140,6 +140,14 @@ struct fanout_page {
 	void		(*cleanup)(void *);
 	void		(*call_done)(struct fanout *, size_t);
 	int		(*may_start)(struct fanout *, size_t);
+	/*
+	 * The page goes away while call i still runs: the call runs on,
+	 * detached, to its end.  What detached() returns (NULL: nothing)
+	 * is given to detached_end() when it ends, after the page's udata
+	 * is gone (the stats page's fleet lease lives until then).
+	 */
+	void		*(*detached)(void *, size_t);
+	void		(*detached_end)(void *);
 };
 
 #define FANOUT_ROUNDS_MAX	4

@@ -78,6 +78,8 @@ static const struct fanout_page	stats_page = {
 	.cleanup = stats_cleanup,
 	.call_done = stats_call_done,
 	.may_start = stats_fleet_may_start,
+	.detached = stats_fleet_detached,
+	.detached_end = stats_fleet_detached_end,
 };
 
 static struct share_table	results =

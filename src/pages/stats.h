@@ -84,6 +84,8 @@ void			stats_fleet_block(long);
 int			stats_fleet_may_start(struct fanout *, size_t);
 void			stats_fleet_call_done(struct stats_req *, size_t);
 void			stats_fleet_cleanup(struct stats_req *);
+void			*stats_fleet_detached(void *, size_t);
+void			stats_fleet_detached_end(void *);
 
 /* statsrows.c */
 struct stats_result	*stats_collect(struct fanout *, struct stats_req *);

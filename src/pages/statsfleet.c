@@ -40,7 +40,8 @@
 #define LEASE_RENEW_BATCH	64
 
 struct lease {
-	struct stats_req	*x;
+	struct stats_req	*x;	/* NULL once its page is gone */
+	u_int64_t		id;	/* the page's lease_id */
 	size_t			call;
 	TAILQ_ENTRY(lease)	list;
 };
@@ -65,7 +66,8 @@ static void	lease_answer(void *, const struct store_reply *);
 static void	lease_release(struct stats_req *, size_t);
 static void	lease_tick(void *, u_int64_t);
 static void	lease_renew(void);
-static void	lease_token(char *, size_t, const struct stats_req *, size_t);
+static void	lease_token(char *, size_t, u_int64_t, size_t);
+static void	lease_drop(struct lease *);
 static void	fleet_block_poll(void *, u_int64_t);
 static void	fleet_block_read(void *, const struct store_reply *);
 static int	fleet_block_key(char *, size_t);
@@ -144,7 +146,7 @@ lease_acquire(struct stats_req *x, size_t call)
 		x->lease_local = 1;
 		return;
 	}
-	lease_token(token, sizeof(token), x, call);
+	lease_token(token, sizeof(token), x->lease_id, call);
 	(void)snprintf(limit, sizeof(limit), "%lld", settings.stats_limit);
 	(void)snprintf(ms, sizeof(ms), "%d", LEASE_MS);
 
@@ -181,6 +183,7 @@ lease_answer(void *arg, const struct store_reply *r)
 		x->leased[x->lease_call] = 1;
 		l = kore_calloc(1, sizeof(*l));
 		l->x = x;
+		l->id = x->lease_id;
 		l->call = x->lease_call;
 		TAILQ_INSERT_TAIL(&held, l, list);
 	} else if (r->status == STORE_OK && r->str == NULL) {
@@ -198,23 +201,63 @@ static void
 lease_release(struct stats_req *x, size_t call)
 {
 	struct lease	*l;
-	const char	*argv[3];
-	size_t		lens[3];
-	char		key[STORE_KEY_MAX], token[LEASE_TOKEN_MAX];
 
 	x->leased[call] = 0;
 	TAILQ_FOREACH(l, &held, list) {
 		if (l->x == x && l->call == call)
 			break;
 	}
-	if (l != NULL) {
-		TAILQ_REMOVE(&held, l, list);
-		kore_free(l);
+	if (l != NULL)
+		lease_drop(l);
+}
+
+/*
+ * The page goes away while a leased partner call runs on (detached): the
+ * lease stays held, and renewed, until the call ends, so the fleet never
+ * has more calls in flight than leases.
+ */
+void *
+stats_fleet_detached(void *arg, size_t call)
+{
+	struct stats_req	*x = arg;
+	struct lease		*l;
+
+	if (call > PRODUCTS_MAX || !x->leased[call])
+		return (NULL);
+
+	TAILQ_FOREACH(l, &held, list) {
+		if (l->x == x && l->call == call)
+			break;
 	}
+	if (l == NULL)
+		return (NULL);
+
+	x->leased[call] = 0;
+	l->x = NULL;
+	return (l);
+}
+
+/* A detached call with a lease (stats_fleet_detached()) ended. */
+void
+stats_fleet_detached_end(void *arg)
+{
+	lease_drop(arg);
+}
+
+/* Give a lease back: out of the held list and out of Redis. */
+static void
+lease_drop(struct lease *l)
+{
+	const char	*argv[3];
+	size_t		lens[3];
+	char		key[STORE_KEY_MAX], token[LEASE_TOKEN_MAX];
+
+	TAILQ_REMOVE(&held, l, list);
+	lease_token(token, sizeof(token), l->id, l->call);
+	kore_free(l);
 
 	if (!store_key(key, sizeof(key), "partner", "leases"))
 		return;
-	lease_token(token, sizeof(token), x, call);
 	argv[0] = "ZREM";
 	argv[1] = key;
 	argv[2] = token;
@@ -270,7 +313,7 @@ lease_renew(void)
 	l = TAILQ_FIRST(&held);
 	while (l != NULL) {
 		for (n = 0; l != NULL && n < LEASE_RENEW_BATCH; n++) {
-			lease_token(tokens[n], sizeof(tokens[n]), l->x,
+			lease_token(tokens[n], sizeof(tokens[n]), l->id,
 			    l->call);
 			argv[5 + n] = tokens[n];
 			lens[5 + n] = strlen(tokens[n]);
@@ -281,10 +324,10 @@ lease_renew(void)
 }
 
 static void
-lease_token(char *buf, size_t len, const struct stats_req *x, size_t call)
+lease_token(char *buf, size_t len, u_int64_t id, size_t call)
 {
 	(void)snprintf(buf, len, "%d-%llu-%zu", (int)getpid(),
-	    (unsigned long long)x->lease_id, call);
+	    (unsigned long long)id, call);
 }
 
 /* A 429 here: the fleet stops calling the partner for secs too. */

@@ -566,3 +566,40 @@ def test_redis_circuit_shared(ctx):
           "no circuit key in Redis")
     for a in apps:
         check(not a.crashes(), "%r" % a.crashes())
+
+
+def test_redis_partner_limit_holds_when_clients_leave(ctx):
+    # A page whose client leaves mid-fetch: its partner calls run on,
+    # detached, and keep their leases until they end, so the clients that
+    # come next cannot put more than --stats-limit calls in flight.
+    redis, sim, apps = fleet(ctx, ["--stats-products", products(24),
+                                   "--stats-limit", "2"], lag=400)
+    socks = []
+    for i in range(4):
+        s = socket.create_connection(("127.0.0.1", apps[i % 2].port), 5)
+        s.sendall(b"GET /api/stats?products=p%02d,p%02d HTTP/1.1\r\n"
+                  b"Host: t\r\n\r\n" % (i * 2 + 1, i * 2 + 2))
+        socks.append(s)
+    # Until the first partner calls are in flight, then the clients go.
+    end = time.monotonic() + 5
+    while time.monotonic() < end and sim_stats(sim)["partner"]["calls"] < 2:
+        time.sleep(0.01)
+    for s in socks:
+        s.close()
+    sets = ["p%02d,p%02d" % (11 + i * 2, 12 + i * 2) for i in range(6)]
+    res = at_once(lambda i: api(apps[i % 2], "products=" + sets[i]), 6)
+    check(all(r is not None and r[0] == 200 and not r[1]["partial"]
+              for r in res), "answers %r" % [r and r[1] for r in res][:2])
+    p = sim_stats(sim)["partner"]
+    check(p["peak"] <= 2, "partner: peak %d in flight (limit 2)" % p["peak"])
+    end = time.monotonic() + 5
+    while time.monotonic() < end and redis.cmd(
+            "ZCARD", "fanout:partner:leases") != ":0\r\n":
+        time.sleep(0.05)
+    check(time.monotonic() < end, "leases left: %r" %
+          redis.cmd("ZRANGE", "fanout:partner:leases", "0", "-1"))
+    for a in apps:
+        check(not a.crashes(), "%r" % a.crashes()[:3])
+
+
+test_redis_partner_limit_holds_when_clients_leave.asan = True
