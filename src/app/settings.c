@@ -684,9 +684,9 @@ settings_tail_off(const struct settings *s, char *err, size_t errlen)
 		    strcmp(p, "analytics") != 0 && strcmp(p, "partner") != 0) {
 			(void)setting_label(OFF(tail_off), label,
 			    sizeof(label));
-			(void)snprintf(err, errlen, "invalid value '%s' for %s: "
-			    "expected delay, xkcd, analytics or partner", p,
-			    label);
+			(void)snprintf(err, errlen, "invalid value '%s' for "
+			    "%s: expected delay, xkcd, analytics or partner",
+			    p, label);
 			return (0);
 		}
 	}
