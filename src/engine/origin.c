@@ -492,22 +492,10 @@ origin_fleet_key(const struct origin *o, char *buf, size_t len)
 static void
 origin_fleet_set(struct origin *o, int open)
 {
-	const char	*argv[5];
-	size_t		lens[5], i;
-	char		key[STORE_KEY_MAX], ms[32];
+	char		key[STORE_KEY_MAX];
 
-	if (!store_enabled() || !origin_fleet_key(o, key, sizeof(key)))
-		return;
-
-	(void)snprintf(ms, sizeof(ms), "%ld", tail.breaker_cooldown_ms);
-	argv[0] = open ? "SET" : "DEL";
-	argv[1] = key;
-	argv[2] = "1";
-	argv[3] = "PX";
-	argv[4] = ms;
-	for (i = 0; i < 5; i++)
-		lens[i] = strlen(argv[i]);
-	(void)store_cmd(NULL, NULL, open ? 5 : 2, argv, lens);
+	if (store_enabled() && origin_fleet_key(o, key, sizeof(key)))
+		store_flag(key, open ? tail.breaker_cooldown_ms : 0);
 }
 
 static void
@@ -515,7 +503,7 @@ origin_fleet_poll(void *arg, u_int64_t now)
 {
 	struct origin	*o;
 	const char	*argv[2];
-	size_t		lens[2], i;
+	size_t		i;
 	char		key[STORE_KEY_MAX];
 
 	if (!store_up())
@@ -528,9 +516,7 @@ origin_fleet_poll(void *arg, u_int64_t now)
 			continue;
 		argv[0] = "PTTL";
 		argv[1] = key;
-		lens[0] = 4;
-		lens[1] = strlen(key);
-		o->fleet_op = store_cmd(origin_fleet_read, o, 2, argv, lens);
+		o->fleet_op = store_cmd_text(origin_fleet_read, o, 2, argv);
 	}
 }
 

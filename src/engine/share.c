@@ -418,7 +418,6 @@ fleet_ask(struct share_entry *e)
 {
 	struct share_table	*t = e->table;
 	const char		*argv[7];
-	size_t			lens[7];
 	char			rkey[STORE_KEY_MAX], lkey[STORE_KEY_MAX];
 	char			ms[16];
 
@@ -443,15 +442,8 @@ fleet_ask(struct share_entry *e)
 	argv[4] = lkey;
 	argv[5] = e->token;
 	argv[6] = ms;
-	lens[0] = 4;
-	lens[1] = sizeof(script_ask) - 1;
-	lens[2] = 1;
-	lens[3] = strlen(rkey);
-	lens[4] = strlen(lkey);
-	lens[5] = strlen(e->token);
-	lens[6] = strlen(ms);
 
-	if ((e->op = store_cmd(fleet_asked, e, 7, argv, lens)) == NULL)
+	if ((e->op = store_cmd_text(fleet_asked, e, 7, argv)) == NULL)
 		return (0);
 
 	e->fleet = FLEET_ASK;
@@ -574,7 +566,6 @@ static void
 fleet_renew(struct share_entry *e)
 {
 	const char		*argv[6];
-	size_t			lens[6];
 	char			rkey[STORE_KEY_MAX], lkey[STORE_KEY_MAX];
 	char			ms[16];
 
@@ -588,14 +579,8 @@ fleet_renew(struct share_entry *e)
 	argv[3] = lkey;
 	argv[4] = e->token;
 	argv[5] = ms;
-	lens[0] = 4;
-	lens[1] = sizeof(script_renew) - 1;
-	lens[2] = 1;
-	lens[3] = strlen(lkey);
-	lens[4] = strlen(e->token);
-	lens[5] = strlen(ms);
 
-	(void)store_cmd(NULL, NULL, 6, argv, lens);
+	(void)store_cmd_text(NULL, NULL, 6, argv);
 	e->renewed = kore_time_ms();
 }
 

@@ -250,6 +250,41 @@ store_cmd(store_cb cb, void *arg, int argc, const char **argv,
 	return (store_send(cb, arg, argc, argv, lens));
 }
 
+/* store_cmd() for a command whose arguments are all C strings. */
+struct store_op *
+store_cmd_text(store_cb cb, void *arg, int argc, const char **argv)
+{
+	size_t		lens[STORE_TEXT_ARGS];
+	int		i;
+
+	if (argc > STORE_TEXT_ARGS)
+		return (NULL);
+
+	for (i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+
+	return (store_cmd(cb, arg, argc, argv, lens));
+}
+
+/*
+ * A flag key that expires: set for ms (its time left is read with PTTL,
+ * on Redis's clock), or removed with ms 0.  No answer is waited for.
+ */
+void
+store_flag(const char *key, long ms)
+{
+	const char	*argv[5];
+	char		px[24];
+
+	(void)snprintf(px, sizeof(px), "%ld", ms);
+	argv[0] = ms > 0 ? "SET" : "DEL";
+	argv[1] = key;
+	argv[2] = "1";
+	argv[3] = "PX";
+	argv[4] = px;
+	(void)store_cmd_text(NULL, NULL, ms > 0 ? 5 : 2, argv);
+}
+
 static struct store_op *
 store_send(store_cb cb, void *arg, int argc, const char **argv,
     const size_t *lens)

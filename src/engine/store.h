@@ -27,6 +27,7 @@
 #define STORE_VALUE_MAX		(64 * 1024)
 #define STORE_KEY_MAX		512
 #define STORE_ERR_MAX		256
+#define STORE_TEXT_ARGS		80	/* store_cmd_text()'s arguments */
 
 struct store_reply {
 	int			status;
@@ -51,6 +52,8 @@ void		store_counts(u_int64_t *, u_int64_t *, u_int64_t *);
 
 struct store_op	*store_cmd(store_cb, void *, int, const char **,
 		    const size_t *);
+struct store_op	*store_cmd_text(store_cb, void *, int, const char **);
+void		store_flag(const char *, long);
 void		store_cancel(struct store_op *);
 int		store_key(char *, size_t, const char *, const char *);
 int		store_channel(char *, size_t, const char *);

@@ -31,25 +31,23 @@ int
 comicstore_ask(struct comicstore_ask *ask, void (*done)(void *), void *arg)
 {
 	const char	*argv[COMICSTORE_MAX + 1];
-	size_t		lens[COMICSTORE_MAX + 1], i;
+	size_t		i;
 	char		keys[COMICSTORE_MAX][STORE_KEY_MAX];
 
 	if (ask->n == 0 || ask->n > COMICSTORE_MAX || !store_up())
 		return (0);
 
 	argv[0] = "MGET";
-	lens[0] = 4;
 	for (i = 0; i < ask->n; i++) {
 		if (!comicstore_key(keys[i], sizeof(keys[i]), ask->nums[i]))
 			return (0);
 		argv[i + 1] = keys[i];
-		lens[i + 1] = strlen(keys[i]);
 	}
 
 	ask->done = done;
 	ask->arg = arg;
-	ask->op = store_cmd(comicstore_answer, ask, (int)ask->n + 1, argv,
-	    lens);
+	ask->op = store_cmd_text(comicstore_answer, ask, (int)ask->n + 1,
+	    argv);
 
 	return (ask->op != NULL);
 }

@@ -136,7 +136,6 @@ static void
 lease_acquire(struct stats_req *x, size_t call)
 {
 	const char	*argv[7];
-	size_t		lens[7];
 	char		key[STORE_KEY_MAX], limit[24], ms[24];
 	char		token[LEASE_TOKEN_MAX];
 
@@ -157,16 +156,9 @@ lease_acquire(struct stats_req *x, size_t call)
 	argv[4] = limit;
 	argv[5] = ms;
 	argv[6] = token;
-	lens[0] = 4;
-	lens[1] = sizeof(script_acquire) - 1;
-	lens[2] = 1;
-	lens[3] = strlen(key);
-	lens[4] = strlen(limit);
-	lens[5] = strlen(ms);
-	lens[6] = strlen(token);
 
 	x->lease_call = call;
-	x->lease_op = store_cmd(lease_answer, x, 7, argv, lens);
+	x->lease_op = store_cmd_text(lease_answer, x, 7, argv);
 	if (x->lease_op == NULL)
 		x->lease_local = 1;
 }
@@ -249,7 +241,6 @@ static void
 lease_drop(struct lease *l)
 {
 	const char	*argv[3];
-	size_t		lens[3];
 	char		key[STORE_KEY_MAX], token[LEASE_TOKEN_MAX];
 
 	TAILQ_REMOVE(&held, l, list);
@@ -261,10 +252,7 @@ lease_drop(struct lease *l)
 	argv[0] = "ZREM";
 	argv[1] = key;
 	argv[2] = token;
-	lens[0] = 4;
-	lens[1] = strlen(key);
-	lens[2] = strlen(token);
-	(void)store_cmd(NULL, NULL, 3, argv, lens);
+	(void)store_cmd_text(NULL, NULL, 3, argv);
 }
 
 /* Wake the requests waiting for a lease; renew the leases held. */
@@ -290,7 +278,6 @@ lease_renew(void)
 {
 	struct lease	*l;
 	const char	*argv[5 + LEASE_RENEW_BATCH];
-	size_t		lens[5 + LEASE_RENEW_BATCH];
 	char		key[STORE_KEY_MAX], ms[24];
 	char		tokens[LEASE_RENEW_BATCH][LEASE_TOKEN_MAX];
 	int		n;
@@ -304,11 +291,6 @@ lease_renew(void)
 	argv[2] = "1";
 	argv[3] = key;
 	argv[4] = ms;
-	lens[0] = 4;
-	lens[1] = sizeof(script_renew) - 1;
-	lens[2] = 1;
-	lens[3] = strlen(key);
-	lens[4] = strlen(ms);
 
 	l = TAILQ_FIRST(&held);
 	while (l != NULL) {
@@ -316,10 +298,9 @@ lease_renew(void)
 			lease_token(tokens[n], sizeof(tokens[n]), l->id,
 			    l->call);
 			argv[5 + n] = tokens[n];
-			lens[5 + n] = strlen(tokens[n]);
 			l = TAILQ_NEXT(l, list);
 		}
-		(void)store_cmd(NULL, NULL, 5 + n, argv, lens);
+		(void)store_cmd_text(NULL, NULL, 5 + n, argv);
 	}
 }
 
@@ -334,32 +315,16 @@ lease_token(char *buf, size_t len, u_int64_t id, size_t call)
 void
 stats_fleet_block(long secs)
 {
-	const char	*argv[5];
-	size_t		lens[5];
-	char		key[STORE_KEY_MAX], ms[24];
+	char		key[STORE_KEY_MAX];
 
-	if (!fleet_block_key(key, sizeof(key)))
-		return;
-
-	(void)snprintf(ms, sizeof(ms), "%ld", secs * 1000);
-	argv[0] = "SET";
-	argv[1] = key;
-	argv[2] = "1";
-	argv[3] = "PX";
-	argv[4] = ms;
-	lens[0] = 3;
-	lens[1] = strlen(key);
-	lens[2] = 1;
-	lens[3] = 2;
-	lens[4] = strlen(ms);
-	(void)store_cmd(NULL, NULL, 5, argv, lens);
+	if (fleet_block_key(key, sizeof(key)))
+		store_flag(key, secs * 1000);
 }
 
 static void
 fleet_block_poll(void *arg, u_int64_t now)
 {
 	const char	*argv[2];
-	size_t		lens[2];
 	char		key[STORE_KEY_MAX];
 
 	if (reading != NULL || !fleet_block_key(key, sizeof(key)))
@@ -367,9 +332,7 @@ fleet_block_poll(void *arg, u_int64_t now)
 
 	argv[0] = "PTTL";
 	argv[1] = key;
-	lens[0] = 4;
-	lens[1] = strlen(key);
-	reading = store_cmd(fleet_block_read, NULL, 2, argv, lens);
+	reading = store_cmd_text(fleet_block_read, NULL, 2, argv);
 }
 
 /* The block's time left in ms (-2: none). */
