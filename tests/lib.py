@@ -5,6 +5,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -352,6 +353,58 @@ class Browser:
 
 
 _PKI = {}
+
+
+class NginxDeploy:
+    """deploy/nginx.conf as shipped, on free loopback ports (TLS port and
+    the HTTP redirect port), in front of two apps, in directory d (its
+    logs and pid go there)."""
+
+    def __init__(self, apps, d):
+        self.dir = d
+        p = pki()
+        self.ca = p["ca"]
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        check(os.path.exists(nginx), "nginx is not installed "
+              "(make deps-test)")
+        self.port, self.http_port = free_port(), free_port()
+        with open(os.path.join(os.path.dirname(__file__), "..", "deploy",
+                               "nginx.conf")) as f:
+            conf = f.read()
+        conf = re.sub(r"^\s*listen\s+\[::\].*$", "", conf, flags=re.M)
+        conf, n = re.subn(r"listen(\s+)443 ssl;",
+                          r"listen\g<1>%d ssl;" % self.port, conf)
+        check(n == 1, "deploy/nginx.conf: no 'listen 443 ssl'")
+        conf, n = re.subn(r"listen(\s+)80;",
+                          r"listen\g<1>%d;" % self.http_port, conf)
+        check(n == 1, "deploy/nginx.conf: no 'listen 80'")
+        for old, new in (("127.0.0.1:8001", "127.0.0.1:%d" % apps[0].port),
+                         ("127.0.0.1:8002", "127.0.0.1:%d" % apps[1].port),
+                         ("/etc/kore-fanout/tls/cert.pem", p["cert"]),
+                         ("/etc/kore-fanout/tls/key.pem", p["key"]),
+                         ("/run/nginx-kore-fanout.pid", d + "/nginx.pid"),
+                         ("/var/log/nginx/", d + "/"),
+                         ("worker_processes	auto;",
+                          "worker_processes	2;")):
+            check(old in conf, "deploy/nginx.conf lacks %r" % old)
+            conf = conf.replace(old, new)
+        path = os.path.join(d, "nginx.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        self.stderr = os.path.join(d, "stderr")
+        self.proc = subprocess.Popen([nginx, "-c", path, "-p", d, "-g",
+                                      "daemon off;"],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(self.stderr, "w"),
+                                     start_new_session=True)
+        if not wait_port(self.port, proc=self.proc):
+            self.stop()
+            check(False, "nginx did not start: %s" %
+                  open(self.stderr).read()[-500:])
+
+    def stop(self):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(10)
 
 
 def pki():

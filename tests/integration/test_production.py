@@ -5,15 +5,14 @@ chroot + runas + seccomp, nginx in front of two instances."""
 import json
 import os
 import re
-import shutil
 import signal
 import ssl
 import subprocess
 import threading
 import time
 
-from lib import (LOGDIR, Server, check, free_port, https, pki, port_open,
-                 request, responses, run_to_exit, wait_port)
+from lib import (LOGDIR, NginxDeploy, Server, check, free_port, https,
+                 pki, port_open, request, responses, run_to_exit, wait_port)
 
 DEAD = "http://127.0.0.1:1"
 ALL_UPSTREAMS = ["--sim-port", "0", "--upstream", DEAD, "--xkcd-upstream",
@@ -347,46 +346,16 @@ def test_chroot_runas_seccomp(ctx):
 
 
 def test_nginx_in_front_of_two_instances(ctx):
-    p = pki()
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    check(os.path.exists(nginx), "nginx is not installed (make deps-test)")
     d = os.path.join(LOGDIR, "nginx-%d" % free_port())
     os.makedirs(d)
     logs = [os.path.join(d, "access-%d.log" % i) for i in range(2)]
     apps = [ctx.app(["--trusted-proxies", "127.0.0.1", "--accesslog", log])
             for log in logs]
-    port, http_port = free_port(), free_port()
-    with open(os.path.join(os.path.dirname(__file__), "..", "..", "deploy",
-                           "nginx.conf")) as f:
-        conf = f.read()
-    conf = re.sub(r"^\s*listen\s+\[::\].*$", "", conf, flags=re.M)
-    conf, n = re.subn(r"listen(\s+)443 ssl;", r"listen\g<1>%d ssl;" % port,
-                      conf)
-    check(n == 1, "deploy/nginx.conf: no 'listen 443 ssl'")
-    conf, n = re.subn(r"listen(\s+)80;", r"listen\g<1>%d;" % http_port,
-                      conf)
-    check(n == 1, "deploy/nginx.conf: no 'listen 80'")
-    for old, new in (("127.0.0.1:8001", "127.0.0.1:%d" % apps[0].port),
-                     ("127.0.0.1:8002", "127.0.0.1:%d" % apps[1].port),
-                     ("/etc/kore-fanout/tls/cert.pem", p["cert"]),
-                     ("/etc/kore-fanout/tls/key.pem", p["key"]),
-                     ("/run/nginx-kore-fanout.pid", d + "/nginx.pid"),
-                     ("/var/log/nginx/", d + "/"),
-                     ("worker_processes	auto;", "worker_processes	2;")):
-        check(old in conf, "deploy/nginx.conf lacks %r" % old)
-        conf = conf.replace(old, new)
-    conf_path = os.path.join(d, "nginx.conf")
-    with open(conf_path, "w") as f:
-        f.write(conf)
-    proc = subprocess.Popen([nginx, "-c", conf_path, "-p", d, "-g",
-                             "daemon off;"], stdout=subprocess.DEVNULL,
-                            stderr=open(os.path.join(d, "stderr"), "w"),
-                            start_new_session=True)
+    front = NginxDeploy(apps, d)
+    port, http_port, ca = front.port, front.http_port, front.ca
     try:
-        check(wait_port(port, proc=proc), "nginx did not start: %s" %
-              open(os.path.join(d, "stderr")).read()[-500:])
         for _ in range(20):
-            st, h, body = https(port, "/get_data?calls=0", cafile=p["ca"],
+            st, h, body = https(port, "/get_data?calls=0", cafile=ca,
                                 host="localhost",
                                 headers={"X-Forwarded-For": "203.0.113.9"})
             check(st == 200, "through nginx: %d" % st)
@@ -400,23 +369,23 @@ def test_nginx_in_front_of_two_instances(ctx):
                   for x in lines[0] + lines[1]),
               "behind nginx the app logs %r" % lines[0][:2])
         st, h, body = https(port, "/async_get_data?calls=2&delay=10",
-                            cafile=p["ca"])
+                            cafile=ca)
         check(st == 200 and "strict-transport-security" in h and
               "content-security-policy" in h, "%d %r" % (st, h))
         # The status pages are not reachable through nginx.
         for path in ("/_/stats", "/_/whoami", "/_/", "/metrics"):
-            st, h, body = https(port, path, cafile=p["ca"])
+            st, h, body = https(port, path, cafile=ca)
             check(st == 404 and "pid" not in body and "client" not in body,
                   "%s through nginx: %d %r" % (path, st, body[:200]))
-        check(not any("/_/" in x or "/metrics" in x for x in open(logs[0]).read().splitlines() +
-                      open(logs[1]).read().splitlines()),
+        passed = (open(logs[0]).read().splitlines() +
+                  open(logs[1]).read().splitlines())
+        check(not any("/_/" in x or "/metrics" in x for x in passed),
               "nginx passed /_/ on")
         st, h, _, _ = request(http_port, "/stats")
         check(st == 301 and h["location"].startswith("https://"),
               "nginx's HTTP redirect: %d %r" % (st, h.get("location")))
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(10)
+        front.stop()
 
 
 def test_forwarded_headers_only_from_trusted_proxies(ctx):

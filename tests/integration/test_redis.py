@@ -5,15 +5,14 @@ simulator counting what the partner, analytics and xkcd upstreams see."""
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
 
-from lib import (LOGDIR, at_once, check, free_port, https, pki, request,
-                 wait_port)
+from lib import (LOGDIR, NginxDeploy, at_once, check, free_port, https,
+                 request, wait_port)
 
 KEY = "t3st-key/redis"
 
@@ -136,40 +135,10 @@ def comics(app, ids):
 
 def nginx_front(apps):
     """deploy/nginx.conf on free ports in front of apps: (port, ca, stop)."""
-    p = pki()
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    check(os.path.exists(nginx), "nginx is not installed (make deps-test)")
     d = os.path.join(LOGDIR, "nginx-redis-%d" % free_port())
     os.makedirs(d)
-    port = free_port()
-    with open(os.path.join(os.path.dirname(__file__), "..", "..", "deploy",
-                           "nginx.conf")) as f:
-        conf = f.read()
-    conf = re.sub(r"^\s*listen\s+\[::\].*$", "", conf, flags=re.M)
-    conf = re.sub(r"listen(\s+)443 ssl;", r"listen\g<1>%d ssl;" % port, conf)
-    conf = re.sub(r"listen(\s+)80;", r"listen\g<1>%d;" % free_port(), conf)
-    for old, new in (("127.0.0.1:8001", "127.0.0.1:%d" % apps[0].port),
-                     ("127.0.0.1:8002", "127.0.0.1:%d" % apps[1].port),
-                     ("/etc/kore-fanout/tls/cert.pem", p["cert"]),
-                     ("/etc/kore-fanout/tls/key.pem", p["key"]),
-                     ("/run/nginx-kore-fanout.pid", d + "/nginx.pid"),
-                     ("/var/log/nginx/", d + "/"),
-                     ("worker_processes	auto;", "worker_processes	2;")):
-        check(old in conf, "deploy/nginx.conf lacks %r" % old)
-        conf = conf.replace(old, new)
-    path = os.path.join(d, "nginx.conf")
-    with open(path, "w") as f:
-        f.write(conf)
-    proc = subprocess.Popen([nginx, "-c", path, "-p", d, "-g", "daemon off;"],
-                            stdout=subprocess.DEVNULL,
-                            stderr=open(os.path.join(d, "stderr"), "w"),
-                            start_new_session=True)
-    check(wait_port(port, proc=proc), "nginx did not start")
-
-    def stop():
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(10)
-    return port, p["ca"], stop
+    front = NginxDeploy(apps, d)
+    return front.port, front.ca, front.stop
 
 
 def products(n):
