@@ -4,12 +4,15 @@ ports, talk HTTP to it, read its log.  Python standard library only."""
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
+import threading
 import time
 
 LOGDIR = tempfile.mkdtemp(prefix="fanout-tests-")
@@ -353,6 +356,64 @@ class Browser:
 
 
 _PKI = {}
+
+
+def abandon(port, path, after, rst):
+    """Send a request for path, wait after seconds, then leave: a close,
+    or a reset with rst."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+        if after > 0:
+            time.sleep(after)
+        if rst:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+    finally:
+        s.close()
+
+
+def abandon_all(port, jobs, threads):
+    """abandon() each (path, after, rst) of jobs, threads at a time."""
+    jobs = list(jobs)
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                if not jobs:
+                    return
+                path, after, rst = jobs.pop()
+            try:
+                abandon(port, path, after, rst)
+            except OSError:
+                pass
+
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+
+
+def storm(app, n, path_fn, threads=30):
+    """n clients of app that leave at random moments (a third reset)."""
+    rnd = random.Random(7)
+    abandon_all(app.port, [(path_fn(i), rnd.choice([0, 0.001, 0.01, 0.03,
+                                                    0.08, 0.15]),
+                            i % 3 == 0) for i in range(n)], threads)
+
+
+def wait_idle(app, timeout=5.0):
+    """The answering worker's /_/stats once it has no fan-out, call or
+    detached call left (or at the timeout)."""
+    end = time.monotonic() + timeout
+    while True:
+        st = json.loads(request(app.port, "/_/stats")[2])
+        if (st["fanouts_live"] == 0 and st["calls_live"] == 0 and
+                st["calls_detached"] == 0) or time.monotonic() > end:
+            return st
+        time.sleep(0.05)
 
 
 class NginxDeploy:

@@ -2,36 +2,8 @@
 survive (same pids, nothing fatal in the log) and nothing leaks."""
 
 import json
-import random
-import socket
-import struct
-import threading
-import time
 
-from lib import check, request, responses
-
-
-def abandon(port, path, after, rst):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    try:
-        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
-        if after > 0:
-            time.sleep(after)
-        if rst:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                         struct.pack("ii", 1, 0))
-    finally:
-        s.close()
-
-
-def wait_idle(app, timeout=5.0):
-    end = time.monotonic() + timeout
-    while True:
-        st = json.loads(request(app.port, "/_/stats")[2])
-        if (st["fanouts_live"] == 0 and st["calls_live"] == 0 and
-                st["calls_detached"] == 0) or time.monotonic() > end:
-            return st
-        time.sleep(0.1)
+from lib import abandon, check, request, responses, storm, wait_idle
 
 
 def test_single_disconnect(ctx):
@@ -47,30 +19,6 @@ def test_single_disconnect(ctx):
 
 
 test_single_disconnect.asan = True
-
-
-def storm(app, n, path_fn, threads=30):
-    rnd = random.Random(7)
-    jobs = [(path_fn(i), rnd.choice([0, 0.001, 0.01, 0.03, 0.08, 0.15]),
-             i % 3 == 0) for i in range(n)]
-    lock = threading.Lock()
-
-    def worker():
-        while True:
-            with lock:
-                if not jobs:
-                    return
-                path, after, rst = jobs.pop()
-            try:
-                abandon(app.port, path, after, rst)
-            except OSError:
-                pass
-
-    ts = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(60)
 
 
 def test_disconnect_storm_300(ctx):

@@ -12,7 +12,7 @@ import threading
 import time
 
 from lib import (LOGDIR, NginxDeploy, at_once, check, free_port, https,
-                 request, wait_port)
+                 request, storm, wait_idle, wait_port)
 
 KEY = "t3st-key/redis"
 
@@ -435,9 +435,6 @@ def test_redis_clients_that_leave(ctx):
     # Clients that leave while their request waits on Redis (a comic MGET,
     # the fetch's lock, a partner lease): nothing touches the freed
     # request, nothing is left behind, the leases go back.
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from test_disconnect import storm, wait_idle
     redis, sim, apps = fleet(ctx, ["--stats-products", products(12),
                                    "--stats-limit", "2"], lag=100)
     paths = ["/api/stats?products=p%02d,p%02d" % (1 + i % 12, 1 + i % 5)

@@ -4,12 +4,10 @@ checked by counting the requests the simulator saw."""
 
 import json
 import re
-import socket
-import struct
-import threading
 import time
 
-from lib import check, free_port, parse_server_timing, request
+from lib import (abandon_all, check, free_port, parse_server_timing, request,
+                 wait_idle)
 
 
 def own_sim(ctx):
@@ -255,28 +253,6 @@ def test_hedge_p95_adaptive(ctx):
     check(80 <= delay < 200, "p95 of 80 ms answers: %r" % delay)
 
 
-def wait_idle(app, timeout=5.0):
-    end = time.monotonic() + timeout
-    while True:
-        s = stats(app)
-        if (s["fanouts_live"] == 0 and s["calls_live"] == 0 and
-                s["calls_detached"] == 0) or time.monotonic() > end:
-            return s
-        time.sleep(0.05)
-
-
-def abandon(port, path, after, rst):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    try:
-        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
-        time.sleep(after)
-        if rst:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                         struct.pack("ii", 1, 0))
-    finally:
-        s.close()
-
-
 def test_disconnect_storm_with_hedges_and_retries(ctx):
     sim = own_sim(ctx)
     app = ctx.app(["--upstream", sim.url("/fail/30/every/2/400"),
@@ -284,27 +260,9 @@ def test_disconnect_storm_with_hedges_and_retries(ctx):
                    "--hedge-budget", "100", "--retry-budget", "100",
                    "--retry-backoff", "20", "--breaker-failures", "0",
                    "--breaker-ratio", "0", "--workers", "2"])
-    jobs = [(i % 5 + 1, (0, 0.01, 0.03, 0.06, 0.12)[i % 5], i % 3 == 0)
-            for i in range(150)]
-    lock = threading.Lock()
-
-    def worker():
-        while True:
-            with lock:
-                if not jobs:
-                    return
-                calls, after, rst = jobs.pop()
-            try:
-                abandon(app.port, "/async_get_data?calls=%d&delay=50" %
-                        calls, after, rst)
-            except OSError:
-                pass
-
-    ts = [threading.Thread(target=worker) for _ in range(20)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(60)
+    abandon_all(app.port, [("/async_get_data?calls=%d&delay=50" % (i % 5 + 1),
+                            (0, 0.01, 0.03, 0.06, 0.12)[i % 5], i % 3 == 0)
+                           for i in range(150)], 20)
     # Both workers: each answers /_/stats for itself.
     seen = {}
     end = time.monotonic() + 8
