@@ -227,16 +227,14 @@ kore_parent_teardown(void)
 static void
 app_tail(struct fanout_tail *t)
 {
-	static const struct {
-		const char	*name;
-		const char	*url;
-	} ups[] = {
-		{ "delay", settings.upstream },
-		{ "xkcd", settings.xkcd_upstream },
-		{ "analytics", settings.analytics_upstream },
-		{ "partner", settings.partner_upstream },
+	static const char *const	bases[SETTINGS_UPS] = {
+		[SETTINGS_UP_DELAY] = settings.upstream,
+		[SETTINGS_UP_XKCD] = settings.xkcd_upstream,
+		[SETTINGS_UP_ANALYTICS] = settings.analytics_upstream,
+		[SETTINGS_UP_PARTNER] = settings.partner_upstream,
 	};
-	char		list[SETTINGS_STR_MAX], *p, *comma;
+	unsigned int	off;
+	char		bad[SETTINGS_STR_MAX];
 	size_t		i;
 
 	memset(t, 0, sizeof(*t));
@@ -251,18 +249,11 @@ app_tail(struct fanout_tail *t)
 	t->breaker_min_calls = (int)settings.breaker_min_calls;
 	t->breaker_cooldown_ms = (long)settings.breaker_cooldown_ms;
 
-	for (i = 0; i < sizeof(ups) / sizeof(ups[0]); i++)
-		t->base[t->nbases++] = ups[i].url;
-
-	/* --tail-off names upstreams (checked by settings_load()). */
-	(void)snprintf(list, sizeof(list), "%s", settings.tail_off);
-	for (p = list; *list != '\0' && p != NULL; p = comma) {
-		if ((comma = strchr(p, ',')) != NULL)
-			*comma++ = '\0';
-		for (i = 0; i < sizeof(ups) / sizeof(ups[0]); i++) {
-			if (strcmp(p, ups[i].name) == 0)
-				t->once[i] = 1;
-		}
+	/* --tail-off was checked by settings_load(). */
+	(void)settings_upstreams(settings.tail_off, &off, bad, sizeof(bad));
+	for (i = 0; i < SETTINGS_UPS && i < FANOUT_BASES_MAX; i++) {
+		t->base[t->nbases++] = bases[i];
+		t->once[i] = (off & (1U << i)) != 0;
 	}
 }
 

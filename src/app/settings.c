@@ -673,22 +673,49 @@ settings_check(const struct settings *s, char *err, size_t errlen)
 static int
 settings_tail_off(const struct settings *s, char *err, size_t errlen)
 {
-	char		copy[SETTINGS_SIZE(tail_off)], *p, *comma;
-	char		label[LABEL_MAX];
+	unsigned int	mask;
+	char		bad[SETTINGS_STR_MAX], label[LABEL_MAX];
 
-	(void)snprintf(copy, sizeof(copy), "%s", s->tail_off);
+	if (settings_upstreams(s->tail_off, &mask, bad, sizeof(bad)))
+		return (1);
+
+	(void)setting_label(OFF(tail_off), label, sizeof(label));
+	(void)snprintf(err, errlen, "invalid value '%s' for %s: expected "
+	    "delay, xkcd, analytics or partner", bad, label);
+	return (0);
+}
+
+/*
+ * A comma-separated list of upstream names as bits (1 << SETTINGS_UP_*);
+ * 0 with the first name that is none of them in bad.
+ */
+int
+settings_upstreams(const char *list, unsigned int *mask, char *bad,
+    size_t badlen)
+{
+	static const char *const	names[SETTINGS_UPS] = {
+		[SETTINGS_UP_DELAY] = "delay",
+		[SETTINGS_UP_XKCD] = "xkcd",
+		[SETTINGS_UP_ANALYTICS] = "analytics",
+		[SETTINGS_UP_PARTNER] = "partner",
+	};
+	char		copy[SETTINGS_STR_MAX], *p, *comma;
+	size_t		i;
+
+	*mask = 0;
+	(void)snprintf(copy, sizeof(copy), "%s", list);
 	for (p = copy; *copy != '\0' && p != NULL; p = comma) {
 		if ((comma = strchr(p, ',')) != NULL)
 			*comma++ = '\0';
-		if (strcmp(p, "delay") != 0 && strcmp(p, "xkcd") != 0 &&
-		    strcmp(p, "analytics") != 0 && strcmp(p, "partner") != 0) {
-			(void)setting_label(OFF(tail_off), label,
-			    sizeof(label));
-			(void)snprintf(err, errlen, "invalid value '%s' for "
-			    "%s: expected delay, xkcd, analytics or partner",
-			    p, label);
+		for (i = 0; i < SETTINGS_UPS; i++) {
+			if (strcmp(p, names[i]) == 0)
+				break;
+		}
+		if (i == SETTINGS_UPS) {
+			(void)snprintf(bad, badlen, "%s", p);
 			return (0);
 		}
+		*mask |= 1U << i;
 	}
 
 	return (1);

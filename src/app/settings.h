@@ -110,6 +110,14 @@ struct settings {
 
 extern struct settings	settings;
 
+/* The upstreams by name (--tail-off), as bits of settings_upstreams(). */
+#define SETTINGS_UP_DELAY	0
+#define SETTINGS_UP_XKCD	1
+#define SETTINGS_UP_ANALYTICS	2
+#define SETTINGS_UP_PARTNER	3
+#define SETTINGS_UPS		4
+
+int	settings_upstreams(const char *, unsigned int *, char *, size_t);
 int	settings_load(struct settings *, int, char **, char **,
 	    char *, size_t);
 void	settings_usage(FILE *, const char *);
