@@ -344,7 +344,7 @@ void
 settings_usage(FILE *fp, const char *prog)
 {
 	size_t		g, n, i;
-	int		shown[TABLE_LEN];
+	int		shown[TABLE_LEN], other;
 
 	fprintf(fp, "usage: %s [-fnqr] [--simulator] [--name value ...]\n\n",
 	    prog);
@@ -372,10 +372,10 @@ settings_usage(FILE *fp, const char *prog)
 	}
 
 	/* A setting no group names still shows, last. */
-	for (i = 0; i < TABLE_LEN; i++) {
+	for (other = 0, i = 0; i < TABLE_LEN; i++) {
 		if (shown[i])
 			continue;
-		if (g++ == GROUPS_LEN)
+		if (!other++)
 			fprintf(fp, "\nother:\n");
 		settings_usage_one(fp, i);
 	}
