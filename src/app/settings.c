@@ -405,8 +405,8 @@ setting_help_default(size_t i, char *buf, size_t len)
 	for (j = 0; j < sizeof(sim_paths) / sizeof(sim_paths[0]); j++) {
 		if (table[i].off != sim_paths[j].off)
 			continue;
-		(void)snprintf(buf, len, "simulator: http://127.0.0.1:8889%s/",
-		    sim_paths[j].path);
+		(void)snprintf(buf, len, "simulator: http://127.0.0.1:%s%s/",
+		    setting_at(OFF(sim_port))->def, sim_paths[j].path);
 		return;
 	}
 
