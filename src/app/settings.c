@@ -155,7 +155,8 @@ static const struct setting	table[] = {
 	    "fails (0: never)" },
 	{ "stale-while-revalidate", "FANOUT_STALE_WHILE_REVALIDATE", SET_INT,
 	    "30", 0, 86400, FIELD(stale_while_revalidate), "seconds past its "
-	    "ttl a result is served at once while one request refreshes it" },
+	    "ttl a result is served at once while a background fan-out "
+	    "refreshes it" },
 	{ "tail-off", "FANOUT_TAIL_OFF", SET_STR, "", 0, 0, FIELD(tail_off),
 	    "upstreams whose calls are never retried or hedged: delay, xkcd, "
 	    "analytics, partner (comma-separated)" },

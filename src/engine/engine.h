@@ -46,6 +46,7 @@ struct fanout {
 	size_t				copies;		/* hedges sent */
 	size_t				twins;		/* hedges running */
 	u_int64_t			timer_at_us;
+	struct kore_timer		*kick;	/* spawned: its next turn */
 };
 
 /* The worker's counters (fanout.c); fanout_get_stats() copies them. */

@@ -15,6 +15,12 @@
  *          round of calls (at most FANOUT_ROUNDS_MAX rounds).
  *   DONE   finish() answers.
  *
+ * A spawned fan-out (fanout_spawn(): a refresh nobody waits for) runs
+ * the same WAIT turns (fanout_step()) without a request: its calls are
+ * bound to a callback, and every wake-up arms a 0 ms timer that runs the
+ * next turn; when done, the page's finish() gets req NULL and the
+ * fan-out is freed.  It takes the same slots of the worker's caps.
+ *
  * Two things Kore 4.1.0 does not do for us:
  *
  * - The kick.  Adding a transfer only asks libcurl for an immediate
@@ -92,6 +98,12 @@
 #define FANOUT_STATE_SETUP	0
 #define FANOUT_STATE_WAIT	1
 #define FANOUT_STATE_DONE	2
+
+/* What one turn of the WAIT state leads to (fanout_step()). */
+#define STEP_SLEEP		0
+#define STEP_AGAIN		1
+#define STEP_DONE		2
+#define STEP_REFUSED		3
 
 #define CALL_QUEUED		0
 #define CALL_RUNNING		1
@@ -174,6 +186,12 @@ static int		fanout_next_round(struct http_request *,
 			    struct fanout *);
 static size_t		fanout_queued(const struct fanout *);
 static void		fanout_refuse(struct http_request *, struct fanout *);
+static void		fanout_refused(struct fanout *);
+static int		fanout_step(struct fanout *);
+static void		fanout_alert(struct fanout *);
+static void		spawn_run(struct fanout *);
+static void		spawn_kick(void *, u_int64_t);
+static void		spawn_call_done(struct kore_curl *, void *);
 
 static int		call_start(struct fanout *, struct fanout_call *, int);
 static void		call_options(struct fanout *, struct fanout_call *,
@@ -448,11 +466,38 @@ fanout_park(struct fanout *fo)
 	fo->parked = 1;
 }
 
-/* Wake a parked request: its page's next() runs again. */
+/* Wake a parked fan-out: its page's next() runs again. */
 void
 fanout_wake(struct fanout *fo)
 {
-	http_request_wakeup(fo->req);
+	fanout_alert(fo);
+}
+
+/*
+ * A fan-out of no request (a background refresh, say): the page's hooks
+ * run as for a request's, with req NULL, from setup() to finish(), and
+ * nothing is answered.  udata, when not NULL, is copied into the page
+ * state before setup().  0 if setup() declined (nothing runs).
+ */
+int
+fanout_spawn(const struct fanout_page *page, const void *udata)
+{
+	struct fanout	*fo;
+
+	fo = fanout_alloc(NULL, page, 1);
+	if (udata != NULL && page->udata_len > 0)
+		memcpy(fo->udata, udata, page->udata_len);
+
+	if (!page->setup(NULL, fo)) {
+		fanout_free(fo);
+		return (0);
+	}
+
+	engine_stats.spawned++;
+	engine_stats.spawned_live++;
+	spawn_run(fo);
+
+	return (1);
 }
 
 int
@@ -673,39 +718,51 @@ state_wait(struct http_request *req)
 	struct fanout_state	*st = http_state_get(req);
 	struct fanout		*fo = st->fo;
 
-	if (fo->reserved == 0 && !admit_fanout(fo, fanout_queued(fo))) {
+	switch (fanout_step(fo)) {
+	case STEP_REFUSED:
 		fanout_refuse(req, fo);
 		return (HTTP_STATE_COMPLETE);
+	case STEP_SLEEP:
+		http_request_sleep(req);
+		return (HTTP_STATE_RETRY);
+	case STEP_AGAIN:
+		return (HTTP_STATE_CONTINUE);
 	}
+
+	req->fsm_state = FANOUT_STATE_DONE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/*
+ * One turn of the WAIT state, for a request's fan-out or a background
+ * one: harvest, start, hedge; then whether to sleep until a wake-up, run
+ * again at once (a new round), or finish.
+ */
+static int
+fanout_step(struct fanout *fo)
+{
+	if (fo->reserved == 0 && !admit_fanout(fo, fanout_queued(fo)))
+		return (STEP_REFUSED);
 
 	do {
 		fanout_harvest(fo);
 	} while (fanout_start_queued(fo) + tail_hedge(fo) > 0);
 
-	if (tail_pending(fo) || fo->running > 0) {
-		http_request_sleep(req);
-		return (HTTP_STATE_RETRY);
-	}
+	/* A page holding a call back wakes the fan-out when it may go. */
+	if (tail_pending(fo) || fo->running > 0 || fo->held)
+		return (STEP_SLEEP);
 
-	/* The page holds a call back; it wakes the request when it may go. */
-	if (fo->held) {
-		http_request_sleep(req);
-		return (HTTP_STATE_RETRY);
-	}
-
-	if (fanout_next_round(req, fo))
-		return (HTTP_STATE_CONTINUE);
+	if (fanout_next_round(fo->req, fo))
+		return (STEP_AGAIN);
 
 	if (fo->parked) {
 		/* Woken by whatever the page waits for: next() runs again. */
 		fo->parked = 0;
-		http_request_sleep(req);
-		return (HTTP_STATE_RETRY);
+		return (STEP_SLEEP);
 	}
 
 	fo->elapsed_ms = (now_us() - fo->start_us) / 1000.0;
-	req->fsm_state = FANOUT_STATE_DONE;
-	return (HTTP_STATE_CONTINUE);
+	return (STEP_DONE);
 }
 
 static int
@@ -719,6 +776,58 @@ state_done(struct http_request *req)
 	st->fo->page->finish(req, st->fo);
 
 	return (HTTP_STATE_COMPLETE);
+}
+
+/* Something the fan-out waits for happened: run its next turn. */
+static void
+fanout_alert(struct fanout *fo)
+{
+	if (fo->req != NULL)
+		http_request_wakeup(fo->req);
+	else if (fo->kick == NULL)
+		fo->kick = kore_timer_add(spawn_kick, 0, fo,
+		    KORE_TIMER_ONESHOT);
+}
+
+/*
+ * A spawned fan-out's turns, until it is done: then its finish() and
+ * the end of it.  Each wake-up (a call's end, a hedge or retry due, the
+ * page's fanout_wake()) gives a turn from a timer of its own, never from
+ * within libcurl's callbacks.
+ */
+static void
+spawn_run(struct fanout *fo)
+{
+	int		step;
+
+	while ((step = fanout_step(fo)) == STEP_AGAIN)
+		;
+
+	if (step == STEP_SLEEP)
+		return;
+	if (step == STEP_REFUSED)
+		fanout_refused(fo);
+
+	fo->page->finish(NULL, fo);
+	engine_stats.spawned_live--;
+	fanout_free(fo);
+}
+
+static void
+spawn_kick(void *arg, u_int64_t now)
+{
+	struct fanout	*fo = arg;
+
+	fo->kick = NULL;
+	spawn_run(fo);
+}
+
+static void
+spawn_call_done(struct kore_curl *curl, void *arg)
+{
+	struct fanout_call	*c = arg;
+
+	fanout_alert(c->fo);
 }
 
 static struct fanout *
@@ -765,6 +874,8 @@ fanout_free(struct fanout *fo)
 
 	if (fo->timer != NULL)
 		kore_timer_remove(fo->timer);
+	if (fo->kick != NULL)
+		kore_timer_remove(fo->kick);
 
 	detached = 0;
 	for (i = 0; i < fo->ncalls; i++) {
@@ -884,6 +995,17 @@ fanout_queued(const struct fanout *fo)
 static void
 fanout_refuse(struct http_request *req, struct fanout *fo)
 {
+	fanout_refused(fo);
+	http_request_wakeup(req);
+	http_response_header(req, "retry-after", "1");
+	fanout_reply_error(req, fo, HTTP_STATUS_SERVICE_UNAVAILABLE,
+	    "too busy: too many upstream calls in flight, retry in a second");
+}
+
+/* A refused fan-out's queued calls fail (skipped); the log says so. */
+static void
+fanout_refused(struct fanout *fo)
+{
 	size_t		i;
 	u_int64_t	now;
 
@@ -905,11 +1027,6 @@ fanout_refuse(struct http_request *req, struct fanout *fo)
 		refused_logged = engine_stats.refused;
 		refused_log_ms = now;
 	}
-
-	http_request_wakeup(req);
-	http_response_header(req, "retry-after", "1");
-	fanout_reply_error(req, fo, HTTP_STATUS_SERVICE_UNAVAILABLE,
-	    "too busy: too many upstream calls in flight, retry in a second");
 }
 
 /*
@@ -1017,7 +1134,10 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 	engine_stats.calls_started++;
 
 	if (flags & KORE_CURL_ASYNC) {
-		kore_curl_bind_request(&c->curl, fo->req);
+		if (fo->req != NULL)
+			kore_curl_bind_request(&c->curl, fo->req);
+		else
+			kore_curl_bind_callback(&c->curl, spawn_call_done, c);
 		kore_curl_run(&c->curl);
 		if (c->copy == 1 && !c->once && tail_idempotent(c->method) &&
 		    (left = origin_hedge_delay(c->origin)) >= 0)
@@ -1640,7 +1760,7 @@ tail_wake(void *arg, u_int64_t now)
 	struct fanout	*fo = arg;
 
 	fo->timer = NULL;
-	http_request_wakeup(fo->req);
+	fanout_alert(fo);
 }
 
 /*

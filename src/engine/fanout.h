@@ -99,6 +99,8 @@ struct fanout_stats {
 	u_int64_t	hedges_won;
 	u_int64_t	circuit_opened;
 	u_int64_t	circuit_rejected;
+	u_int64_t	spawned;	/* background fan-outs started */
+	u_int64_t	spawned_live;	/* and not ended */
 };
 
 struct fanout;
@@ -121,6 +123,11 @@ struct fanout;
  * it then sleeps with no call in flight until something else wakes it
  * (http_request_wakeup()), and next() runs again.  That is how one
  * request waits for another's fan-out (share.h does it for a page).
+ *
+ * fanout_spawn() runs a page's hooks for no request (a background
+ * refresh): setup(), next() and finish() get req NULL, must not answer,
+ * and the page state is a copy of what the caller gave; parking, holds
+ * and fanout_wake() work as for a request.
  *
  * fanout_add() always gives the call's index: a call past --max-calls is
  * there, failed with FANOUT_ERR_SETUP, and the page reports it as it
@@ -161,6 +168,7 @@ int	fanout_set_ca(const u_int8_t *, size_t);
 
 int	fanout_serve_async(struct http_request *, const struct fanout_page *);
 int	fanout_serve_sync(struct http_request *, const struct fanout_page *);
+int	fanout_spawn(const struct fanout_page *, const void *);
 
 size_t	fanout_add(struct fanout *, int, const char *);
 int	fanout_add_header(struct fanout *, const char *, const char *);

@@ -30,7 +30,7 @@ static const struct {
 	FIELD(max_inflight), FIELD(fanouts_active), FIELD(in_flight),
 	FIELD(reserved), FIELD(refused), FIELD(trims), FIELD(retries),
 	FIELD(hedges), FIELD(hedges_won), FIELD(circuit_opened),
-	FIELD(circuit_rejected),
+	FIELD(circuit_rejected), FIELD(spawned), FIELD(spawned_live),
 };
 
 int

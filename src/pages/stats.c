@@ -54,6 +54,10 @@ int	page_stats(struct http_request *);
 int	page_stats_sync(struct http_request *);
 
 static int	stats_setup(struct http_request *, struct fanout *);
+static int	stats_refresh_setup(struct fanout *);
+static void	stats_join(struct fanout *, struct stats_req *);
+static void	stats_refresh(const struct stats_req *);
+static void	stats_refreshed(struct fanout *, struct stats_req *);
 static void	stats_next(struct http_request *, struct fanout *);
 static void	stats_finish(struct http_request *, struct fanout *);
 static void	stats_cleanup(void *);
@@ -104,7 +108,9 @@ stats_setup(struct http_request *req, struct fanout *fo)
 {
 	struct stats_req	*x = fanout_udata(fo);
 	char			err[QPARAM_ERR_MAX];
-	char			key[PRODUCTS_MAX * (PRODUCT_ID_MAX + 1)];
+
+	if (req == NULL)
+		return (stats_refresh_setup(fo));
 
 	x->req = req;
 	x->fo = fo;
@@ -122,6 +128,24 @@ stats_setup(struct http_request *req, struct fanout *fo)
 		return (KORE_RESULT_OK);
 	}
 
+	stats_join(fo, x);
+
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * Cached, follower or leader.  stale-while-revalidate (RFC 5861): a
+ * result at most --stale-while-revalidate seconds past its ttl is served
+ * at once, to followers of a refresh under way and to the request that
+ * would lead one, which hands the refresh to the background instead.
+ */
+static void
+stats_join(struct fanout *fo, struct stats_req *x)
+{
+	char		key[PRODUCTS_MAX * (PRODUCT_ID_MAX + 1)];
+	u_int64_t	swr;
+
+	swr = (u_int64_t)settings.stale_while_revalidate * 1000;
 	stats_key(x, key, sizeof(key));
 	switch (metrics_share(fo, METRICS_CACHE_STATS,
 	    share_join(&results, key, fo, &x->share))) {
@@ -130,13 +154,56 @@ stats_setup(struct http_request *req, struct fanout *fo)
 		break;
 	case SHARE_FOLLOWER:
 		x->role = ROLE_FOLLOWER;
-		/* stale-while-revalidate: the leader refreshes, no wait. */
-		x->stale = share_stale(&x->share,
-		    (u_int64_t)settings.stale_while_revalidate * 1000);
-		if (x->stale != NULL) {
+		if ((x->stale = share_stale(&x->share, swr)) != NULL) {
 			x->role = ROLE_STALE;
 			share_leave(&x->share);
 		}
+		break;
+	default:
+		if ((x->stale = share_stale(&x->share, swr)) != NULL) {
+			x->role = ROLE_STALE;
+			stats_refresh(x);
+			share_leave(&x->share);
+			break;
+		}
+		x->role = ROLE_LEADER;
+		stats_add_calls(fo, x);
+		break;
+	}
+}
+
+/*
+ * A background refresh of x's products.  It joins before x leaves: it
+ * follows x, and x's leaving makes it the leader (share.h).
+ */
+static void
+stats_refresh(const struct stats_req *x)
+{
+	struct stats_req	r;
+
+	memset(&r, 0, sizeof(r));
+	r.nproducts = x->nproducts;
+	memcpy(r.products, x->products, sizeof(r.products));
+	(void)fanout_spawn(&stats_page, &r);
+}
+
+/* The background refresh's setup (no request): join, lead or follow. */
+static int
+stats_refresh_setup(struct fanout *fo)
+{
+	struct stats_req	*x = fanout_udata(fo);
+	char			key[PRODUCTS_MAX * (PRODUCT_ID_MAX + 1)];
+
+	x->fo = fo;
+	x->analytics_call = -1;
+	fanout_set_concurrency(fo, (size_t)settings.stats_limit);
+
+	stats_key(x, key, sizeof(key));
+	switch (share_join(&results, key, fo, &x->share)) {
+	case SHARE_FRESH:
+		return (KORE_RESULT_ERROR);
+	case SHARE_FOLLOWER:
+		x->role = ROLE_FOLLOWER;
 		break;
 	default:
 		x->role = ROLE_LEADER;
@@ -170,6 +237,10 @@ stats_finish(struct http_request *req, struct fanout *fo)
 	const struct stats_result	*shared;
 	u_int64_t			ttl;
 
+	if (req == NULL) {
+		stats_refreshed(fo, x);
+		return;
+	}
 	fanout_server_timing(req, fo);
 
 	switch (x->role) {
@@ -227,6 +298,34 @@ stats_stale_if_error(struct http_request *req, struct fanout *fo,
 	stats_answer(req, fo, x, st);
 
 	return (1);
+}
+
+/*
+ * A background refresh ended: publish what it got, or, when partial,
+ * keep serving the last complete result (stale-if-error).  A follower
+ * whose leader published has nothing to do.
+ */
+static void
+stats_refreshed(struct fanout *fo, struct stats_req *x)
+{
+	struct stats_result	*res;
+	u_int64_t		ttl;
+
+	if (x->role != ROLE_LEADER)
+		return;
+
+	res = stats_collect(fo, x);
+	if (res->partial && share_stale(&x->share,
+	    (u_int64_t)settings.stale_if_error * 1000) != NULL) {
+		x->own = res;
+		share_publish_stale(&x->share);
+		return;
+	}
+
+	ttl = 0;
+	if (!res->partial && settings.stats_ttl > 0)
+		ttl = (u_int64_t)settings.stats_ttl * 1000;
+	share_publish(&x->share, res, ttl);
 }
 
 static void

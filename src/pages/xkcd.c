@@ -78,6 +78,7 @@ struct xkcd_req {
 	long long		count;
 	long			latest_call;
 	int			latest_wait;
+	int			refresh;	/* a background lookup only */
 	long long		latest_age;	/* stale number's age, s; -1 */
 	struct share_ticket	share;
 	size_t			nslots;
@@ -98,6 +99,8 @@ int	page_xkcd(struct http_request *);
 int	page_xkcd_sync(struct http_request *);
 
 static int	xkcd_setup(struct http_request *, struct fanout *);
+static int	xkcd_refresh_setup(struct fanout *);
+static void	xkcd_latest_join(struct fanout *, struct xkcd_req *);
 static void	xkcd_next(struct http_request *, struct fanout *);
 static void	xkcd_finish(struct http_request *, struct fanout *);
 static void	xkcd_cleanup(void *);
@@ -171,11 +174,12 @@ xkcd_setup(struct http_request *req, struct fanout *fo)
 {
 	struct xkcd_req			*x = fanout_udata(fo);
 	const struct xkcd_latest	*fresh;
-	struct xkcd_latest		stale;
 	char				err[QPARAM_ERR_MAX];
 
 	x->latest_call = -1;
 	x->latest_age = -1;
+	if (req == NULL)
+		return (xkcd_refresh_setup(fo));
 
 	if (!xkcd_params(req, x, err, sizeof(err))) {
 		fanout_reply_error(req, fo, HTTP_STATUS_BAD_REQUEST, err);
@@ -197,20 +201,55 @@ xkcd_setup(struct http_request *req, struct fanout *fo)
 		return (KORE_RESULT_OK);
 	}
 
-	switch (metrics_share(fo, METRICS_CACHE_LATEST,
-	    share_join(&latest_share, "latest", fo, &x->share))) {
-	case SHARE_FRESH:
+	xkcd_latest_join(fo, x);
+
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * The latest number: fresh, another gallery's lookup to wait for, or a
+ * lookup of its own.  stale-while-revalidate: an expired number at most
+ * --stale-while-revalidate seconds past its ttl (when it has one: ttl 0
+ * asks every time) is used at once instead; the gallery that would have
+ * looked it up leaves that to a background lookup (it joins before the
+ * gallery leaves, so it leads next).
+ */
+static void
+xkcd_latest_join(struct fanout *fo, struct xkcd_req *x)
+{
+	struct xkcd_latest	stale;
+	int			role;
+
+	role = metrics_share(fo, METRICS_CACHE_LATEST,
+	    share_join(&latest_share, "latest", fo, &x->share));
+	if (role == SHARE_FRESH) {
 		xkcd_latest_use(fo, x, share_result(&x->share));
-		break;
-	case SHARE_FOLLOWER:
-		/* stale-while-revalidate: no wait for the lookup. */
-		if (!xkcd_latest_stale(settings.stale_while_revalidate,
-		    &stale)) {
-			x->latest_wait = 1;
-			break;
-		}
+	} else if (settings.xkcd_latest_ttl > 0 &&
+	    xkcd_latest_stale(settings.stale_while_revalidate, &stale)) {
+		if (role == SHARE_LEADER)
+			(void)fanout_spawn(&xkcd_page, NULL);
 		share_leave(&x->share);
 		xkcd_latest_use(fo, x, &stale);
+	} else if (role == SHARE_FOLLOWER) {
+		x->latest_wait = 1;
+	} else {
+		xkcd_latest_call(fo, x);
+	}
+}
+
+/* The background lookup's setup (no request): join, lead or follow. */
+static int
+xkcd_refresh_setup(struct fanout *fo)
+{
+	struct xkcd_req		*x = fanout_udata(fo);
+
+	x->refresh = 1;
+
+	switch (share_join(&latest_share, "latest", fo, &x->share)) {
+	case SHARE_FRESH:
+		return (KORE_RESULT_ERROR);
+	case SHARE_FOLLOWER:
+		x->latest_wait = 1;
 		break;
 	default:
 		xkcd_latest_call(fo, x);
@@ -359,6 +398,8 @@ static void
 xkcd_latest_use(struct fanout *fo, struct xkcd_req *x,
     const struct xkcd_latest *l)
 {
+	if (x->refresh)
+		return;
 	if (l->num <= 0) {
 		(void)snprintf(x->fail, sizeof(x->fail), "%s", l->fail);
 		return;
@@ -376,6 +417,8 @@ xkcd_finish(struct http_request *req, struct fanout *fo)
 	struct xkcd_req		*x = fanout_udata(fo);
 	size_t			i;
 
+	if (req == NULL)
+		return;
 	fanout_server_timing(req, fo);
 
 	if (x->fail[0] != '\0') {
