@@ -86,6 +86,9 @@ static void	app_fail(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
 static void	app_limits(void);
 static void	app_tail(struct fanout_tail *);
+static void	app_tail_rule(struct fanout_tail_rule *,
+		    const struct fanout_tail_rule *,
+		    const struct settings_rule *, int);
 static void	app_spawn_simulator(void);
 static void	app_partner_key(void);
 static void	app_random_key(char *, size_t);
@@ -233,27 +236,57 @@ app_tail(struct fanout_tail *t)
 		[SETTINGS_UP_ANALYTICS] = settings.analytics_upstream,
 		[SETTINGS_UP_PARTNER] = settings.partner_upstream,
 	};
-	unsigned int	off;
-	char		bad[SETTINGS_STR_MAX];
-	size_t		i;
+	struct settings_rule	rules[SETTINGS_UPS];
+	unsigned int		off;
+	char			bad[SETTINGS_ERR_MAX];
+	size_t			i;
 
 	memset(t, 0, sizeof(*t));
-	t->retries = (int)settings.retries;
+	t->all.retries = (int)settings.retries;
+	t->all.retry_budget_pct = (int)settings.retry_budget;
+	t->all.hedge_mode = (int)settings.hedge;
+	t->all.hedge_delay_ms = (long)settings.hedge_delay_ms;
+	t->all.hedge_budget_pct = (int)settings.hedge_budget;
 	t->retry_backoff_ms = (long)settings.retry_backoff_ms;
-	t->retry_budget_pct = (int)settings.retry_budget;
-	t->hedge_mode = (int)settings.hedge;
-	t->hedge_delay_ms = (long)settings.hedge_delay_ms;
-	t->hedge_budget_pct = (int)settings.hedge_budget;
 	t->breaker_failures = (int)settings.breaker_failures;
 	t->breaker_ratio_pct = (int)settings.breaker_ratio;
 	t->breaker_min_calls = (int)settings.breaker_min_calls;
 	t->breaker_cooldown_ms = (long)settings.breaker_cooldown_ms;
 
-	/* --tail-off was checked by settings_load(). */
+	/* --tail-off and --tail-rules were checked by settings_load(). */
 	(void)settings_upstreams(settings.tail_off, &off, bad, sizeof(bad));
+	(void)settings_tail_rules(settings.tail_rules, rules, bad,
+	    sizeof(bad));
 	for (i = 0; i < SETTINGS_UPS && i < FANOUT_BASES_MAX; i++) {
 		t->base[t->nbases++] = bases[i];
-		t->once[i] = (off & (1U << i)) != 0;
+		app_tail_rule(&t->rule[i], &t->all, &rules[i],
+		    (off & (1U << i)) != 0);
+	}
+}
+
+/* An upstream's rule: what --tail-rules sets, else the global's. */
+static void
+app_tail_rule(struct fanout_tail_rule *r, const struct fanout_tail_rule *all,
+    const struct settings_rule *set, int off)
+{
+	const long long	*v = set->v;
+
+	*r = *all;
+	if (v[SETTINGS_RULE_RETRIES] >= 0)
+		r->retries = (int)v[SETTINGS_RULE_RETRIES];
+	if (v[SETTINGS_RULE_RETRY_BUDGET] >= 0)
+		r->retry_budget_pct = (int)v[SETTINGS_RULE_RETRY_BUDGET];
+	if (v[SETTINGS_RULE_HEDGE] >= 0)
+		r->hedge_mode = (int)v[SETTINGS_RULE_HEDGE];
+	if (v[SETTINGS_RULE_HEDGE_DELAY] >= 0)
+		r->hedge_delay_ms = (long)v[SETTINGS_RULE_HEDGE_DELAY];
+	if (v[SETTINGS_RULE_HEDGE_BUDGET] >= 0)
+		r->hedge_budget_pct = (int)v[SETTINGS_RULE_HEDGE_BUDGET];
+
+	/* --tail-off: made once, whatever a rule says. */
+	if (off) {
+		r->retries = 0;
+		r->hedge_mode = FANOUT_HEDGE_OFF;
 	}
 }
 

@@ -160,6 +160,11 @@ static const struct setting	table[] = {
 	{ "tail-off", "FANOUT_TAIL_OFF", SET_STR, "", 0, 0, FIELD(tail_off),
 	    "upstreams whose calls are never retried or hedged: delay, xkcd, "
 	    "analytics, partner (comma-separated)" },
+	{ "tail-rules", "FANOUT_TAIL_RULES", SET_STR, "", 0, 0,
+	    FIELD(tail_rules), "per-upstream retries and hedges, e.g. "
+	    "'partner:retries=0;xkcd:hedge=p95,hedge-budget=10' (keys: "
+	    "retries, retry-budget, hedge, hedge-delay, hedge-budget; what "
+	    "a rule leaves out, the global setting gives)" },
 	{ "tls-cert", "FANOUT_TLS_CERT", SET_STR, "", 0, 0, FIELD(tls_cert),
 	    "serve HTTPS with this certificate chain (PEM)" },
 	{ "tls-key", "FANOUT_TLS_KEY", SET_STR, "", 0, 0, FIELD(tls_key),
@@ -224,7 +229,7 @@ static const struct {
  */
 static const struct {
 	const char	*title;
-	const char	*names[14];
+	const char	*names[16];
 } groups[] = {
 	{ "server", { "bind", "port", "workers", "accesslog", "log-format",
 	    "pidfile", "trusted-proxies", "status-from", "admin-port",
@@ -244,7 +249,8 @@ static const struct {
 	{ "tail tolerance", { "retries", "retry-backoff", "retry-budget",
 	    "hedge", "hedge-delay", "hedge-budget", "breaker-failures",
 	    "breaker-ratio", "breaker-min-calls", "breaker-cooldown",
-	    "stale-if-error", "stale-while-revalidate", "tail-off", NULL } },
+	    "stale-if-error", "stale-while-revalidate", "tail-off",
+	    "tail-rules", NULL } },
 };
 
 #define GROUPS_LEN	(sizeof(groups) / sizeof(groups[0]))
@@ -277,6 +283,9 @@ static int	settings_check(const struct settings *, char *, size_t);
 static int	settings_status_from(const struct settings *, char *,
 		    size_t);
 static int	settings_tail_off(const struct settings *, char *, size_t);
+static int	rule_pairs(char *, struct settings_rule *, const char *,
+		    const char *, char *, size_t);
+static const struct setting	*setting_named(const char *);
 static int	settings_admin(const struct settings *, char *, size_t);
 static void	settings_pidfile(struct settings *);
 static int	setting_given(struct settings *, const struct setting *,
@@ -643,7 +652,8 @@ settings_check(const struct settings *s, char *err, size_t errlen)
 
 	if (!settings_status_from(s, err, errlen) ||
 	    !settings_admin(s, err, errlen) ||
-	    !settings_tail_off(s, err, errlen))
+	    !settings_tail_off(s, err, errlen) ||
+	    !settings_tail_rules(s->tail_rules, NULL, err, errlen))
 		return (0);
 
 	(void)setting_label(OFF(tls_cert), cert, sizeof(cert));
@@ -717,6 +727,102 @@ settings_upstreams(const char *list, unsigned int *mask, char *bad,
 			return (0);
 		}
 		*mask |= 1U << i;
+	}
+
+	return (1);
+}
+
+/* --tail-rules' keys, by SETTINGS_RULE_*: the global settings' names. */
+static const char *const	rule_keys[SETTINGS_RULES] = {
+	[SETTINGS_RULE_RETRIES] = "retries",
+	[SETTINGS_RULE_RETRY_BUDGET] = "retry-budget",
+	[SETTINGS_RULE_HEDGE] = "hedge",
+	[SETTINGS_RULE_HEDGE_DELAY] = "hedge-delay",
+	[SETTINGS_RULE_HEDGE_BUDGET] = "hedge-budget",
+};
+
+/*
+ * --tail-rules: "upstream:key=value,key=value;upstream:...", each value
+ * checked as its global setting's.  Into rules[SETTINGS_UPS] when not
+ * NULL (-1 for what no rule sets); 0 and err on the first bad part.
+ */
+int
+settings_tail_rules(const char *spec, struct settings_rule *rules,
+    char *err, size_t errlen)
+{
+	struct settings_rule	scratch[SETTINGS_UPS];
+	char			copy[SETTINGS_STR_MAX], *p, *semi, *colon;
+	char			label[LABEL_MAX], bad[SETTINGS_STR_MAX];
+	unsigned int		mask;
+	size_t			i, up;
+
+	if (rules == NULL)
+		rules = scratch;
+	memset(rules, 0xff, sizeof(*rules) * SETTINGS_UPS);
+	(void)setting_label(OFF(tail_rules), label, sizeof(label));
+
+	(void)snprintf(copy, sizeof(copy), "%s", spec);
+	for (p = copy; *copy != '\0' && p != NULL; p = semi) {
+		if ((semi = strchr(p, ';')) != NULL)
+			*semi++ = '\0';
+		if ((colon = strchr(p, ':')) == NULL) {
+			(void)snprintf(err, errlen, "invalid rule '%s' for "
+			    "%s: expected upstream:key=value,...", p, label);
+			return (0);
+		}
+		*colon++ = '\0';
+		if (!settings_upstreams(p, &mask, bad, sizeof(bad)) ||
+		    mask == 0 ||
+		    (mask & (mask - 1)) != 0) {
+			(void)snprintf(err, errlen, "invalid upstream '%s' "
+			    "for %s: expected delay, xkcd, analytics or "
+			    "partner", p, label);
+			return (0);
+		}
+		for (up = 0, i = mask; i > 1; i >>= 1)
+			up++;
+		if (!rule_pairs(colon, &rules[up], p, label, err, errlen))
+			return (0);
+	}
+
+	return (1);
+}
+
+/* One rule's "key=value,..." for upstream up. */
+static int
+rule_pairs(char *list, struct settings_rule *r, const char *up,
+    const char *label, char *err, size_t errlen)
+{
+	struct settings		tmp;
+	const struct setting	*st;
+	char			*p, *comma, *eq, why[SETTINGS_ERR_MAX];
+	size_t			k;
+
+	for (p = list; p != NULL; p = comma) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma++ = '\0';
+		eq = strchr(p, '=');
+		if (eq != NULL)
+			*eq++ = '\0';
+		for (k = 0; k < SETTINGS_RULES; k++) {
+			if (strcmp(p, rule_keys[k]) == 0)
+				break;
+		}
+		if (eq == NULL || k == SETTINGS_RULES) {
+			(void)snprintf(err, errlen, "invalid rule for %s in "
+			    "%s: '%s' is not key=value with key one of "
+			    "retries, retry-budget, hedge, hedge-delay, "
+			    "hedge-budget", up, label, p);
+			return (0);
+		}
+		st = setting_named(rule_keys[k]);
+		memset(&tmp, 0, sizeof(tmp));
+		if (!setting_apply(&tmp, st, eq, why, sizeof(why))) {
+			(void)snprintf(err, errlen, "%s, %s: %s", label, up,
+			    why);
+			return (0);
+		}
+		r->v[k] = *(long long *)setting_ptr(&tmp, st);
 	}
 
 	return (1);
@@ -801,6 +907,20 @@ setting_at(size_t off)
 
 	for (i = 0; i < TABLE_LEN; i++) {
 		if (table[i].off == off)
+			return (&table[i]);
+	}
+
+	abort();
+}
+
+/* The table's row of a flag name; every one asked for has one. */
+static const struct setting *
+setting_named(const char *name)
+{
+	size_t		i;
+
+	for (i = 0; i < TABLE_LEN; i++) {
+		if (strcmp(table[i].name, name) == 0)
 			return (&table[i]);
 	}
 

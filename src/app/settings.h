@@ -80,6 +80,7 @@ struct settings {
 	long long	stale_if_error;
 	long long	stale_while_revalidate;
 	char		tail_off[SETTINGS_STR_MAX];
+	char		tail_rules[SETTINGS_STR_MAX];
 	long long	seccomp_trace;
 	char		tls_cert[SETTINGS_STR_MAX];
 	char		tls_key[SETTINGS_STR_MAX];
@@ -118,6 +119,25 @@ extern struct settings	settings;
 #define SETTINGS_UPS		4
 
 int	settings_upstreams(const char *, unsigned int *, char *, size_t);
+
+/*
+ * --tail-rules: per upstream (SETTINGS_UP_*), the values it sets of
+ * these tail-tolerance settings, by SETTINGS_RULE_*; -1 where it sets
+ * none (the global setting applies).
+ */
+#define SETTINGS_RULE_RETRIES		0
+#define SETTINGS_RULE_RETRY_BUDGET	1
+#define SETTINGS_RULE_HEDGE		2
+#define SETTINGS_RULE_HEDGE_DELAY	3
+#define SETTINGS_RULE_HEDGE_BUDGET	4
+#define SETTINGS_RULES			5
+
+struct settings_rule {
+	long long	v[SETTINGS_RULES];
+};
+
+int	settings_tail_rules(const char *, struct settings_rule *, char *,
+	    size_t);
 int	settings_load(struct settings *, int, char **, char **,
 	    char *, size_t);
 void	settings_usage(FILE *, const char *);

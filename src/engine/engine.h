@@ -70,16 +70,16 @@ void		conns_h2_learn(const char *, int);
 
 struct origin;
 
-const struct fanout_tail	*origin_tail(void);
 struct origin	*origin_get(const char *);
 int		origin_admit(struct origin *);
-int		origin_once(const char *);
+const struct fanout_tail_rule	*origin_rule(const char *);
 void		origin_call(struct origin *);
 void		origin_record(struct origin *, int, double, int);
 void		origin_probe_cancel(struct origin *);
-int		origin_retry_take(struct origin *);
-int		origin_hedge_take(struct origin *);
-long		origin_hedge_delay(struct origin *);
+int		origin_retry_take(struct origin *, int);
+int		origin_hedge_take(struct origin *, int);
+long		origin_hedge_delay(struct origin *,
+		    const struct fanout_tail_rule *);
 long		origin_backoff_ms(int);
 
 /* admit.c: the worker's caps. */

@@ -159,6 +159,7 @@ struct fanout_call {
 	int			copy;		/* 1, or 2 for a hedge */
 	int			probe;		/* the breaker's probe */
 	int			once;		/* never retried or hedged */
+	const struct fanout_tail_rule	*rule;	/* its upstream's */
 	void			(*end_cb)(void *);	/* detached_end() */
 	void			*end_arg;
 	u_int64_t		hedge_at_us;	/* 0: not to be hedged */
@@ -364,7 +365,7 @@ fanout_add(struct fanout *fo, int method, const char *url)
 	c->method = method;
 	if ((c->url = strdup(url)) == NULL)
 		fatal("fanout_add: strdup: %s", errno_s);
-	c->once = origin_once(url);
+	c->rule = origin_rule(url);
 	c->max_body = fo->limits.max_body;
 	c->origin = origin_get(url);
 	c->copy = 1;
@@ -1140,7 +1141,7 @@ call_start(struct fanout *fo, struct fanout_call *c, int flags)
 			kore_curl_bind_callback(&c->curl, spawn_call_done, c);
 		kore_curl_run(&c->curl);
 		if (c->copy == 1 && !c->once && tail_idempotent(c->method) &&
-		    (left = origin_hedge_delay(c->origin)) >= 0)
+		    (left = origin_hedge_delay(c->origin, c->rule)) >= 0)
 			c->hedge_at_us = c->start_us + (u_int64_t)left * 1000;
 	} else {
 		metrics_sync_call(1);
@@ -1571,7 +1572,7 @@ tail_retry(struct fanout *fo, struct fanout_call *c)
 	const struct fanout_result	*r = &c->result;
 	long				wait;
 
-	if (c->attempts > origin_tail()->retries || c->once ||
+	if (c->attempts > c->rule->retries || c->once ||
 	    !tail_idempotent(c->method))
 		return (0);
 	if (r->error == FANOUT_ERR_HTTP && r->status == 429) {
@@ -1586,7 +1587,7 @@ tail_retry(struct fanout *fo, struct fanout_call *c)
 	}
 
 	if (now_us() + (u_int64_t)(wait + 1) * 1000 >= fo->deadline_us ||
-	    !origin_retry_take(c->origin))
+	    !origin_retry_take(c->origin, c->rule->retry_budget_pct))
 		return (0);
 
 	c->state = CALL_BACKOFF;
@@ -1656,7 +1657,7 @@ tail_hedge(struct fanout *fo)
 			continue;
 		c->hedge_at_us = 0;
 		if (engine_stats.reserved >= engine_stats.max_inflight ||
-		    !origin_hedge_take(c->origin))
+		    !origin_hedge_take(c->origin, c->rule->hedge_budget_pct))
 			continue;
 		t = tail_copy(c);
 		if (!call_start(fo, t, KORE_CURL_ASYNC)) {
@@ -1696,6 +1697,7 @@ tail_copy(struct fanout_call *c)
 	t->group = c->group;
 	t->max_body = c->max_body;
 	t->origin = c->origin;
+	t->rule = c->rule;
 	t->copy = 2;
 	t->attempts = c->attempts - 1;
 	if ((t->url = strdup(c->url)) == NULL)

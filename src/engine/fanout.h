@@ -35,25 +35,29 @@
 /* Tail tolerance, per origin (README "Tail tolerance"). */
 #define FANOUT_BASES_MAX		4
 
-struct fanout_tail {
+/* Retries and hedges, as one upstream's calls get them. */
+struct fanout_tail_rule {
 	int		retries;		/* per call, 0: none */
-	long		retry_backoff_ms;
 	int		retry_budget_pct;
 	int		hedge_mode;
 	long		hedge_delay_ms;
 	int		hedge_budget_pct;
+};
+
+struct fanout_tail {
+	struct fanout_tail_rule	all;	/* a call of no upstream below */
+	long		retry_backoff_ms;
 	int		breaker_failures;	/* consecutive, 0: rule off */
 	int		breaker_ratio_pct;	/* 0: rule off */
 	int		breaker_min_calls;
 	long		breaker_cooldown_ms;
 	/*
 	 * The upstreams' base URLs; a call belongs to the longest one it
-	 * starts with, and is made once if that one's once is set
-	 * (--tail-off).
+	 * starts with, and gets that one's rule (--tail-rules, --tail-off).
 	 */
-	const char	*base[FANOUT_BASES_MAX];
-	int		once[FANOUT_BASES_MAX];
-	size_t		nbases;
+	const char		*base[FANOUT_BASES_MAX];
+	struct fanout_tail_rule	rule[FANOUT_BASES_MAX];
+	size_t			nbases;
 };
 
 struct fanout_limits {

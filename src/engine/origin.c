@@ -106,12 +106,14 @@ static void	origin_fleet_read(void *, const struct store_reply *);
 static const char	*breaker_name(int);
 
 static struct fanout_tail	tail = {
-	.retries = 2,
+	.all = {
+		.retries = 2,
+		.retry_budget_pct = 20,
+		.hedge_mode = FANOUT_HEDGE_OFF,
+		.hedge_delay_ms = 50,
+		.hedge_budget_pct = 5,
+	},
 	.retry_backoff_ms = 50,
-	.retry_budget_pct = 20,
-	.hedge_mode = FANOUT_HEDGE_OFF,
-	.hedge_delay_ms = 50,
-	.hedge_budget_pct = 5,
 	.breaker_failures = 10,
 	.breaker_ratio_pct = 50,
 	.breaker_min_calls = 20,
@@ -125,12 +127,6 @@ void
 fanout_set_tail(const struct fanout_tail *t)
 {
 	tail = *t;
-}
-
-const struct fanout_tail *
-origin_tail(void)
-{
-	return (&tail);
 }
 
 /*
@@ -204,17 +200,17 @@ origin_admit(struct origin *o)
 }
 
 /*
- * Is url's upstream (the longest base it starts with: the embedded
- * simulator's upstreams share one origin) one whose calls are made once
- * (--tail-off)?
+ * The retries and hedges of url's upstream: the rule of the longest base
+ * it starts with (the embedded simulator's upstreams share one origin),
+ * else the defaults.
  */
-int
-origin_once(const char *url)
+const struct fanout_tail_rule *
+origin_rule(const char *url)
 {
-	size_t		i, len, bestlen;
-	int		once;
+	const struct fanout_tail_rule	*rule;
+	size_t				i, len, bestlen;
 
-	once = 0;
+	rule = &tail.all;
 	bestlen = 0;
 	for (i = 0; i < tail.nbases; i++) {
 		len = strlen(tail.base[i]);
@@ -223,10 +219,10 @@ origin_once(const char *url)
 		    (url[len] != '\0' && url[len] != '/' && url[len] != '?'))
 			continue;
 		bestlen = len;
-		once = tail.once[i];
+		rule = &tail.rule[i];
 	}
 
-	return (once);
+	return (rule);
 }
 
 /* A first attempt starts: it counts in the budgets' window. */
@@ -295,16 +291,16 @@ origin_probe_cancel(struct origin *o)
 	o->probing = 0;
 }
 
-/* Take a retry from o's budget: 1 if there was one. */
+/* Take a retry from o's budget (pct of its calls): 1 if there was one. */
 int
-origin_retry_take(struct origin *o)
+origin_retry_take(struct origin *o, int pct)
 {
 	struct origin_counts	sum;
 
 	origin_tick(o, kore_time_ms());
 	origin_sum(o, &sum);
 	if (sum.retries >= RETRY_BUDGET_MIN &&
-	    sum.retries * 100 >= sum.calls * (u_int64_t)tail.retry_budget_pct)
+	    sum.retries * 100 >= sum.calls * (u_int64_t)pct)
 		return (0);
 
 	o->cur.retries++;
@@ -312,16 +308,16 @@ origin_retry_take(struct origin *o)
 	return (1);
 }
 
-/* Take a hedge from o's budget: 1 if there was one. */
+/* Take a hedge from o's budget (pct of its calls): 1 if there was one. */
 int
-origin_hedge_take(struct origin *o)
+origin_hedge_take(struct origin *o, int pct)
 {
 	struct origin_counts	sum;
 
 	origin_tick(o, kore_time_ms());
 	origin_sum(o, &sum);
 	if ((sum.hedges + 1) * 100 >
-	    sum.calls * (u_int64_t)tail.hedge_budget_pct)
+	    sum.calls * (u_int64_t)pct)
 		return (0);
 
 	o->cur.hedges++;
@@ -335,16 +331,16 @@ origin_hedge_take(struct origin *o)
  * (the fixed delay until there are LAT_MIN_SAMPLES of them).
  */
 long
-origin_hedge_delay(struct origin *o)
+origin_hedge_delay(struct origin *o, const struct fanout_tail_rule *r)
 {
 	static double	s[LAT_SAMPLES];
 	size_t		k;
 
-	if (tail.hedge_mode == FANOUT_HEDGE_OFF || tail.hedge_budget_pct == 0)
+	if (r->hedge_mode == FANOUT_HEDGE_OFF || r->hedge_budget_pct == 0)
 		return (-1);
-	if (tail.hedge_mode == FANOUT_HEDGE_FIXED ||
+	if (r->hedge_mode == FANOUT_HEDGE_FIXED ||
 	    o->lat_n < LAT_MIN_SAMPLES)
-		return (tail.hedge_delay_ms);
+		return (r->hedge_delay_ms);
 
 	/* Sorting 1024 samples per call would cost more than the call. */
 	if (o->p95 < 0 || o->lat_new >= LAT_RECOMPUTE) {
@@ -403,7 +399,8 @@ fanout_report_origins(struct kore_buf *buf)
 		    (unsigned long long)o->retried,
 		    (unsigned long long)o->hedged,
 		    (unsigned long long)sum.calls,
-		    (unsigned long long)sum.failures, origin_hedge_delay(o));
+		    (unsigned long long)sum.failures,
+		    origin_hedge_delay(o, &tail.all));
 	}
 	kore_buf_appendf(buf, "]");
 }

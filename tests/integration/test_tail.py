@@ -194,21 +194,28 @@ def test_retry_connect_failure_not_timeouts(ctx):
     check(d == ["timeout"], "%r" % d)
 
 
-def test_hedge_after_delay_within_budget(ctx):
-    sim = own_sim(ctx)
-    app = ctx.app(["--upstream", sim.url(""), "--hedge", "fixed",
-                   "--hedge-delay", "100", "--hedge-budget", "25",
-                   "--fanout-limit", "50"])
-    # Answers within the delay: no hedge.
+def hedges_within_budget(app, sim):
+    """An app hedging the delay upstream after 100 ms within a 25%
+    budget: no hedge for answers within the delay; with all slow, 7
+    hedges (25% of the window's 28 calls), no more.  The slow page's
+    time."""
     d, _ = page(app, 8, 30)
     check(d == ["200"] * 8 and stats(sim)["requests"] == 8,
           "%r, simulator saw %d" % (d, stats(sim)["requests"]))
-    # All slow: 25 % of the window's 28 calls is 7 hedges, no more.
     d, t = page(app, 20, 300)
     hedged = [x for x in d if "hedged" in x]
     check(len(hedged) == 7, "hedged %d: %r" % (len(hedged), d))
     check(stats(sim)["requests"] == 8 + 20 + 7, "simulator saw %d" %
           stats(sim)["requests"])
+    return t
+
+
+def test_hedge_after_delay_within_budget(ctx):
+    sim = own_sim(ctx)
+    app = ctx.app(["--upstream", sim.url(""), "--hedge", "fixed",
+                   "--hedge-delay", "100", "--hedge-budget", "25",
+                   "--fanout-limit", "50"])
+    t = hedges_within_budget(app, sim)
     check(stats(app)["hedges"] == 7, "%r" % stats(app)["hedges"])
     check(tail_metric(app, "hedge") == 7, "metrics: %d" %
           tail_metric(app, "hedge"))
@@ -464,21 +471,76 @@ def test_stale_if_error_releases_the_fleet_lock(ctx):
         redis.stop()
 
 
-def test_tail_off_per_upstream(ctx):
-    # --tail-off delay: the delay upstream's calls are made once (no
-    # retry), while the xkcd upstream on the same simulator still retries.
+def retries_per_upstream(ctx, cases):
+    """Each case's flags on an app whose delay upstream answers 503: the
+    Server-Timing it gives its one call, and the attempts the simulator
+    saw."""
     sim = own_sim(ctx)
     off = ["--breaker-failures", "0", "--breaker-ratio", "0",
            "--retries", "2", "--retry-backoff", "10"]
-    app = ctx.app(["--upstream", sim.url("/status/503"), "--tail-off",
-                   "delay"] + off)
-    st, h, body, _ = request(app.port, "/async_get_data?calls=1&delay=0")
-    check(descs(h) == ["503"], "%r" % descs(h))
-    check(stats(sim)["requests"] == 1, "attempts %d" %
-          stats(sim)["requests"])
-    app2 = ctx.app(["--upstream", sim.url("/status/503"), "--tail-off",
-                    "xkcd,partner"] + off)
-    st, h, body, _ = request(app2.port, "/async_get_data?calls=1&delay=0")
-    check(descs(h) == ["503 3 tries"], "%r" % descs(h))
-    check(stats(sim)["requests"] == 4, "attempts %d" %
-          stats(sim)["requests"])
+    seen = 0
+    for flags, desc, attempts in cases:
+        app = ctx.app(["--upstream", sim.url("/status/503")] + flags + off)
+        st, h, body, _ = request(app.port,
+                                 "/async_get_data?calls=1&delay=0")
+        check(descs(h) == [desc], "%r: %r" % (flags, descs(h)))
+        check(stats(sim)["requests"] - seen == attempts, "%r: attempts %d"
+              % (flags, stats(sim)["requests"] - seen))
+        seen = stats(sim)["requests"]
+
+
+def test_tail_off_per_upstream(ctx):
+    # --tail-off delay: the delay upstream's calls are made once (no
+    # retry), while another upstream on the same simulator still retries.
+    retries_per_upstream(ctx, [
+        (["--tail-off", "delay"], "503", 1),
+        (["--tail-off", "xkcd,partner"], "503 3 tries", 3)])
+
+
+def test_tail_rules_per_upstream(ctx):
+    # --tail-rules: the delay upstream's rule gives one retry, not the
+    # global two; another upstream's rule leaves it the global two.
+    retries_per_upstream(ctx, [
+        (["--tail-rules", "delay:retries=1;xkcd:retries=0"], "503 2 tries",
+         2),
+        (["--tail-rules", "partner:retries=0"], "503 3 tries", 3),
+        (["--tail-rules", "delay:retries=2", "--tail-off", "delay"], "503",
+         1)])
+
+
+def test_tail_rules_hedge_per_upstream(ctx):
+    sim = own_sim(ctx)
+    rule = "delay:hedge=fixed,hedge-delay=100,hedge-budget=25"
+    # Hedging off globally, on for the delay upstream with its own
+    # delay and budget.
+    app = ctx.app(["--upstream", sim.url(""), "--hedge", "off",
+                   "--tail-rules", rule, "--fanout-limit", "50"])
+    hedges_within_budget(app, sim)
+    check(origin(app)["hedge_delay_ms"] == -1, "the global setting (off) "
+          "in /_/stats: %r" % origin(app))
+    # --tail-off delay: made once whatever its rule says.
+    app2 = ctx.app(["--upstream", sim.url(""), "--tail-rules", rule,
+                    "--tail-off", "delay", "--fanout-limit", "50"])
+    before = stats(sim)["requests"]
+    d, _ = page(app2, 4, 300)
+    check(d == ["200"] * 4 and stats(sim)["requests"] == before + 4,
+          "no hedge with --tail-off: %r, %d" %
+          (d, stats(sim)["requests"] - before))
+
+
+def test_tail_rules_bad_value_stops_start_up(ctx):
+    import subprocess
+    for spec, want in (("bogus:retries=1", "invalid upstream 'bogus'"),
+                       ("delay:hedge=maybe", "invalid value 'maybe' for "
+                        "--hedge"),
+                       ("delay:retries", "'retries' is not key=value")):
+        ups = []
+        for flag in ("upstream", "xkcd-upstream", "analytics-upstream",
+                     "partner-upstream"):
+            ups += ["--" + flag, "http://127.0.0.1:9"]
+        p = subprocess.run([ctx.bin, "--tail-rules", spec, "--sim-port",
+                            "0"] + ups, capture_output=True, text=True,
+                           timeout=10)
+        check(p.returncode != 0 and want in p.stderr and
+              "--tail-rules (FANOUT_TAIL_RULES)" in p.stderr,
+              "%s: %d %r" % (spec, p.returncode, p.stderr))

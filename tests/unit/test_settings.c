@@ -541,6 +541,7 @@ static void	test_load_long(void);
 static void	test_load_small_err(void);
 static void	test_load_repeated(void);
 static void	test_parse_number(void);
+static void	test_tail_rules(void);
 
 void
 test_settings(void)
@@ -551,6 +552,7 @@ test_settings(void)
 	test_load_long();
 	test_load_small_err();
 	test_load_repeated();
+	test_tail_rules();
 	getopt_reset();
 }
 
@@ -936,5 +938,80 @@ test_parse_number(void)
 		/* On failure the output is left alone. */
 		(void)unit_num(__FILE__, c->line, what, c->ok ? c->out : -42,
 		    out);
+	}
+}
+
+/* --tail-rules: the spec, then the error or one upstream's five values. */
+struct rules_case {
+	int		line;
+	const char	*spec;
+	const char	*err;		/* NULL: valid */
+	int		up;		/* SETTINGS_UP_* checked when valid */
+	long long	v[SETTINGS_RULES];
+};
+
+#define NONE	-1, -1, -1, -1, -1
+#define BAD(spec, msg)	{ __LINE__, (spec), (msg), 0, { NONE } }
+
+static const struct rules_case	rules_cases[] = {
+	{ __LINE__, "", NULL, SETTINGS_UP_PARTNER, { NONE } },
+	{ __LINE__, "partner:retries=0", NULL, SETTINGS_UP_PARTNER,
+	    { 0, -1, -1, -1, -1 } },
+	{ __LINE__, "partner:retries=0", NULL, SETTINGS_UP_XKCD, { NONE } },
+	{ __LINE__, "xkcd:hedge=p95,hedge-budget=10;partner:retries=1",
+	    NULL, SETTINGS_UP_XKCD, { -1, -1, SETTINGS_HEDGE_P95, -1, 10 } },
+	{ __LINE__, "xkcd:hedge=p95;delay:hedge=fixed,hedge-delay=30,"
+	    "retry-budget=50", NULL, SETTINGS_UP_DELAY,
+	    { -1, 50, SETTINGS_HEDGE_FIXED, 30, -1 } },
+	{ __LINE__, "analytics:hedge=off,retries=3", NULL,
+	    SETTINGS_UP_ANALYTICS, { 3, -1, SETTINGS_HEDGE_OFF, -1, -1 } },
+	/* A key given twice: the last wins. */
+	{ __LINE__, "partner:retries=1,retries=4", NULL, SETTINGS_UP_PARTNER,
+	    { 4, -1, -1, -1, -1 } },
+	BAD("partner", "invalid rule 'partner' for --tail-rules "
+	    "(FANOUT_TAIL_RULES): expected upstream:key=value"),
+	BAD("partner:", "'' is not key=value"),
+	BAD("bogus:retries=1", "invalid upstream 'bogus' for "
+	    "--tail-rules (FANOUT_TAIL_RULES): expected delay, xkcd, "
+	    "analytics or partner"),
+	BAD("delay,xkcd:retries=1", "invalid upstream 'delay,xkcd'"),
+	BAD(":retries=1", "invalid upstream ''"),
+	BAD("partner:foo=1", "'foo' is not key=value with key one "
+	    "of retries"),
+	BAD("partner:retries", "'retries' is not key=value"),
+	BAD("partner:retries=11", "--tail-rules (FANOUT_TAIL_RULES), "
+	    "partner: invalid value '11' for --retries (FANOUT_RETRIES): "
+	    "expected an integer from 0 to 10"),
+	BAD("partner:hedge=maybe", "invalid value 'maybe' for "
+	    "--hedge (FANOUT_HEDGE): expected one of off|fixed|p95"),
+	BAD("partner:hedge-delay=0", "for --hedge-delay"),
+	BAD("partner:hedge-budget=101", "for --hedge-budget"),
+	BAD("partner:retries=1;", "invalid rule '' for --tail-rules"),
+};
+
+static void
+test_tail_rules(void)
+{
+	const struct rules_case	*c;
+	struct settings_rule	rules[SETTINGS_UPS];
+	char			err[SETTINGS_ERR_MAX], what[96];
+	size_t			i, k;
+	int			r;
+
+	for (i = 0; i < NELEM(rules_cases); i++) {
+		c = &rules_cases[i];
+		err[0] = '\0';
+		r = settings_tail_rules(c->spec, rules, err, sizeof(err));
+		(void)snprintf(what, sizeof(what), "settings_tail_rules(%s)",
+		    unit_quote(c->spec, strlen(c->spec)));
+		(void)unit_num(__FILE__, c->line, what, c->err == NULL, r);
+		if (c->err != NULL) {
+			(void)unit_has(__FILE__, c->line, what, c->err, err);
+			continue;
+		}
+		for (k = 0; k < SETTINGS_RULES; k++) {
+			(void)unit_num(__FILE__, c->line, what, c->v[k],
+			    rules[c->up].v[k]);
+		}
 	}
 }
