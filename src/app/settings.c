@@ -283,6 +283,7 @@ static int	settings_check(const struct settings *, char *, size_t);
 static int	settings_status_from(const struct settings *, char *,
 		    size_t);
 static int	settings_tail_off(const struct settings *, char *, size_t);
+static int	settings_upstream(const char *);
 static int	rule_pairs(char *, struct settings_rule *, const char *,
 		    const char *, char *, size_t);
 static const struct setting	*setting_named(const char *);
@@ -704,32 +705,42 @@ int
 settings_upstreams(const char *list, unsigned int *mask, char *bad,
     size_t badlen)
 {
-	static const char *const	names[SETTINGS_UPS] = {
-		[SETTINGS_UP_DELAY] = "delay",
-		[SETTINGS_UP_XKCD] = "xkcd",
-		[SETTINGS_UP_ANALYTICS] = "analytics",
-		[SETTINGS_UP_PARTNER] = "partner",
-	};
 	char		copy[SETTINGS_STR_MAX], *p, *comma;
-	size_t		i;
+	int		up;
 
 	*mask = 0;
 	(void)snprintf(copy, sizeof(copy), "%s", list);
 	for (p = copy; *copy != '\0' && p != NULL; p = comma) {
 		if ((comma = strchr(p, ',')) != NULL)
 			*comma++ = '\0';
-		for (i = 0; i < SETTINGS_UPS; i++) {
-			if (strcmp(p, names[i]) == 0)
-				break;
-		}
-		if (i == SETTINGS_UPS) {
+		if ((up = settings_upstream(p)) < 0) {
 			(void)snprintf(bad, badlen, "%s", p);
 			return (0);
 		}
-		*mask |= 1U << i;
+		*mask |= 1U << up;
 	}
 
 	return (1);
+}
+
+/* An upstream's name as its SETTINGS_UP_*; -1 for none. */
+static int
+settings_upstream(const char *name)
+{
+	static const char *const	names[SETTINGS_UPS] = {
+		[SETTINGS_UP_DELAY] = "delay",
+		[SETTINGS_UP_XKCD] = "xkcd",
+		[SETTINGS_UP_ANALYTICS] = "analytics",
+		[SETTINGS_UP_PARTNER] = "partner",
+	};
+	int		i;
+
+	for (i = 0; i < SETTINGS_UPS; i++) {
+		if (strcmp(name, names[i]) == 0)
+			return (i);
+	}
+
+	return (-1);
 }
 
 /* --tail-rules' keys, by SETTINGS_RULE_*: the global settings' names. */
@@ -752,9 +763,8 @@ settings_tail_rules(const char *spec, struct settings_rule *rules,
 {
 	struct settings_rule	scratch[SETTINGS_UPS];
 	char			copy[SETTINGS_STR_MAX], *p, *semi, *colon;
-	char			label[LABEL_MAX], bad[SETTINGS_STR_MAX];
-	unsigned int		mask;
-	size_t			i, up;
+	char			label[LABEL_MAX];
+	int			up;
 
 	if (rules == NULL)
 		rules = scratch;
@@ -771,16 +781,12 @@ settings_tail_rules(const char *spec, struct settings_rule *rules,
 			return (0);
 		}
 		*colon++ = '\0';
-		if (!settings_upstreams(p, &mask, bad, sizeof(bad)) ||
-		    mask == 0 ||
-		    (mask & (mask - 1)) != 0) {
+		if ((up = settings_upstream(p)) < 0) {
 			(void)snprintf(err, errlen, "invalid upstream '%s' "
 			    "for %s: expected delay, xkcd, analytics or "
 			    "partner", p, label);
 			return (0);
 		}
-		for (up = 0, i = mask; i > 1; i >>= 1)
-			up++;
 		if (!rule_pairs(colon, &rules[up], p, label, err, errlen))
 			return (0);
 	}

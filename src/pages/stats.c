@@ -57,13 +57,12 @@ static int	stats_setup(struct http_request *, struct fanout *);
 static int	stats_refresh_setup(struct fanout *);
 static void	stats_join(struct fanout *, struct stats_req *);
 static void	stats_refresh(const struct stats_req *);
-static void	stats_refreshed(struct fanout *, struct stats_req *);
 static void	stats_next(struct http_request *, struct fanout *);
 static void	stats_finish(struct http_request *, struct fanout *);
 static void	stats_cleanup(void *);
 static void	stats_call_done(struct fanout *, size_t);
-static int	stats_stale_if_error(struct http_request *, struct fanout *,
-		    struct stats_req *, struct stats_result *);
+static const struct stats_result	*stats_publish(struct stats_req *,
+		    struct stats_result *);
 
 static int	stats_params(struct http_request *, struct stats_req *, char *,
 		    size_t);
@@ -233,12 +232,12 @@ static void
 stats_finish(struct http_request *req, struct fanout *fo)
 {
 	struct stats_req		*x = fanout_udata(fo);
-	struct stats_result		*res;
 	const struct stats_result	*shared;
-	u_int64_t			ttl;
 
+	/* A background refresh answers nobody: it only publishes. */
 	if (req == NULL) {
-		stats_refreshed(fo, x);
+		if (x->role == ROLE_LEADER)
+			(void)stats_publish(x, stats_collect(fo, x));
 		return;
 	}
 	fanout_server_timing(req, fo);
@@ -249,14 +248,8 @@ stats_finish(struct http_request *req, struct fanout *fo)
 		stats_answer(req, fo, x, x->own);
 		break;
 	case ROLE_LEADER:
-		res = stats_collect(fo, x);
-		if (stats_stale_if_error(req, fo, x, res))
-			break;
-		ttl = 0;
-		if (!res->partial && settings.stats_ttl > 0)
-			ttl = (u_int64_t)settings.stats_ttl * 1000;
-		share_publish(&x->share, res, ttl);
-		stats_answer(req, fo, x, res);
+		shared = stats_publish(x, stats_collect(fo, x));
+		stats_answer(req, fo, x, shared);
 		break;
 	case ROLE_STALE:
 		stats_answer(req, fo, x, x->stale);
@@ -278,54 +271,32 @@ stats_finish(struct http_request *req, struct fanout *fo)
 }
 
 /*
- * stale-if-error: a refresh that came back partial answers with the last
- * complete result instead, while it is at most --stale-if-error seconds
- * past its ttl (and the waiting requests get it too).  1 if it did.
+ * The leader's result goes to the share table, kept --stats-ttl seconds
+ * when complete.  stale-if-error: a partial one, while the last complete
+ * result is at most --stale-if-error seconds past its ttl, stays the
+ * request's own (freed with it) and the complete one is shared again
+ * instead, marked stale.  What to answer with.
  */
-static int
-stats_stale_if_error(struct http_request *req, struct fanout *fo,
-    struct stats_req *x, struct stats_result *res)
+static const struct stats_result *
+stats_publish(struct stats_req *x, struct stats_result *res)
 {
 	const struct stats_result	*st;
+	u_int64_t			ttl;
 
-	if (!res->partial || (st = share_stale(&x->share,
-	    (u_int64_t)settings.stale_if_error * 1000)) == NULL)
-		return (0);
-
-	x->own = res;
-	x->role = ROLE_STALE;
-	share_publish_stale(&x->share);
-	stats_answer(req, fo, x, st);
-
-	return (1);
-}
-
-/*
- * A background refresh ended: publish what it got, or, when partial,
- * keep serving the last complete result (stale-if-error).  A follower
- * whose leader published has nothing to do.
- */
-static void
-stats_refreshed(struct fanout *fo, struct stats_req *x)
-{
-	struct stats_result	*res;
-	u_int64_t		ttl;
-
-	if (x->role != ROLE_LEADER)
-		return;
-
-	res = stats_collect(fo, x);
-	if (res->partial && share_stale(&x->share,
-	    (u_int64_t)settings.stale_if_error * 1000) != NULL) {
+	if (res->partial && (st = share_stale(&x->share,
+	    (u_int64_t)settings.stale_if_error * 1000)) != NULL) {
 		x->own = res;
+		x->role = ROLE_STALE;
 		share_publish_stale(&x->share);
-		return;
+		return (st);
 	}
 
 	ttl = 0;
 	if (!res->partial && settings.stats_ttl > 0)
 		ttl = (u_int64_t)settings.stats_ttl * 1000;
 	share_publish(&x->share, res, ttl);
+
+	return (res);
 }
 
 static void
